@@ -1,0 +1,1 @@
+"""Flex XML in, Beancount directives out. Never imports beanflex.plugins: the ledger is the contract."""

@@ -1,0 +1,1 @@
+"""IBKR Flex Query statements: fetch, archive, parse, map."""

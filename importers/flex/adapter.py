@@ -1,0 +1,225 @@
+"""Flex XML bytes -> raw records: every attribute kept as given, with its section and source line.
+
+The adapter interprets nothing. It finds the statements and their rows and offers typed accessors that
+understand IBKR's formats (several date styles, `MULTI`, empty markers), so the mapper never parses text itself.
+Parsing is safe by construction: no DTD, no entity expansion, no network, no huge trees.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Iterator, Mapping
+
+from lxml import etree
+
+from .errors import FlexParseError
+
+#: Values IBKR writes where a field has no value.
+EMPTY_MARKERS = frozenset({"", "-", "--", "N/A"})
+#: IBKR's marker for "several values" in summary rows; treated as no single value.
+MULTI = "MULTI"
+
+_DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d-%b-%y")
+_TIME_FORMATS = ("%H%M%S", "%H:%M:%S", "%H:%M")
+_DATETIME_SPLIT = re.compile(r"^(?P<date>[^;,T ]+)(?:[;,T ]\s*(?P<time>\d{1,2}:?\d{2}(?::?\d{2})?))?(?:\s+[A-Z]{2,5})?$")
+
+
+@dataclass(frozen=True)
+class FlexRecord:
+    """One data element of a statement, e.g. a `<Trade>` inside `<Trades>`.
+
+    `section` is the container (`Trades`), `tag` the element (`Trade`, `Lot`, `Order`); top-level data elements
+    such as `<AccountInformation>` have section == tag. `line` is the element's line in the source bytes.
+    """
+
+    section: str
+    tag: str
+    account: str  # the enclosing FlexStatement's accountId (rows may carry "-" on SUMMARY twins)
+    line: int
+    attrs: Mapping[str, str]
+    source: str = ""  # file name as given to parse(), for messages
+
+    def raw(self, name: str) -> str | None:
+        """The attribute exactly as given, or None when absent."""
+        return self.attrs.get(name)
+
+    def text(self, name: str) -> str | None:
+        """The attribute with IBKR's empty markers (`""`, `-`, `--`, `N/A`) and `MULTI` read as None."""
+        value = self.attrs.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return None if value in EMPTY_MARKERS or value == MULTI else value
+
+    def decimal(self, name: str) -> Decimal | None:
+        """The attribute as a Decimal (exactly as written, thousands separators removed), or None if empty."""
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return Decimal(value.replace(",", ""))
+        except InvalidOperation:
+            raise FlexParseError(f"{value!r} is not a number", file=self.source, section=self.section,
+                                 line=self.line, attribute=name,
+                                 hint="check the Flex Query's number format") from None
+
+    def date(self, name: str) -> datetime.date | None:
+        """The date part of a date or date-time attribute, in IBKR's meaning (no time-zone shift)."""
+        value = self.datetime(name)
+        return value.date() if value is not None else None
+
+    def datetime(self, name: str) -> datetime.datetime | None:
+        """The attribute as a naive date-time (midnight when only a date is given), or None if empty."""
+        value = self.text(name)
+        if value is None:
+            return None
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise FlexParseError(f"{value!r} is not a date IBKR is known to write", file=self.source,
+                                 section=self.section, line=self.line, attribute=name,
+                                 hint="set the Flex Query's date format to yyyyMMdd and time to HHmmss")
+        return parsed
+
+
+def parse_date(text: str) -> datetime.date | None:
+    """Parse one of IBKR's date formats, e.g. `20240105`, `2024-01-05`, `01/05/2024`, `05-Jan-24`."""
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_datetime(text: str) -> datetime.datetime | None:
+    """Parse IBKR's date-times: `20240105;093000`, `2024-01-05, 09:30:00`, `20240105 093000`, `… AEST`."""
+    match = _DATETIME_SPLIT.match(text.strip())
+    if not match:
+        return None
+    day = parse_date(match["date"])
+    if day is None:
+        return None
+    time_text = match["time"]
+    if not time_text:
+        return datetime.datetime.combine(day, datetime.time())
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.datetime.combine(day, datetime.datetime.strptime(time_text, fmt).time())
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass
+class FlexStatement:
+    """One `<FlexStatement>`: one account over one period, with its rows in document order."""
+
+    account: str
+    from_date: datetime.date | None
+    to_date: datetime.date | None
+    when_generated: datetime.datetime | None
+    line: int
+    attrs: Mapping[str, str]
+    records: list[FlexRecord] = field(default_factory=list)
+    sections: dict[str, int] = field(default_factory=dict)  # section name -> rows (0 = present but empty)
+
+    @property
+    def base_currency(self) -> str | None:
+        """The account's base currency from `AccountInformation`, when the query includes it."""
+        for record in self.records:
+            if record.tag == "AccountInformation":
+                return record.text("currency")
+        return None
+
+    def rows(self, section: str, tag: str | None = None) -> Iterator[FlexRecord]:
+        """The rows of one section (optionally only elements named `tag`)."""
+        return (r for r in self.records if r.section == section and (tag is None or r.tag == tag))
+
+
+@dataclass
+class FlexDocument:
+    """A whole `FlexQueryResponse`: query name, type (`AF` activity, `TCF` trade confirmations), statements."""
+
+    query_name: str
+    type: str
+    statements: list[FlexStatement]
+    source: str
+
+    @property
+    def accounts(self) -> list[str]:
+        return sorted({s.account for s in self.statements})
+
+
+def _safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+                           dtd_validation=False, remove_comments=True, remove_pis=True)
+
+
+def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
+    """Parse Flex XML bytes; raise FlexParseError with file and line for anything that is not a Flex statement.
+
+    Args:
+      data: the payload exactly as IBKR served it (the archived bytes).
+      source: the file name used in messages, e.g. `raw/U1234567/2024/…xml`.
+    """
+    if not data.strip():
+        raise FlexParseError("the file is empty", file=source,
+                             hint="fetch the statement again; IBKR sometimes serves an empty body")
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
+        raise FlexParseError("the file declares a DTD or entities, which Flex statements never do; refusing "
+                             "to parse it", file=source, hint="this is not an IBKR Flex statement")
+    try:
+        root = etree.fromstring(data, _safe_parser())
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise FlexParseError(f"not well-formed XML: {exc.msg}", file=source, line=line,
+                             hint="the download may be truncated; fetch it again") from None
+    if root.tag == "FlexStatementResponse":
+        status = (root.findtext("Status") or "").strip()
+        code = (root.findtext("ErrorCode") or "").strip()
+        message = (root.findtext("ErrorMessage") or "").strip()
+        raise FlexParseError(f"this is a Flex Web Service status reply (Status {status}, ErrorCode {code}: "
+                             f"{message}), not a statement", file=source,
+                             hint="fetch the statement again once IBKR has generated it")
+    if root.tag != "FlexQueryResponse":
+        raise FlexParseError(f"root element is <{root.tag}>, expected <FlexQueryResponse>", file=source,
+                             line=root.sourceline, hint="is this an IBKR Flex Query XML export?")
+    statements = [_read_statement(el, source) for el in root.iter("FlexStatement")]
+    if not statements:
+        raise FlexParseError("no <FlexStatement> inside <FlexQueryResponse>", file=source,
+                             hint="the Flex Query returned nothing; check its period and accounts")
+    return FlexDocument(query_name=root.get("queryName", ""), type=root.get("type", ""),
+                        statements=statements, source=source)
+
+
+def _read_statement(element: etree._Element, source: str) -> FlexStatement:
+    attrs = dict(element.attrib)
+    holder = FlexRecord("FlexStatement", "FlexStatement", attrs.get("accountId", ""), element.sourceline,
+                        attrs, source)
+    statement = FlexStatement(account=attrs.get("accountId", ""), from_date=holder.date("fromDate"),
+                              to_date=holder.date("toDate"), when_generated=holder.datetime("whenGenerated"),
+                              line=element.sourceline, attrs=attrs)
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        if len(child) == 0 and child.attrib:
+            # A data element directly under the statement, e.g. <AccountInformation …/>.
+            statement.sections[child.tag] = statement.sections.get(child.tag, 0) + 1
+            statement.records.append(FlexRecord(child.tag, child.tag, statement.account, child.sourceline,
+                                                dict(child.attrib), source))
+            continue
+        rows = [row for row in child if isinstance(row.tag, str)]
+        statement.sections[child.tag] = statement.sections.get(child.tag, 0) + len(rows)
+        for row in rows:
+            statement.records.append(FlexRecord(child.tag, row.tag, statement.account, row.sourceline,
+                                                dict(row.attrib), source))
+    return statement
+
+
+def sniff_root(head: bytes) -> str | None:
+    """The root element's name from the first bytes of a file, without parsing it all (for identify())."""
+    match = re.search(rb"<([A-Za-z_][\w.-]*)[\s>/]", re.sub(rb"<\?.*?\?>|<!--.*?-->", b"", head, flags=re.S))
+    return match.group(1).decode() if match else None

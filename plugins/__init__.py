@@ -1,0 +1,1 @@
+"""Beancount plugins and reports over the loaded ledger. Never imports beanflex.importers."""
