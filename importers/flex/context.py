@@ -59,6 +59,16 @@ class MapContext:
             row_id = f"h{digest}-{self._hash_ordinals[key]}"
         return f"{self.account_id}/{kind}/{row_id}"
 
+    def commodity(self, record: FlexRecord) -> str | None:
+        """The commodity of the instrument a row names: by `conid`; trimmed exports without one (the reds sample
+        has only `symbol isin`) fall back to `isin:<ISIN>`, then `symbol:<SYMBOL>` as the identity. None when the
+        row names no instrument."""
+        key = record.text("conid") or (f"isin:{record.text('isin')}" if record.text("isin") else None) \
+            or (f"symbol:{record.text('symbol')}" if record.text("symbol") else None)
+        if key is None:
+            return None
+        return self.namer.name(key, record.text("symbol"), record.text("assetCategory"))
+
     def meta(self, event: str, flex_id: str, *records: FlexRecord, **extra) -> dict:
         """Directive metadata in the fixed key order of docs/ledger-format.md; None values are left out."""
         first = records[0] if records else None
