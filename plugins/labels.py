@@ -1,47 +1,116 @@
 """A plugin that puts the user's labels (labels.yaml) on instruments: commodity metadata and transaction tags.
 
-`plugin "beanflex.plugins.labels" "../labels.yaml"` -- the config is the path of labels.yaml relative to the
-folder of the ledger's main file (ledger/main.beancount -> ../labels.yaml is the repo root). Minimal version:
-symbols and conids only; the full rule set lands next.
+    plugin "beanflex.plugins.labels" "../labels.yaml"
+
+The config is the path of labels.yaml, relative to the folder of the ledger's main file, written exactly as
+`beanflex init` writes it: main.beancount sits in `ledger/`, labels.yaml in the repo root, hence
+`../labels.yaml`. An absolute path works too; no config means `../labels.yaml`.
+
+What it adds (membership is per instrument, i.e. per conid, over the whole history):
+  - on the commodity: `labels: "Software,Dividend"` (label names, labels.yaml order) and, when a weight is not 1,
+    `label_weights: "Dividend=0.25"` (missing labels weigh 1);
+  - on every transaction of the instrument (its `conid` metadata, or a posting in its commodity): one tag per
+    label, e.g. `#Software`, so Fava's tag filter and bean-query (`WHERE 'Software' IN tags`) work.
+
+A tag may hold only `A-Z a-z 0-9 - _ / .` (Beancount's lexer), so every other character of a label name becomes
+`-` ("Dividend Growth" -> `#Dividend-Growth`, "Europe (ex UK)" -> `#Europe-ex-UK`). Two labels that give the
+same tag are an error. Every problem in labels.yaml is a Beancount error at labels.yaml's file and line; the
+labels that are valid are still applied and the ledger still loads.
 """
 
 from __future__ import annotations
 
-import collections
+import re
+from decimal import Decimal
 from pathlib import Path
 
-import yaml
 from beancount.core import data
+
+from .labels_config import Instrument, assign, error_at, load_labels
 
 __plugins__ = ("labels",)
 
-LabelsError = collections.namedtuple("LabelsError", "source message entry")
+DEFAULT_CONFIG = "../labels.yaml"
+_TAG_BAD = re.compile(r"[^A-Za-z0-9_/.-]+")
+
+
+def tag_for(label: str) -> str:
+    """The Beancount tag of a label: `Dividend Growth` -> `Dividend-Growth`; `Ü` -> `` (then an error)."""
+    return _TAG_BAD.sub("-", label).strip("-")
+
+
+def labels_path(options_map, config_str: str | None) -> Path:
+    """labels.yaml's path: the plugin config, relative to the main file's folder (`ledger/../labels.yaml`)."""
+    main = options_map.get("filename") or ""
+    base = Path(main).parent if main and not main.startswith("<") else Path.cwd()
+    return base / (config_str or "").strip() if (config_str or "").strip() else base / DEFAULT_CONFIG
+
+
+def instruments_from_entries(entries) -> list[Instrument]:
+    """Instruments: commodities with a `conid`, plus any commodity held at cost without a commodity directive."""
+    found: dict[str, Instrument] = {}
+    for entry in entries:
+        if isinstance(entry, data.Commodity) and entry.meta.get("conid") is not None:
+            meta = entry.meta
+            found[entry.currency] = Instrument(entry.currency, str(meta["conid"]), _text(meta.get("isin")),
+                                               _text(meta.get("name")), _text(meta.get("asset_category")))
+    for entry in data.filter_txns(entries):
+        for posting in entry.postings:
+            if posting.cost is not None and posting.units.currency not in found:
+                found[posting.units.currency] = Instrument(posting.units.currency)
+    return sorted(found.values(), key=lambda inst: inst.symbol)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def labels(entries, options_map, config_str=None):
     """Tag every transaction of a labelled instrument and list the labels on its commodity."""
-    path = Path(options_map.get("filename") or ".").parent / (config_str or "../labels.yaml")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        return entries, [LabelsError({"filename": str(path), "lineno": 0}, f"Cannot read labels: {exc}", None)]
-    by_key: dict[str, list[str]] = collections.defaultdict(list)
-    for name, spec in (doc.get("labels") or {}).items():
-        for member in (spec or {}).get("members") or []:
-            by_key[str(member)].append(str(name))
-    conid_labels: dict[str, list[str]] = {}
-    for entry in entries:
-        if isinstance(entry, data.Commodity):
-            found = by_key.get(entry.currency, []) + by_key.get(f"conid:{entry.meta.get('conid')}", [])
-            if found:
-                conid_labels[entry.currency] = sorted(set(found))
+    path = labels_path(options_map, config_str)
+    config, errors = load_labels(path)
+    instruments = instruments_from_entries(entries)
+    membership, match_errors = assign(config, instruments)
+    errors.extend(match_errors)
+    tags: dict[str, str] = {}
+    for label in config.labels:
+        tag = tag_for(label.name)
+        if not tag:
+            errors.append(error_at(config.filename, label.lineno, f"label '{label.name}' has no character usable "
+                                                                "in a Beancount tag (A-Z a-z 0-9 - _ / .)"))
+        elif tag in tags:
+            errors.append(error_at(config.filename, label.lineno, f"label '{label.name}' gives the tag #{tag}, "
+                                                                f"like label '{tags[tag]}'; rename one"))
+        else:
+            tags[tag] = label.name
+    tag_of = {name: tag for tag, name in tags.items()}
+    by_symbol: dict[str, dict[str, Decimal]] = {}
+    by_conid: dict[str, frozenset[str]] = {}
+    for inst in instruments:
+        weights = membership.get(inst.key)
+        if weights:
+            by_symbol[inst.symbol] = weights
+            if inst.conid:
+                by_conid[inst.conid] = frozenset(tag_of[n] for n in weights if n in tag_of)
+    symbol_tags = {sym: frozenset(tag_of[n] for n in w if n in tag_of) for sym, w in by_symbol.items()}
     out = []
     for entry in entries:
-        if isinstance(entry, data.Commodity) and entry.currency in conid_labels:
-            entry = entry._replace(meta={**entry.meta, "labels": ",".join(conid_labels[entry.currency])})
+        if isinstance(entry, data.Commodity) and entry.currency in by_symbol:
+            entry = entry._replace(meta=_commodity_meta(entry.meta, by_symbol[entry.currency]))
         elif isinstance(entry, data.Transaction):
-            tags = {t for p in entry.postings for t in conid_labels.get(p.units.currency, [])}
-            if tags:
-                entry = entry._replace(tags=frozenset(entry.tags or ()) | tags)
+            add = set(by_conid.get(str(entry.meta.get("conid")), ()))
+            for posting in entry.postings:
+                add |= symbol_tags.get(posting.units.currency, frozenset())
+            if add:
+                entry = entry._replace(tags=frozenset(entry.tags or ()) | add)
         out.append(entry)
-    return out, []
+    return out, errors
+
+
+def _commodity_meta(meta: dict, weights: dict[str, Decimal]) -> dict:
+    """`labels: "Software,Dividend"` plus `label_weights: "Dividend=0.25"` for weights other than 1."""
+    new = {**meta, "labels": ",".join(weights)}
+    weighted = [f"{name}={weight}" for name, weight in weights.items() if weight != 1]
+    if weighted:
+        new["label_weights"] = ",".join(weighted)
+    return new
