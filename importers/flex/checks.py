@@ -1,0 +1,202 @@
+"""The self-checks IBKR gives for free (DESIGN §4, issue 4 item 8), IBKR's own figures, and the opening cash.
+
+- `OpenPositions` -> `balance Assets:IBKR:<acct>:Positions <qty> <COMMODITY>` the day after the report date, and
+  `custom "ibkr-position"` with IBKR's view (mark, cost basis, unrealized) on the report date.
+- `CashReport` per currency -> `balance Assets:IBKR:<acct>:Cash <endingCash> <CCY>` the day after `toDate`.
+- `CashReport` startingCash -> the opening cash transaction, for an account's first statement only.
+- Performance summaries -> `custom "ibkr-summary" "<section>"`, every numeric attribute as meta.
+
+A check that fails is a Beancount balance error naming the amounts and, through `flex_src`, the raw row: the
+mismatch is shown, never "fixed" here. Beancount checks a balance at the start of its day, so the assertion for
+positions held at the end of 2024-12-31 is dated 2025-01-01.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+
+from beancount.core import data
+from beancount.core.amount import Amount
+from beancount.parser.grammar import ValueType
+
+from .adapter import FlexRecord, FlexStatement
+from .context import MapContext
+
+ONE_DAY = datetime.timedelta(days=1)
+#: CashReport rows that are not one currency: the base-currency total of every currency.
+BASE_SUMMARY = "BASE_SUMMARY"
+#: Attributes that look numeric but are identifiers or dates, never summary figures.
+_NOT_FIGURES = re.compile(r"(ID|Id|[cC]onid|Date|Time|expiry|[cC]ode)$")
+
+
+def position_groups(statement: FlexStatement) -> list[list[FlexRecord]]:
+    """OpenPosition rows grouped per instrument, SUMMARY or LOT rows but never both (flex-schema pitfall 3).
+
+    An instrument with a SUMMARY row is represented by it alone; one with only LOT rows (or rows without a
+    levelOfDetail, as trimmed exports write them) by all of them, to be added up. Groups keep document order.
+    """
+    groups: dict[str, list[FlexRecord]] = {}
+    for record in statement.rows("OpenPositions", "OpenPosition"):
+        key = _instrument_key(record)
+        groups.setdefault(key, []).append(record)
+    result = []
+    for rows in groups.values():
+        summaries = [r for r in rows if (r.text("levelOfDetail") or "").upper() == "SUMMARY"]
+        result.append(summaries or rows)
+    return result
+
+
+def map_position_checks(statement: FlexStatement, ctx: MapContext) -> list:
+    """Per open position: a balance assertion on Positions and IBKR's `custom "ibkr-position"` record.
+
+    Option positions are in contracts, as IBKR reports them and as the ledger holds them.
+    """
+    entries: list = []
+    for rows in position_groups(statement):
+        first = rows[0]
+        commodity = ctx.commodity(first)
+        day = first.date("reportDate") or statement.to_date
+        positions = [r.decimal("position") for r in rows]
+        if commodity is None or day is None or None in positions:
+            ctx.drift.add("unmapped_row", "OpenPositions", first.tag,
+                          "no instrument, report date or position; no position check written",
+                          ctx.raw_path, first.line)
+            continue
+        quantity = sum(positions, Decimal(0))
+        meta = data.new_metadata(ctx.raw_path, first.line)
+        meta["flex_src"] = ctx.src(*rows)
+        meta["source"] = "OpenPositions.position"
+        entries.append(data.Balance(meta, day + ONE_DAY, ctx.accounts.positions, Amount(quantity, commodity),
+                                    None, None))
+        entries.append(data.Custom(_position_meta(rows, quantity, ctx), day, "ibkr-position",
+                                   [ValueType(commodity, str)]))
+    return entries
+
+
+def map_cash_checks(statement: FlexStatement, ctx: MapContext) -> list[data.Balance]:
+    """Per currency of the CashReport: `balance …:Cash <endingCash> <CCY>` dated toDate + 1."""
+    entries = []
+    for record in _cash_report_rows(statement):
+        ending, currency = record.decimal("endingCash"), record.text("currency")
+        day = record.date("toDate") or statement.to_date
+        if ending is None or day is None:
+            ctx.drift.add("unmapped_row", "CashReport", record.tag, "no endingCash or toDate; no cash check written",
+                          ctx.raw_path, record.line)
+            continue
+        meta = data.new_metadata(ctx.raw_path, record.line)
+        meta["flex_src"] = ctx.src(record)
+        meta["source"] = "CashReport.endingCash"
+        entries.append(data.Balance(meta, day + ONE_DAY, ctx.accounts.cash, Amount(ending, currency), None, None))
+    return entries
+
+
+def opening_cash(statement: FlexStatement, ctx: MapContext) -> list[data.Transaction]:
+    """The cash an account held before its first statement: CashReport startingCash per currency, on fromDate.
+
+    Call it only for the account's first statement (the orchestrator knows which one that is): a later
+    statement's startingCash is the previous one's ending cash, already in the ledger. Example: startingCash
+    2000.00 USD gives `Cash 2000.00 USD / Equity:…:Opening -2000.00 USD`, flex_id `<acct>/opening/cash/USD`.
+    """
+    entries = []
+    for record in _cash_report_rows(statement):
+        starting, currency = record.decimal("startingCash"), record.text("currency")
+        day = record.date("fromDate") or statement.from_date
+        if not starting or day is None:
+            continue
+        meta = ctx.meta("opening", f"{ctx.account_id}/opening/cash/{currency}", record,
+                        amount=starting, currency=currency, source="CashReport.startingCash")
+        postings = [data.Posting(ctx.accounts.cash, Amount(starting, currency), None, None, None, None),
+                    data.Posting(ctx.accounts.opening, Amount(-starting, currency), None, None, None, None)]
+        entries.append(data.Transaction(meta, day, "*", None, f"Opening cash balance {currency} (IBKR CashReport "
+                                        f"startingCash)", data.EMPTY_SET, data.EMPTY_SET, postings))
+    return entries
+
+
+def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom]:
+    """Performance summary rows (FIFO, MTM, MTD/YTD) as `custom "ibkr-summary" "<section>"` on the report date.
+
+    Meta: the row tag, its instrument (conid, symbol, asset_category, description), then every numeric
+    attribute under its snake_case name (`totalRealizedPnl` -> `total_realized_pnl`), and flex_src.
+    """
+    entries = []
+    for record in statement.records:
+        if "PerformanceSummary" not in record.section:
+            continue
+        day = record.date("reportDate") or statement.to_date
+        if day is None:
+            continue
+        meta = data.new_metadata(ctx.raw_path, record.line)
+        meta["row"] = record.tag
+        meta["account"] = ctx.account_id
+        for name, key in (("conid", "conid"), ("symbol", "symbol"), ("assetCategory", "asset_category"),
+                          ("description", "description"), ("currency", "currency")):
+            if record.text(name) is not None:
+                meta[key] = record.text(name)
+        for name in record.attrs:
+            if _NOT_FIGURES.search(name) or snake_case(name) in meta:
+                continue
+            value = _number(record, name)
+            if value is not None:
+                meta[snake_case(name)] = value
+        meta["flex_src"] = ctx.src(record)
+        entries.append(data.Custom(meta, day, "ibkr-summary", [ValueType(record.section, str)]))
+    return entries
+
+
+def snake_case(name: str) -> str:
+    """IBKR's camelCase as a Beancount meta key: `realizedSTProfit` -> `realized_st_profit`, `fxPnl` -> `fx_pnl`."""
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text).lower()
+    text = re.sub(r"[^a-z0-9_-]", "_", text)
+    return text if len(text) > 1 and text[0].isalpha() else f"x_{text}"
+
+
+def _number(record: FlexRecord, name: str) -> Decimal | None:
+    text = record.text(name)
+    if text is None:
+        return None
+    try:
+        return Decimal(text.replace(",", ""))
+    except ArithmeticError:
+        return None
+
+
+def _cash_report_rows(statement: FlexStatement) -> list[FlexRecord]:
+    """CashReportCurrency rows for one real currency each (not BASE_SUMMARY, not levelOfDetail BaseCurrency)."""
+    return [r for r in statement.rows("CashReport", "CashReportCurrency")
+            if r.text("currency") not in (None, BASE_SUMMARY) and r.text("levelOfDetail") != "BaseCurrency"]
+
+
+def _instrument_key(record: FlexRecord) -> str:
+    return record.text("conid") or record.text("isin") or record.text("symbol") or f"line{record.line}"
+
+
+def _position_meta(rows: list[FlexRecord], quantity: Decimal, ctx: MapContext) -> dict:
+    """IBKR's figures for one position; LOT rows are added up (cost basis price only when there is one row)."""
+    first = rows[0]
+
+    def total(name: str) -> Decimal | None:
+        values = [r.decimal(name) for r in rows]
+        return None if None in values else sum(values, Decimal(0))
+
+    meta = data.new_metadata(ctx.raw_path, first.line)
+    fields = {
+        "account": ctx.account_id,
+        "conid": first.text("conid"),
+        "isin": None if first.text("conid") else first.text("isin"),
+        "position": quantity,
+        "mark_price": first.decimal("markPrice"),
+        "cost_basis_money": total("costBasisMoney"),
+        "cost_basis_price": first.decimal("costBasisPrice") if len(rows) == 1 else None,
+        "fifo_pnl_unrealized": total("fifoPnlUnrealized"),
+        "currency": first.text("currency"),
+        "fx_rate_to_base": first.decimal("fxRateToBase"),
+        "multiplier": first.decimal("multiplier"),
+        "side": first.text("side"),
+        "level_of_detail": first.text("levelOfDetail"),
+        "flex_src": ctx.src(*rows),
+    }
+    meta.update({k: v for k, v in fields.items() if v is not None})
+    return meta
