@@ -1,0 +1,307 @@
+"""Read a loaded ledger (docs/ledger-format.md) into per-(account, conid) event streams: the plugins' one input.
+
+Nothing here computes P&L; it only turns directives into typed events, so lots.py, pnl.py and reconcile.py read
+one shape. E.g. `SELL 15 AAPL` with postings `-10 AAPL {100.1 USD, …, "U1/trade/T1"}` and
+`-5 AAPL {120.1 USD, …, "U1/trade/T2"}` becomes one Event(kind="trade", quantity=-15, net_cash=1948.5) with two
+closing Legs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from beancount.core import data
+
+_ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+):(.+)$")
+_RAW_ACCOUNT = re.compile(r"^raw/([^/]+)/")
+ZERO = Decimal(0)
+
+#: Trade-like events: they carry Positions postings and the trade metadata of ledger-format.md.
+TRADE_KINDS = ("trade", "expiry", "assignment", "exercise", "opening", "corporate_action", "split", "transfer")
+#: Income/expense accounts (the part after `<acct>:`) that belong to an instrument when the row names a conid.
+INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "withholding", "Expenses:Fees": "fee"}
+
+
+def dec(value) -> Decimal | None:
+    """A metadata value as Decimal: the importer writes numbers, hand edits may quote them."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def split_account(account: str) -> tuple[str, str] | None:
+    """`Assets:IBKR:U1:Positions` -> ("U1", "Assets:Positions"); None for accounts outside IBKR."""
+    match = _ACCOUNT.match(account)
+    return (match.group(2), f"{match.group(1)}:{match.group(3)}") if match else None
+
+
+def raw_refs(flex_src: str | None) -> list[str]:
+    """`"raw/U1/2024/a.xml:57 raw/U1/2024/a.xml:60"` -> the two references."""
+    return (flex_src or "").split()
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One Positions posting: units (signed), cost per unit incl. multiplier and opening commission."""
+
+    units: Decimal
+    cost: Decimal | None
+    lot_date: datetime.date | None
+    label: str | None
+    opening: bool | None  # True: opened here (label == the transaction's flex_id); None: no label, judge by sign
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened to an instrument: a trade, a split, an expiry, a dividend, a tax, a fee."""
+
+    date: datetime.date
+    kind: str  # ledger-format `event` (trade, split, expiry, …) or dividend/withholding/fee for income rows
+    account: str
+    conid: str
+    symbol: str
+    currency: str
+    flex_id: str
+    flex_src: str
+    description: str
+    flag: str
+    legs: tuple[Leg, ...] = ()
+    net_cash: Decimal | None = None  # trade currency, IBKR sign (sale > 0)
+    commission: Decimal = ZERO  # positive amount paid
+    fifo_pnl_realized: Decimal | None = None
+    fx_rate: Decimal | None = None  # trade/pay currency -> base, at this event's date
+    amount: Decimal = ZERO  # income rows: dividend received > 0, withholding/fee paid > 0
+    meta: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def quantity(self) -> Decimal:
+        return sum((leg.units for leg in self.legs), ZERO)
+
+
+@dataclass(frozen=True)
+class Mark:
+    date: datetime.date
+    price: Decimal
+    source: str
+    flex_src: str = ""
+    fx_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class IbkrPosition:
+    """IBKR's own view of an open position (`custom "ibkr-position"`), the reconciliation oracle."""
+
+    date: datetime.date
+    account: str
+    conid: str
+    symbol: str
+    position: Decimal
+    mark_price: Decimal | None
+    cost_basis_money: Decimal | None
+    fifo_pnl_unrealized: Decimal | None
+    currency: str
+    fx_rate_to_base: Decimal | None
+    flex_src: str
+    meta: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
+class Instrument:
+    """Everything the ledger says about one instrument in one account, events in ledger order."""
+
+    account: str
+    conid: str
+    symbol: str
+    currency: str = ""
+    multiplier: Decimal = Decimal(1)
+    meta: dict = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    positions: list[IbkrPosition] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        raw = self.meta.get("labels") or ""
+        items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+        return [item.strip() for item in items if item and item.strip()]
+
+    @property
+    def flagged(self) -> list[Event]:
+        """Events written with flag `!`: unsupported corporate actions waiting for a hand fix."""
+        return [e for e in self.events if e.flag == "!"]
+
+
+@dataclass
+class Book:
+    base_currency: str
+    instruments: dict[tuple[str, str], Instrument] = field(default_factory=dict)
+    marks: dict[str, list[Mark]] = field(default_factory=lambda: defaultdict(list))  # by commodity symbol
+    rates: dict[str, list[tuple[datetime.date, Decimal]]] = field(default_factory=lambda: defaultdict(list))
+    summaries: list[data.Custom] = field(default_factory=list)
+
+    def rate(self, currency: str, date: datetime.date) -> Decimal | None:
+        """Base units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base."""
+        if currency == self.base_currency:
+            return Decimal(1)
+        series = self.rates.get(currency) or []
+        i = bisect.bisect_right(series, (date, Decimal("Infinity")))
+        return series[i - 1][1] if i else None
+
+    def mark(self, symbol: str, date: datetime.date | None) -> Mark | None:
+        """The latest mark on or before `date` (None: no end); on the same date IBKR's position mark wins."""
+        best = None
+        for mark in self.marks.get(symbol, []):
+            if date is not None and mark.date > date:
+                continue
+            if best is None or (mark.date, mark.source == "ibkr-position") > (best.date, best.source == "ibkr-position"):
+                best = mark
+        return best
+
+
+def load_book(entries, options_map) -> Book:
+    """Build the Book from loaded entries; `options_map["operating_currency"][0]` is the base currency."""
+    base = (options_map.get("operating_currency") or ["USD"])[0]
+    book = Book(base)
+    commodities = {e.currency: e.meta for e in entries if isinstance(e, data.Commodity)}
+    for entry in entries:  # rates and marks first: a trade's base rate may come from a same-day price
+        if isinstance(entry, data.Price):
+            _read_price(book, entry, commodities)
+    for series in book.rates.values():
+        series.sort()
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for event in transaction_events(entry, commodities, book):
+                inst = _instrument(book, event.account, event.conid, event.symbol, commodities)
+                inst.events.append(event)
+                if event.legs and not inst.currency:
+                    inst.currency = event.currency
+        elif isinstance(entry, data.Custom) and entry.type == "ibkr-position":
+            pos = _read_position(entry, commodities)
+            inst = _instrument(book, pos.account, pos.conid, pos.symbol, commodities)
+            inst.positions.append(pos)
+            inst.currency = inst.currency or pos.currency
+            if pos.mark_price is not None:
+                book.marks[pos.symbol].append(Mark(pos.date, pos.mark_price, "ibkr-position", pos.flex_src,
+                                                   pos.fx_rate_to_base))
+        elif isinstance(entry, data.Custom) and entry.type == "ibkr-summary":
+            book.summaries.append(entry)
+    for inst in book.instruments.values():
+        inst.currency = inst.currency or next((e.currency for e in inst.events if e.currency), "")
+    return book
+
+
+def _instrument(book: Book, account: str, conid: str, symbol: str, commodities: dict) -> Instrument:
+    key = (account, conid)
+    if key not in book.instruments:
+        meta = dict(commodities.get(symbol) or {})
+        book.instruments[key] = Instrument(account, conid, symbol, meta.get("currency", ""),
+                                           dec(meta.get("multiplier")) or Decimal(1), meta)
+    return book.instruments[key]
+
+
+def _conid(symbol: str, commodities: dict, fallback=None) -> str:
+    conid = (commodities.get(symbol) or {}).get("conid") or fallback
+    return str(conid) if conid is not None else symbol
+
+
+def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -> list[Event]:
+    """The instrument events of one transaction: one per (account, commodity) of its Positions postings,
+    plus one per income/expense posting group that names a conid (dividend, withholding, fee)."""
+    meta = entry.meta or {}
+    flex_id = str(meta.get("flex_id") or f"{meta.get('filename', '?')}:{meta.get('lineno', 0)}")
+    kind = str(meta.get("event") or "trade")
+    legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
+    currencies: dict[tuple[str, str], str] = {}
+    income: set[tuple[str, str, str]] = set()
+    for posting in entry.postings:
+        parts = split_account(posting.account)
+        if parts is None:
+            continue
+        account, role = parts
+        if role == "Assets:Positions":
+            cost = posting.cost
+            label = cost.label if cost is not None else None
+            key = (account, posting.units.currency)
+            legs[key].append(Leg(posting.units.number, cost.number if cost else None,
+                                 cost.date if cost else None, label,
+                                 True if (label == flex_id or kind == "opening") else None if label is None
+                                 else False))
+            if cost is not None and cost.currency:
+                currencies[key] = cost.currency
+        elif role in INCOME_KINDS:
+            conid = (posting.meta or {}).get("conid") or meta.get("conid")
+            if conid is not None:
+                income.add((account, str(conid), posting.units.currency))
+    common = dict(date=entry.date, flex_id=flex_id, flex_src=str(meta.get("flex_src") or ""),
+                  description=entry.narration or "", flag=entry.flag or "*", meta=meta)
+    events = []
+    net_cash, commission = dec(meta.get("net_cash")), dec(meta.get("commission"))
+    if net_cash is None and len(legs) == 1:  # hand-written trades: the cash postings in the cost currency
+        currency = next(iter(currencies.values()), None)
+        net_cash = sum((p.units.number for p in entry.postings if p.units.currency == currency
+                        and (split_account(p.account) or ("", ""))[1] == "Assets:Cash"), ZERO)
+    for (account, symbol), its_legs in legs.items():
+        conid = _conid(symbol, commodities, meta.get("conid"))
+        # net cash belongs to the instrument the row names (a merger's transaction has several)
+        mine = len(legs) == 1 or str(meta.get("conid")) == conid
+        currency = currencies.get((account, symbol)) or (commodities.get(symbol) or {}).get("currency", "")
+        rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
+        events.append(Event(kind=kind, account=account, conid=conid, symbol=symbol, currency=currency,
+                            legs=tuple(its_legs), net_cash=net_cash if mine else None,
+                            commission=-(commission or ZERO) if mine else ZERO,
+                            fifo_pnl_realized=dec(meta.get("fifo_pnl_realized")) if mine else None,
+                            fx_rate=rate, **common))
+    by_conid = {_conid(s, commodities): s for s in commodities}
+    for account, conid, currency in sorted(income):
+        symbol = by_conid.get(conid, conid)
+        events.extend(_income_events(entry, account, conid, symbol, currency, book, common))
+    return events
+
+
+def _income_events(entry, account, conid, symbol, currency, book, common) -> list[Event]:
+    """One event per income/expense role of the transaction for this (account, conid, currency)."""
+    meta = entry.meta or {}
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
+    for posting in entry.postings:
+        parts = split_account(posting.account)
+        if not parts or parts[0] != account or parts[1] not in INCOME_KINDS or posting.units.currency != currency:
+            continue
+        if str((posting.meta or {}).get("conid") or meta.get("conid")) != conid:
+            continue
+        sign = -1 if parts[1].startswith("Income") else 1
+        amounts[INCOME_KINDS[parts[1]]] += sign * posting.units.number
+    rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
+    return [Event(kind=kind, account=account, conid=conid, symbol=symbol, currency=currency, amount=amount,
+                  fx_rate=rate, **common) for kind, amount in amounts.items()]
+
+
+def _read_price(book: Book, entry: data.Price, commodities: dict) -> None:
+    """`price EUR 1.10 USD` is an FX rate when quoted in the base; `price AAPL 150 USD` is a mark."""
+    meta = entry.meta or {}
+    if entry.currency not in commodities or "conid" not in (commodities.get(entry.currency) or {}):
+        if entry.amount.currency == book.base_currency:
+            book.rates[entry.currency].append((entry.date, entry.amount.number))
+        elif entry.currency == book.base_currency and entry.amount.number:
+            book.rates[entry.amount.currency].append((entry.date, 1 / entry.amount.number))
+        if entry.currency not in commodities:
+            return
+    book.marks[entry.currency].append(Mark(entry.date, entry.amount.number, str(meta.get("source") or "price"),
+                                           str(meta.get("flex_src") or "")))
+
+
+def _read_position(entry: data.Custom, commodities: dict) -> IbkrPosition:
+    meta = entry.meta or {}
+    symbol = str(entry.values[0].value) if entry.values else str(meta.get("symbol", ""))
+    flex_src = str(meta.get("flex_src") or "")
+    account = meta.get("account")
+    if not account:
+        match = _RAW_ACCOUNT.match(flex_src)
+        account = match.group(1) if match else ""
+    return IbkrPosition(entry.date, str(account), _conid(symbol, commodities, meta.get("conid")), symbol,
+                        dec(meta.get("position")) or ZERO, dec(meta.get("mark_price")),
+                        dec(meta.get("cost_basis_money")), dec(meta.get("fifo_pnl_unrealized")),
+                        str(meta.get("currency") or ""), dec(meta.get("fx_rate_to_base")), flex_src, meta)

@@ -1,0 +1,234 @@
+"""The lot engine: which lots a closing trade closes, and what it realizes (our own code; Beancount 3 cannot
+book average cost).
+
+A method is a picker (which open lots a closing quantity comes from) plus whether openings pool into one lot:
+`ibkr` closes the lots the ledger's postings name (IBKR's own choice, FIFO or LIFO/specific lots), `fifo` the
+oldest, `lifo` the newest, `average` pools every opening into one lot. Another method is one entry in METHODS.
+
+Worked example (DESIGN §4): lots 10 @ 100.10 (basis 1001) and 10 @ 120.10 (basis 1201); SELL 15 @ 130, comm 1.5
+(net cash 1948.50). fifo closes 10 + 5: basis 1001 + 600.50 = 1601.50, realized 347.00. average pools 20 with
+basis 2202, closes 15/20 of it: 1651.50, realized 297.00.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Callable, Iterable
+
+from .book import ZERO, Event
+
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Lot:
+    """An open lot (or the part of one a trade closed): units signed (short < 0), basis = money paid incl. the
+    opening commission (short: negative, the net proceeds received), base_basis at the opening rate."""
+
+    open_date: datetime.date
+    units: Decimal
+    basis: Decimal
+    base_basis: Decimal
+    label: str | None
+    ids: tuple[str, ...]  # flex_ids of the rows behind the lot (the opening trade, splits, a pooled history)
+
+    @property
+    def cost(self) -> Decimal:
+        """Cost per unit (incl. the multiplier): 1001 / 10 = 100.1."""
+        return self.basis / self.units if self.units else ZERO
+
+    def part(self, units: Decimal) -> tuple[Lot, Lot]:
+        """(the part of `units`, the rest); the rest keeps basis - part so the totals stay exact."""
+        if units == self.units:
+            return self, replace(self, units=ZERO, basis=ZERO, base_basis=ZERO)
+        basis = self.basis * units / self.units
+        base_basis = self.base_basis * units / self.units
+        taken = replace(self, units=units, basis=basis, base_basis=base_basis)
+        rest = replace(self, units=self.units - units, basis=self.basis - basis,
+                       base_basis=self.base_basis - base_basis)
+        return taken, rest
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What one event realized: the lot parts it closed, the net cash they brought, and the P&L.
+
+    realized = proceeds - sum(closed basis); long: 1948.50 - 1601.50 = 347.00; short covered: buy 5 @ 140,
+    comm 1, against a -5 lot of basis -650: -701 - (-650) = -51.
+    """
+
+    event: Event
+    closed: tuple[Lot, ...]
+    proceeds: Decimal  # the event's net cash minus what its opening part cost, trade currency
+    close_rate: Decimal  # base per trade currency on the closing date
+    unmatched: Decimal = ZERO  # closing units no open lot could cover (missing history)
+
+    @property
+    def basis(self) -> Decimal:
+        return sum((lot.basis for lot in self.closed), ZERO)
+
+    @property
+    def realized(self) -> Decimal:
+        return self.proceeds - self.basis
+
+    @property
+    def base_realized(self) -> Decimal:
+        """Proceeds at the closing rate minus cost at the opening rates: 599 x 1.10 - 501 x 1.20 = 57.70."""
+        return self.proceeds * self.close_rate - sum((lot.base_basis for lot in self.closed), ZERO)
+
+    @property
+    def base_fx(self) -> Decimal:
+        """The part of base realized that comes from rate changes: 57.70 - 98 x 1.10 = -50.10."""
+        return self.base_realized - self.realized * self.close_rate
+
+
+Picker = Callable[[list[Lot], Event, Decimal], list[tuple[int, Decimal]]]
+
+
+def _in_order(order: Iterable[int], lots: list[Lot], units: Decimal) -> list[tuple[int, Decimal]]:
+    """Take `units` (signed like the lots) from lots in the given index order: [(index, units taken)]."""
+    picks, left = [], units
+    for i in order:
+        if not left:
+            break
+        lot = lots[i]
+        if lot.units * left <= 0:
+            continue
+        take = left if abs(left) <= abs(lot.units) else lot.units
+        picks.append((i, take))
+        left -= take
+    return picks
+
+
+def pick_fifo(lots: list[Lot], event: Event, units: Decimal) -> list[tuple[int, Decimal]]:
+    return _in_order(range(len(lots)), lots, units)
+
+
+def pick_lifo(lots: list[Lot], event: Event, units: Decimal) -> list[tuple[int, Decimal]]:
+    return _in_order(reversed(range(len(lots))), lots, units)
+
+
+def pick_ibkr(lots: list[Lot], event: Event, units: Decimal) -> list[tuple[int, Decimal]]:
+    """The lots the ledger's closing postings name by label (IBKR's CLOSED_LOT rows); FIFO for the rest."""
+    picks, left = [], units
+    taken: dict[int, Decimal] = {}
+    for leg in event.legs:
+        if leg.opening or leg.label is None:
+            continue
+        for i, lot in enumerate(lots):
+            room = lot.units - taken.get(i, ZERO)
+            if lot.label == leg.label and room * leg.units < 0:
+                take = -leg.units if abs(leg.units) <= abs(room) else room
+                taken[i] = taken.get(i, ZERO) + take
+                picks.append((i, take))
+                left -= take
+                break
+    rest = [replace(lot, units=lot.units - taken.get(i, ZERO)) for i, lot in enumerate(lots)]
+    return picks + (_in_order(range(len(rest)), rest, left) if left else [])
+
+
+#: method -> (picker, pool openings into one average-cost lot)
+METHODS: dict[str, tuple[Picker, bool]] = {
+    "ibkr": (pick_ibkr, False),
+    "fifo": (pick_fifo, False),
+    "lifo": (pick_lifo, False),
+    "average": (pick_fifo, True),
+}
+
+
+@dataclass
+class LotRun:
+    """The result of running one instrument's events through one method."""
+
+    lots: list[Lot]
+    closings: list[Closing]
+    snapshots: dict[datetime.date, list[Lot]]  # open lots at the end of each checkpoint date
+
+    @property
+    def quantity(self) -> Decimal:
+        return sum((lot.units for lot in self.lots), ZERO)
+
+
+def run(events: Iterable[Event], method: str, end: datetime.date | None = None,
+        checkpoints: Iterable[datetime.date] = ()) -> LotRun:
+    """Apply the trade-like events (up to `end`, inclusive) of one instrument in ledger order."""
+    picker, pool = METHODS[method]
+    lots: list[Lot] = []
+    closings: list[Closing] = []
+    snapshots: dict[datetime.date, list[Lot]] = {}
+    pending = sorted(set(checkpoints))
+    for event in events:
+        while pending and pending[0] < event.date:
+            snapshots[pending.pop(0)] = list(lots)
+        if end is not None and event.date > end:
+            break
+        if not event.legs:
+            continue
+        lots, closing = apply(lots, event, picker, pool)
+        if closing is not None:
+            closings.append(closing)
+    for date in pending:
+        if end is None or date <= end:
+            snapshots[date] = list(lots)
+    return LotRun(lots, closings, snapshots)
+
+
+def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[list[Lot], Closing | None]:
+    """One event on the open lots: a split rescales them, anything else closes then opens."""
+    rate = event.fx_rate if event.fx_rate is not None else ONE
+    position = sum((lot.units for lot in lots), ZERO)
+    if event.kind == "split":
+        return _split(lots, position, event), None
+    closing_units, opening_legs = ZERO, []
+    for leg in event.legs:
+        opens = leg.opening if leg.opening is not None else (position + closing_units) * leg.units >= 0
+        if opens:
+            opening_legs.append(leg)
+        else:
+            closing_units += leg.units
+    opened_cost = sum((leg.units * (leg.cost or ZERO) for leg in opening_legs), ZERO)
+    closing = None
+    if closing_units:
+        picks = picker(lots, event, -closing_units)
+        closed, lots = _take(lots, picks)
+        unmatched = -closing_units - sum((lot.units for lot in closed), ZERO)
+        proceeds = (event.net_cash if event.net_cash is not None else ZERO) + opened_cost
+        closing = Closing(event, tuple(closed), proceeds, rate, unmatched)
+    for leg in opening_legs:
+        basis = leg.units * (leg.cost or ZERO)
+        lots.append(Lot(leg.lot_date or event.date, leg.units, basis, basis * rate, leg.label, (event.flex_id,)))
+    if pool and len(lots) > 1:
+        lots = [_pooled(lots)]
+    return lots, closing
+
+
+def _take(lots: list[Lot], picks: list[tuple[int, Decimal]]) -> tuple[list[Lot], list[Lot]]:
+    """Remove the picked units: (closed parts in pick order, remaining open lots in their order)."""
+    remaining = list(lots)
+    closed = []
+    for i, units in picks:
+        taken, rest = remaining[i].part(units)
+        closed.append(taken)
+        remaining[i] = rest
+    return closed, [lot for lot in remaining if lot.units]
+
+
+def _pooled(lots: list[Lot]) -> Lot:
+    """All lots as one average-cost lot: 10 @ 100.10 + 10 @ 120.10 -> 20 with basis 2202 (110.10 each)."""
+    ids = tuple(dict.fromkeys(i for lot in lots for i in lot.ids))
+    return Lot(min(lot.open_date for lot in lots), sum((lot.units for lot in lots), ZERO),
+               sum((lot.basis for lot in lots), ZERO), sum((lot.base_basis for lot in lots), ZERO), None, ids)
+
+
+def _split(lots: list[Lot], position: Decimal, event: Event) -> list[Lot]:
+    """A split scales every lot's units by new/old position, basis unchanged: 2-for-1 on 10 -> 20, same basis.
+
+    The ledger writes a split as each lot reduced and re-added (-10, +20), so the ratio is
+    (position + event quantity) / position = (10 + 10) / 10 = 2.
+    """
+    if not position:
+        return lots
+    ratio = (position + event.quantity) / position
+    return [replace(lot, units=lot.units * ratio, ids=lot.ids + (event.flex_id,)) for lot in lots]
