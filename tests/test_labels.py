@@ -268,3 +268,111 @@ def test_load_labels_names_the_file(tmp_path):
     _, errors = load_labels(path)
     assert errors[0].source == {"filename": str(path), "lineno": 3}
     assert "unknown key 'wieght'" in errors[0].message
+
+
+# --- report labels: the hand-computed case ------------------------------------------------------------------
+
+def pnl_row(symbol, conid, currency, cost_basis, realized, unrealized, fx, total, flags=()):
+    """A DESIGN §6 instrument row; only `base` matters for label totals, the rest is carried through."""
+    return {"account": "U1", "conid": conid, "symbol": symbol, "currency": currency, "total": total,
+            "base": {"currency": "USD", "cost_basis": cost_basis, "realized": realized,
+                     "unrealized": unrealized, "fx": fx, "total": total},
+            "labels": [], "flags": list(flags)}
+
+
+PNL = {
+    "as_of": "2024-12-31", "base_currency": "USD", "mode": "ibkr", "method": "fifo",
+    "instruments": [
+        # DESIGN §4: realized 347.00, unrealized 149.50, dividends 1.20 − withholding 0.18 -> total 497.52
+        pnl_row("AAPL", "265598", "USD", "600.50", "347.00", "149.50", "0", "497.52"),
+        # DESIGN §4 EUR example: base realized 57.70 USD of which fx −50.10; position closed
+        pnl_row("SAP", "14204", "EUR", "0", "57.70", "0", "-50.10", "57.70"),
+        # 20 KO @ 60.05 marked 62.50: unrealized 49.00; dividend 9.70 − withholding 1.46 -> total 57.24
+        pnl_row("KO", "8894", "USD", "1201.00", "0", "49.00", "0", "57.24"),
+        # the call expired worthless: realized −150.65
+        pnl_row("AAPL-240621C200", "697212345", "USD", "0", "-150.65", "0", "0", "-150.65", flags=["expired"]),
+    ],
+    # 497.52 + 57.70 + 57.24 − 150.65 = 461.81
+    "totals": {"base": {"currency": "USD", "total": "461.81"}},
+}
+
+
+def test_label_report_hand_computed(tmp_path):
+    from beanflex.plugins.report_labels import labels_report
+
+    config, errors = parse_labels(LABELS_YAML, "labels.yaml")
+    assert errors == []
+    report = labels_report(PNL, config, instruments=INSTRUMENTS)
+    assert (report["as_of"], report["base_currency"], report["mode"], report["method"]) == \
+        ("2024-12-31", "USD", "ibkr", "fifo")
+    software, dividend = report["labels"]
+
+    # Software = AAPL + SAP (the rule matches AAPL, SAP, KO; KO is excluded; the option has '-' and digits)
+    assert software["label"] == "Software" and software["description"] == "Software and cloud names"
+    assert [(r["symbol"], r["weight"]) for r in software["instruments"]] == [("AAPL", "1"), ("SAP", "1")]
+    assert {k: Decimal(v) for k, v in software["totals"].items() if k != "currency"} == {
+        "cost_basis": Decimal("600.50"),   # 600.50 + 0
+        "realized": Decimal("404.70"),     # 347.00 + 57.70
+        "unrealized": Decimal("149.50"),   # 149.50 + 0
+        "fx": Decimal("-50.10"),           # 0 − 50.10
+        "total": Decimal("555.22"),        # 497.52 + 57.70
+    }
+
+    # Dividend = KO + 0.25 × AAPL
+    assert [(r["symbol"], r["weight"]) for r in dividend["instruments"]] == [("AAPL", "0.25"), ("KO", "1")]
+    assert dividend["instruments"][0]["total"] == "497.52"          # member rows keep their own, unweighted fields
+    assert {k: Decimal(v) for k, v in dividend["totals"].items() if k != "currency"} == {
+        "cost_basis": Decimal("1351.125"),  # 1201.00 + 0.25 × 600.50 (150.125)
+        "realized": Decimal("86.75"),       # 0 + 0.25 × 347.00
+        "unrealized": Decimal("86.375"),    # 49.00 + 0.25 × 149.50 (37.375)
+        "fx": Decimal("0"),
+        "total": Decimal("181.62"),         # 57.24 + 0.25 × 497.52 (124.38)
+    }
+    assert dividend["totals"]["currency"] == "USD"
+
+    # the option is in no label
+    assert [r["symbol"] for r in report["unlabelled"]["instruments"]] == ["AAPL-240621C200"]
+    assert report["unlabelled"]["totals"]["total"] == "-150.65"
+    assert report["unlabelled"]["instruments"][0]["flags"] == ["expired"]
+
+    # 555.22 + 181.62 − 150.65 = 586.19 ≠ portfolio 461.81: AAPL counts 1.25 times; the report says so
+    assert report["overlap"]["labels_overlap"] is True
+    assert report["overlap"]["instruments"] == [
+        {"conid": "265598", "symbol": "AAPL", "account": "U1", "labels": {"Software": "1", "Dividend": "0.25"}}]
+    assert "do not add up to the portfolio total" in report["overlap"]["note"]
+    assert report["portfolio_totals"]["total"] == "461.81"
+
+
+def test_label_report_only_and_money_stays_strings():
+    import json
+
+    from beanflex.plugins.report_labels import flat_rows, labels_report
+
+    config, _ = parse_labels(LABELS_YAML, "labels.yaml")
+    report = labels_report(PNL, config, "2024-06-30", instruments=INSTRUMENTS, only=["Dividend"])
+    assert report["as_of"] == "2024-06-30"
+    assert [g["label"] for g in report["labels"]] == ["Dividend"]
+    text = json.dumps(report)                                    # no Decimal or float left inside
+    assert "181.62" in text and "1351.1250" in text
+    rows = flat_rows(report)
+    assert [(r["label"], r["row"], r["symbol"]) for r in rows] == [
+        ("Dividend", "member", "AAPL"), ("Dividend", "member", "KO"), ("Dividend", "total", None),
+        ("(unlabelled)", "member", "AAPL-240621C200"), ("(unlabelled)", "total", None)]
+    # SAP (Software only, not shown) is not unlabelled: --label filters groups, not membership
+
+
+def test_label_report_null_field_is_not_guessed():
+    from beanflex.plugins.report_labels import weighted_totals
+
+    rows = [pnl_row("A", "1", "USD", "1", "2", None, "0", "3"), pnl_row("B", "2", "USD", "1", "2", "5", "0", "3")]
+    totals = weighted_totals(rows, "USD")
+    assert totals["unrealized"] is None and totals["realized"] == "4"
+
+
+def test_label_report_matches_rows_without_ledger_catalogue():
+    from beanflex.plugins.report_labels import labels_report
+
+    config, _ = parse_labels("labels:\n  Mine:\n    members: [\"conid:8894\", SAP]\n")
+    report = labels_report(PNL, config)
+    assert [r["symbol"] for r in report["labels"][0]["instruments"]] == ["SAP", "KO"]
+    assert report["overlap"]["labels_overlap"] is False

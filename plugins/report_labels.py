@@ -1,0 +1,137 @@
+"""`report labels`: the P&L report (DESIGN §6 `instruments[]`) grouped by the user's labels, weights applied.
+
+A label's totals are the sum over its members of `weight × base field`, in base currency. Worked example
+(tests/test_labels.py): Dividend = KO + 0.25 × AAPL, so its base total is 57.24 + 0.25 × 497.52 = 181.62.
+
+An instrument may sit in several labels, so the label totals overlap: adding them up counts such an instrument
+more than once and is not the portfolio's total. The report says so in `overlap` (which instruments, in which
+labels) and carries the portfolio's own totals next to the labels in `portfolio_totals`. Instruments in no
+label form the `unlabelled` group.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Iterable
+
+from .labels_config import Instrument, LabelsConfig, assign
+
+OVERLAP_NOTE = ("Label totals overlap: {n} instrument(s) sit in more than one label, so the label totals do not "
+                "add up to the portfolio total; see portfolio_totals for that.")
+NO_OVERLAP_NOTE = "No instrument sits in two labels; weights below 1 still leave part of an instrument unlabelled."
+
+
+def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = None, *,
+                  instruments: Iterable[Instrument] = (), only: Iterable[str] = ()) -> dict:
+    """Group pnl instrument rows by label (DESIGN §6 `report labels`).
+
+    Args:
+      pnl_report: `report pnl` JSON as a dict; its `instruments[]` rows keep money as decimal strings.
+      config: labels.yaml as read by `labels_config.load_labels`.
+      as_of: the report date; default the pnl report's `as_of`.
+      instruments: the ledger's instruments (`plugins.labels.instruments_from_entries`), so ISIN, description
+        and asset-category rules can match; rows whose conid is not among them match on symbol and conid only.
+      only: label names to keep (`--label`); empty keeps all. The unlabelled group is always there.
+    """
+    rows = list(pnl_report.get("instruments") or [])
+    base_currency = pnl_report.get("base_currency")
+    catalogue = {inst.key: inst for inst in instruments}
+    for row in rows:
+        key = _key(row)
+        if key not in catalogue:
+            catalogue[key] = Instrument(str(row.get("symbol") or key), _opt(row.get("conid")))
+    membership, _ = assign(config, list(catalogue.values()))  # "matches nothing" is the plugin's error to report
+    wanted = set(only)
+    groups = []
+    for label in config.labels:
+        if wanted and label.name not in wanted:
+            continue
+        members = [dict(row, weight=str(membership[_key(row)][label.name])) for row in rows
+                   if label.name in membership.get(_key(row), {})]
+        groups.append({"label": label.name, "description": label.description, "colour": label.colour,
+                       "totals": weighted_totals(members, base_currency), "instruments": members,
+                       "flags": sorted({flag for row in members for flag in row.get("flags") or []})})
+    unlabelled = [dict(row) for row in rows if not membership.get(_key(row))]
+    overlapping = [{"conid": row.get("conid"), "symbol": row.get("symbol"), "account": row.get("account"),
+                    "labels": {name: str(w) for name, w in membership[_key(row)].items()}}
+                   for row in rows if len(membership.get(_key(row), {})) > 1]
+    report = {key: pnl_report[key] for key in ("from", "to") if key in pnl_report}
+    report.update({
+        "as_of": as_of or pnl_report.get("as_of"), "base_currency": base_currency,
+        "mode": pnl_report.get("mode"), "method": pnl_report.get("method"),
+        "labels": groups,
+        "unlabelled": {"totals": weighted_totals(unlabelled, base_currency), "instruments": unlabelled},
+        "overlap": {"labels_overlap": bool(overlapping), "instruments": overlapping,
+                    "note": OVERLAP_NOTE.format(n=len(overlapping)) if overlapping else NO_OVERLAP_NOTE},
+        "portfolio_totals": (pnl_report.get("totals") or {}).get("base"),
+    })
+    return report
+
+
+def weighted_totals(rows: list[dict], base_currency: str | None) -> dict:
+    """Sum of `weight × base[field]` over rows, per numeric base field, as decimal strings (never rounded).
+
+    A row without `weight` counts fully. A field that is null in any member row is null in the totals (a number
+    that can't be computed is not guessed, DESIGN §4), e.g. [AAPL total 497.52 × 0.25, KO 57.24] -> "181.62".
+    """
+    sums: dict[str, Decimal | None] = {}
+    for row in rows:
+        weight = Decimal(str(row.get("weight", "1")))
+        for field, value in (row.get("base") or {}).items():
+            if field == "currency":
+                continue
+            number = _decimal(value)
+            if number is None or (field in sums and sums[field] is None):
+                sums[field] = None
+            else:
+                sums[field] = sums.get(field, Decimal(0)) + (number if weight == 1 else number * weight)
+    totals: dict = {"currency": base_currency}
+    totals.update({field: None if value is None else str(value) for field, value in sums.items()})
+    return totals
+
+
+def flat_rows(report: dict) -> list[dict]:
+    """One row per (label, member) plus one total row per label, for csv/xlsx/table output.
+
+    Columns: label, row (member|total), account, symbol, conid, weight, then the base fields.
+    """
+    fields = _base_fields(report)
+    out = []
+    groups = [(g["label"], g) for g in report["labels"]] + [("(unlabelled)", report["unlabelled"])]
+    for name, group in groups:
+        for row in group["instruments"]:
+            base = row.get("base") or {}
+            out.append({"label": name, "row": "member", "account": row.get("account"), "symbol": row.get("symbol"),
+                        "conid": row.get("conid"), "weight": row.get("weight", "1"),
+                        **{f: base.get(f) for f in fields}})
+        out.append({"label": name, "row": "total", "account": None, "symbol": None, "conid": None, "weight": None,
+                    **{f: group["totals"].get(f) for f in fields}})
+    return out
+
+
+def _base_fields(report: dict) -> list[str]:
+    """Base fields in first-seen order: cost_basis, realized, unrealized, fx, total for DESIGN §6 rows."""
+    seen: list[str] = []
+    groups = list(report["labels"]) + [report["unlabelled"]]
+    for group in groups:
+        for field in group["totals"]:
+            if field != "currency" and field not in seen:
+                seen.append(field)
+    return seen
+
+
+def _key(row: dict) -> str:
+    return str(row.get("conid") or row.get("symbol"))
+
+
+def _opt(value) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
