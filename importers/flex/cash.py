@@ -14,10 +14,10 @@ SUMMARY/DETAIL twins (flex-schema §5, pitfall 2): real exports repeat every DET
 (type, currency) and a difference is reported as drift, never booked.
 
 Dates: a row is booked on its `dateTime` date (the pay/settle day IBKR shows; `settleDate`, then `reportDate`
-when dateTime is missing). A row dated before the statement's `fromDate` is a late correction of an earlier period
+when dateTime is missing). A row dated outside the statement's period is a late correction of an earlier period
 (reds: 2024 withholding reversals in a 2025 statement); the cash moved when IBKR reported it, and the statement's
-CashReport counts it in this period, so it is booked on its `reportDate` (else `fromDate`) and keeps the original
-as `date_time` meta. This keeps every period's ending-cash assertion true across rebuilds.
+CashReport counts it in this period, so it is booked on its `reportDate` (else the nearer end of the period) and
+keeps the original as `date_time` meta. This keeps every period's ending-cash assertion true across rebuilds.
 """
 
 from __future__ import annotations
@@ -85,15 +85,19 @@ def map_cash_transactions(statement: FlexStatement, ctx: MapContext) -> list[dat
 
 
 def booking_date(record: FlexRecord, statement: FlexStatement) -> tuple[datetime.date | None, bool]:
-    """(date to book on, whether it differs from the row's own date); see the module docstring."""
+    """(date to book on, whether it differs from the row's own date); see the module docstring.
+
+    The own date is kept when it lies inside the statement's period (or the period is unknown); otherwise the
+    row's reportDate when that lies inside, else the nearer end of the period.
+    """
     own = record.date("dateTime") or record.date("settleDate") or record.date("reportDate")
-    start = statement.from_date
-    if own is None or start is None or own >= start:
+    start, end = statement.from_date, statement.to_date
+    if own is None or start is None or end is None or start <= own <= end:
         return own, False
     reported = record.date("reportDate")
-    if reported is not None and reported >= start:
+    if reported is not None and start <= reported <= end:
         return reported, True
-    return start, True
+    return (start if own < start else end), True
 
 
 def dividend_link(record: FlexRecord, ctx: MapContext) -> str:
