@@ -40,6 +40,11 @@ def split_account(account: str) -> tuple[str, str] | None:
     return (match.group(2), f"{match.group(1)}:{match.group(3)}") if match else None
 
 
+def account_component(account_id: str) -> str:
+    """IBKR's account id as the ledger's account component: `u1234567` -> `U1234567` (others -> '-')."""
+    return re.sub(r"[^A-Z0-9-]", "-", account_id.upper())
+
+
 def raw_refs(flex_src: str | None) -> list[str]:
     """`"raw/U1/2024/a.xml:57 raw/U1/2024/a.xml:60"` -> the two references."""
     return (flex_src or "").split()
@@ -301,6 +306,7 @@ def _read_position(entry: data.Custom, commodities: dict) -> IbkrPosition:
     if not account:
         match = _RAW_ACCOUNT.match(flex_src)
         account = match.group(1) if match else ""
+    account = account_component(str(account))
     return IbkrPosition(entry.date, str(account), _conid(symbol, commodities, meta.get("conid")), symbol,
                         dec(meta.get("position")) or ZERO, dec(meta.get("mark_price")),
                         dec(meta.get("cost_basis_money")), dec(meta.get("fifo_pnl_unrealized")),
