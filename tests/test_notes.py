@@ -1,0 +1,183 @@
+"""notes plugin: notes/<SYMBOL>.md on commodities (+ note directives), notes/events.md sections on transactions.
+
+The ledger is laid out as `beanflex init` does it: repo/ledger/main.beancount includes generated/index.beancount,
+and the notes live in repo/notes/, outside everything `rebuild` rewrites.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from beancount import loader
+
+MAIN = """\
+plugin "beanflex.plugins.notes" "../notes"
+include "generated/index.beancount"
+"""
+
+GENERATED = """\
+2024-01-01 open Assets:IBKR:U1:Positions
+2024-01-01 open Assets:IBKR:U1:Cash
+2024-01-01 open Income:IBKR:U1:PnL
+
+2024-01-02 commodity {symbol}
+  conid: "107113386"
+  name: "{name}"
+  asset_category: "STK"
+
+2024-01-02 * "BUY 10 {symbol} @ 300"
+  flex_id: "U1/trade/1001"
+  conid: "107113386"
+  Assets:IBKR:U1:Positions   10 {symbol} {{300.1 USD, 2024-01-02, "U1/trade/1001"}}
+  Assets:IBKR:U1:Cash     -3001 USD
+
+2024-03-01 * "SELL 5 {symbol} @ 320"
+  flex_id: "U1/trade/1002"
+  conid: "107113386"
+  Assets:IBKR:U1:Positions   -5 {symbol} {{300.1 USD, 2024-01-02, "U1/trade/1001"}}
+  Assets:IBKR:U1:Cash     1599 USD
+  Income:IBKR:U1:PnL       -98.5 USD
+"""
+
+NOTE = """\
+---
+conid: "107113386"
+symbol: FB
+---
+Bought for the ads business.
+
+## 2024-01-05 09:00 UTC
+
+Earnings call was fine.
+
+## 2024-02-10 18:30 UTC
+
+Renamed to Meta?
+"""
+
+EVENTS = """\
+# Event notes
+
+## U1/trade/1002
+
+Sold half to rebalance.
+
+### 2024-03-02 10:00 UTC
+
+Too early, in hindsight.
+
+## U1/trade/1001
+
+First buy.
+"""
+
+
+def make_repo(tmp_path: Path, symbol: str = "FB", name: str = "FACEBOOK INC-A") -> Path:
+    (tmp_path / "ledger" / "generated").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "notes").mkdir(exist_ok=True)
+    main = tmp_path / "ledger" / "main.beancount"
+    main.write_text(MAIN, encoding="utf-8")
+    write_generated(tmp_path, symbol, name)
+    (tmp_path / "notes" / "FB.md").write_text(NOTE, encoding="utf-8")
+    (tmp_path / "notes" / "events.md").write_text(EVENTS, encoding="utf-8")
+    return main
+
+
+def write_generated(tmp_path: Path, symbol: str, name: str) -> None:
+    """What `beanflex rebuild` does to this ledger: rewrite generated/ from scratch."""
+    (tmp_path / "ledger" / "generated" / "index.beancount").write_text(
+        GENERATED.format(symbol=symbol, name=name), encoding="utf-8")
+
+
+def load(main: Path):
+    entries, errors, _ = loader.load_file(str(main))
+    return entries, errors
+
+
+def kinds(entries, kind):
+    return [e for e in entries if type(e).__name__ == kind]
+
+
+def check_attached(entries, symbol):
+    commodity = next(c for c in kinds(entries, "Commodity") if c.currency == symbol)
+    assert commodity.meta["note"].startswith("Bought for the ads business.")
+    assert "Renamed to Meta?" in commodity.meta["note"]
+    assert commodity.meta["note_file"] == "FB.md"
+    notes = kinds(entries, "Note")
+    assert [(n.date, n.account, n.comment) for n in notes] == [
+        (datetime.date(2024, 1, 5), "Assets:IBKR:U1:Positions", f"{symbol}: Earnings call was fine."),
+        (datetime.date(2024, 2, 10), "Assets:IBKR:U1:Positions", f"{symbol}: Renamed to Meta?")]
+    assert notes[0].meta["filename"].endswith("FB.md") and notes[0].meta["lineno"] == 7
+    txns = {t.meta["flex_id"]: t for t in kinds(entries, "Transaction")}
+    assert txns["U1/trade/1002"].meta["note"] == ("Sold half to rebalance.\n\n### 2024-03-02 10:00 UTC\n\n"
+                                                  "Too early, in hindsight.")
+    assert txns["U1/trade/1001"].meta["note"] == "First buy."
+
+
+def test_notes_attach_to_commodity_transactions_and_journal(tmp_path):
+    entries, errors = load(make_repo(tmp_path))
+    assert errors == []
+    check_attached(entries, "FB")
+
+
+def test_notes_survive_a_ticker_change(tmp_path):
+    # Same conid, new symbol and name: the file is still FB.md, matched by the conid in its front matter.
+    main = make_repo(tmp_path)
+    write_generated(tmp_path, "META", "META PLATFORMS INC-A")
+    entries, errors = load(main)
+    assert errors == []
+    check_attached(entries, "META")
+
+
+def test_notes_survive_a_rebuild(tmp_path):
+    main = make_repo(tmp_path)
+    first, _ = load(main)
+    write_generated(tmp_path, "FB", "FACEBOOK INC-A")     # generated/ rewritten from the archive
+    entries, errors = load(main)
+    assert errors == []
+    check_attached(entries, "FB")
+    assert (tmp_path / "notes" / "FB.md").read_text(encoding="utf-8") == NOTE   # never touched
+
+
+def test_note_dates_are_clamped_into_the_account_life(tmp_path):
+    main = make_repo(tmp_path)
+    (tmp_path / "notes" / "FB.md").write_text(NOTE.replace("2024-01-05", "2023-06-01"), encoding="utf-8")
+    entries, errors = load(main)
+    assert errors == []                                  # not an "inactive account" error
+    assert kinds(entries, "Note")[0].date == datetime.date(2024, 1, 1)
+
+
+def test_unknown_instrument_and_event_are_errors_at_the_note_line(tmp_path):
+    main = make_repo(tmp_path)
+    (tmp_path / "notes" / "TSLA.md").write_text('---\nconid: "76792991"\n---\nhi\n', encoding="utf-8")
+    (tmp_path / "notes" / "events.md").write_text(EVENTS + "\n## U1/trade/9999\n\ntypo\n", encoding="utf-8")
+    (tmp_path / "notes" / "README.md").write_text("How to write notes.\n", encoding="utf-8")   # not an instrument
+    entries, errors = load(main)
+    found = sorted((Path(e.source["filename"]).name, e.source["lineno"], e.message.split(",")[0]) for e in errors)
+    assert found == [("TSLA.md", 1, "note for conid 76792991"),
+                     ("events.md", 15, "note for event 'U1/trade/9999'")]
+    check_attached(entries, "FB")                       # the good notes still attach; the ledger loads
+
+
+def test_bad_front_matter_is_an_error_not_a_crash(tmp_path):
+    main = make_repo(tmp_path)
+    (tmp_path / "notes" / "FB.md").write_text("---\nconid: [1\n---\nbody\n", encoding="utf-8")
+    entries, errors = load(main)
+    assert len(errors) == 1 and "front matter is not valid YAML" in errors[0].message
+    assert errors[0].source["filename"].endswith("FB.md")
+    assert len(kinds(entries, "Transaction")) == 2
+
+
+def test_file_without_conid_matches_by_name_and_missing_folder_is_no_notes(tmp_path):
+    main = make_repo(tmp_path)
+    (tmp_path / "notes" / "FB.md").write_text("Plain note, no front matter.\n", encoding="utf-8")
+    entries, errors = load(main)
+    assert errors == []
+    fb = next(c for c in kinds(entries, "Commodity") if c.currency == "FB")
+    assert fb.meta["note"] == "Plain note, no front matter."
+    for path in (tmp_path / "notes").iterdir():
+        path.unlink()
+    (tmp_path / "notes").rmdir()
+    entries, errors = load(main)
+    assert errors == [] and kinds(entries, "Note") == []
