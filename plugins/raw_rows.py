@@ -1,0 +1,115 @@
+"""Read one raw Flex row back from the ledger's archive, and nothing outside it.
+
+A directive's `flex_src` says where its rows live, e.g. `raw/U1234567/2024/20240101_20241231_42_ab12cd34ef56.xml:57`
+(path relative to `ledger/`, line of the element). The Fava pages show that element with a few lines around it.
+The path comes from a URL, so it is checked before anything is opened: relative, no `..`, ending in `.xml`,
+and after resolving symlinks still inside `ledger/raw/`. A refused path raises `RawRowRefused` with the HTTP
+status to answer (400 malformed, 404 absent or outside the archive).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+#: Lines shown before and after the row.
+CONTEXT_LINES = 3
+#: A row element's text is cut here: Flex rows are one line of a few kB; a bigger "row" is not a row.
+MAX_ROW_CHARS = 200_000
+
+_SRC = re.compile(r"^(?P<path>[^:\s]+\.xml):(?P<line>[1-9][0-9]{0,8})$")
+
+
+class RawRowRefused(Exception):
+    """A raw-row request that is refused; `status` is 400 (malformed) or 404 (absent or outside raw/)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RawRef:
+    """One `flex_src` item: `raw/U1/2024/x.xml:57` -> path `raw/U1/2024/x.xml`, line 57."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def parse_src(src: str) -> RawRef:
+    """One `path.xml:line` item, checked for shape only (no file is touched).
+
+    `raw/U1/2024/a.xml:57` -> RawRef("raw/U1/2024/a.xml", 57); `/etc/passwd.xml:1`, `raw/../x.xml:1`,
+    `raw/a.txt:3` and `raw/a.xml` raise RawRowRefused(400).
+    """
+    match = _SRC.match(src or "")
+    if not match:
+        raise RawRowRefused(400, f"not a raw row reference (want 'raw/…/file.xml:LINE'): {src!r}")
+    path = match["path"]
+    parts = PurePosixPath(path).parts
+    if path.startswith(("/", "\\")) or "\\" in path or ".." in parts or not parts or parts[0] != "raw":
+        raise RawRowRefused(400, f"raw row path must be relative and under raw/: {path!r}")
+    return RawRef(path, int(match["line"]))
+
+
+def split_flex_src(flex_src: str | None) -> list[str]:
+    """The items of a `flex_src` value: several rows are space-separated."""
+    return [item for item in (flex_src or "").split() if item]
+
+
+def resolve(ledger_dir: Path, ref: RawRef) -> Path:
+    """The archive file a reference names, after symlinks; RawRowRefused(404) if absent or outside raw/."""
+    raw_root = (Path(ledger_dir) / "raw").resolve()
+    try:
+        target = (Path(ledger_dir) / ref.path).resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise RawRowRefused(404, f"no such raw file: {ref.path}") from exc
+    if raw_root not in target.parents or target.suffix != ".xml" or not target.is_file():
+        raise RawRowRefused(404, f"no such raw file: {ref.path}")
+    return target
+
+
+_START_TAG = re.compile(r"<(?P<tag>[A-Za-z_][\w.:-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(?P<close>/?)>")
+
+
+def element_text(lines: list[str], index: int) -> str:
+    """The XML element that starts on `lines[index]` (0-based): a `<Trade … />` row, or a start tag through
+    its closing tag when the element has children (cut at MAX_ROW_CHARS).
+
+    `<Trade a="1" />` -> itself; `<Lots a="1">`, `<Lot …/>`, `</Lots>` on three lines -> those three lines.
+    """
+    first = lines[index]
+    start = max(first.find("<"), 0)
+    text = "\n".join(lines[index:index + 5000])[start:start + MAX_ROW_CHARS] if index < len(lines) else ""
+    match = _START_TAG.match(text)
+    if match is None:
+        return first.strip()
+    if match["close"]:
+        return match.group(0)
+    closing = f"</{match['tag']}>"
+    end = text.find(closing, match.end())
+    return text[: end + len(closing)] if end >= 0 else match.group(0)
+
+
+def read_row(ledger_dir: Path, src: str, context: int = CONTEXT_LINES) -> dict:
+    """The row `src` names: `{"file", "line", "xml", "context": [{"line", "text", "row"}]}`.
+
+    `file` is the path relative to `ledger/` as `flex_src` wrote it; `context` holds the lines around the row,
+    with `row` true on the row's own line(s). Raises RawRowRefused before opening anything doubtful.
+    """
+    ref = parse_src(src)
+    path = resolve(ledger_dir, ref)
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    if ref.line > len(lines):
+        raise RawRowRefused(404, f"{ref.path} has {len(lines)} lines, not {ref.line}")
+    index = ref.line - 1
+    xml = element_text(lines, index)
+    last = index + xml.count("\n")
+    around = [{"line": n + 1, "text": lines[n], "row": index <= n <= last}
+              for n in range(max(0, index - context), min(len(lines), last + context + 1))]
+    return {"file": ref.path, "line": ref.line, "xml": xml, "context": around}
