@@ -1,0 +1,169 @@
+"""Prices, position and cash checks, opening cash and performance summaries: a hand-written statement with a golden
+ledger (tests/fixtures/cash/rates_positions.xml), the real Beancount loader, and every public sample."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from beancount import loader
+from beancount.core import data
+from beancount.ops.balance import BalanceError
+
+from beanflex.importers.flex import adapter, checks, prices
+from beanflex.importers.flex.context import MapContext
+from beanflex.importers.flex.drift import DriftReport
+from beanflex.importers.flex.names import CommodityNamer
+from cash_golden import CASH_DIR, golden, load_statement, map_all, render
+from samples import public_samples
+
+D = Decimal
+DEC31, JAN1 = datetime.date(2024, 12, 31), datetime.date(2025, 1, 1)
+
+#: What the trades half writes for these holdings (lots at IBKR's cost), so the position checks can pass:
+#: AAPL 5 @ 120.1 = 600.5 USD; SAP 3 @ 200 + 2 @ 210 = 1020 EUR; 2 short calls at 3.1 x 100 = 310 USD each.
+OPENING_LOTS = """
+2024-12-01 * "opening lots, as the trades half writes them"
+  Assets:IBKR:U1234567:Positions   5 AAPL {120.1 USD}
+  Assets:IBKR:U1234567:Positions   3 SAP {200 EUR}
+  Assets:IBKR:U1234567:Positions   2 SAP {210 EUR}
+  Assets:IBKR:U1234567:Positions  -2 AAPL-250117C200 {310 USD}
+  Equity:IBKR:U1234567:Opening
+"""
+
+
+def _mapped():
+    statement, ctx = load_statement(CASH_DIR / "rates_positions.xml")
+    entries = map_all(statement, ctx)
+    return statement, ctx, entries
+
+
+def test_golden():
+    _, ctx, entries = _mapped()
+    text = render(entries, ctx)
+    assert text == golden("rates_positions.xml", text)
+
+
+def test_loads_without_errors_when_the_ledger_holds_what_ibkr_reports():
+    _, ctx, entries = _mapped()
+    _, errors, _ = loader.load_string(render(entries, ctx, OPENING_LOTS))
+    assert errors == []
+
+
+def test_a_position_mismatch_is_a_balance_error_naming_the_raw_row():
+    _, ctx, entries = _mapped()
+    wrong = OPENING_LOTS.replace("5 AAPL {120.1 USD}", "4 AAPL {120.1 USD}")
+    _, errors, _ = loader.load_string(render(entries, ctx, wrong))
+    [error] = errors
+    assert isinstance(error, BalanceError)
+    assert "5 AAPL" in error.message and "4 AAPL" in error.message
+    assert error.entry.meta["flex_src"] == "raw/U1234567/2024/rates_positions.xml:6"
+
+
+def test_prices_from_marks_closes_and_rates():
+    _, ctx, entries = _mapped()
+    found = {(p.date, p.currency, p.amount.currency): (p.amount.number, p.meta["source"])
+             for p in entries if isinstance(p, data.Price)}
+    assert found == {
+        # markPrice 150 wins over the same day's closePrice 150.2; the 12-30 close 148.5 stays.
+        (DEC31, "AAPL", "USD"): (D("150"), "OpenPositions.markPrice"),
+        (datetime.date(2024, 12, 30), "AAPL", "USD"): (D("148.5"), "Trade.closePrice"),
+        (DEC31, "SAP", "EUR"): (D("236.30"), "OpenPositions.markPrice"),
+        # an option's unit is one contract: 1.25 x 100 = 125.00 USD
+        (DEC31, "AAPL-250117C200", "USD"): (D("125.00"), "OpenPositions.markPrice"),
+        (datetime.date(2024, 12, 30), "EUR", "USD"): (D("1.0428"), "ConversionRates"),
+        (DEC31, "EUR", "USD"): (D("1.0389"), "ConversionRates"),  # the SAP rows' fxRateToBase is not repeated
+    }  # no EUR.USD close price (an FX trade is no instrument), no USD in USD, no HKD at -1
+    [item] = ctx.drift.items
+    assert (item.section, item.first_line) == ("ConversionRates", 21) and "rate=-1" in item.name
+
+
+def test_fx_rate_to_base_fills_a_day_whose_conversion_rate_is_minus_one(tmp_path):
+    text = (CASH_DIR / "rates_positions.xml").read_text().replace(
+        'fromCurrency="EUR" toCurrency="USD" rate="1.0389"', 'fromCurrency="EUR" toCurrency="USD" rate="-1"')
+    path = tmp_path / "minus_one.xml"
+    path.write_text(text)
+    statement, ctx = load_statement(path)
+    eur = [p for p in prices.map_prices(statement, ctx) if p.currency == "EUR" and p.date == DEC31]
+    assert [(p.amount.number, p.meta["source"]) for p in eur] == [(D("1.0389"), "fxRateToBase")]
+
+
+def test_position_checks_use_summary_or_lots_never_both():
+    _, _, entries = _mapped()
+    balances = {b.amount.currency: b for b in entries if isinstance(b, data.Balance)}
+    assert {c: (b.date, b.amount.number) for c, b in balances.items()} == {
+        "AAPL": (JAN1, D("5")),               # SUMMARY 5, its LOT twin 5 not added (would say 10)
+        "SAP": (JAN1, D("5")),                # LOT rows only: 3 + 2
+        "AAPL-250117C200": (JAN1, D("-2")),   # contracts, short
+    }
+    positions = {c.values[0].value: c.meta for c in entries if isinstance(c, data.Custom) and c.type == "ibkr-position"}
+    assert positions["SAP"]["cost_basis_money"] == D("1020")           # 600 + 420
+    assert positions["SAP"]["fifo_pnl_unrealized"] == D("161.5")       # 108.9 + 52.6
+    assert "cost_basis_price" not in positions["SAP"]                  # two lots: no single price
+    assert positions["AAPL"]["cost_basis_price"] == D("120.1")
+    assert positions["AAPL-250117C200"]["side"] == "Short"
+    assert positions["AAPL-250117C200"]["multiplier"] == D("100")
+
+
+def test_summaries_keep_every_figure_in_snake_case():
+    _, _, entries = _mapped()
+    [summary] = [c for c in entries if isinstance(c, data.Custom) and c.type == "ibkr-summary"]
+    assert summary.values[0].value == "FIFOPerformanceSummaryInBase"
+    assert summary.meta["conid"] == "265598"  # an identifier stays text
+    assert (summary.meta["realized_st_profit"], summary.meta["total_fifo_pnl"]) == (D("347"), D("496.5"))
+    assert checks.snake_case("realizedSTProfit") == "realized_st_profit"
+
+
+def test_opening_cash_is_one_transaction_per_currency():
+    statement, ctx = load_statement(CASH_DIR / "interest_fees_transfers.xml")
+    [eur] = checks.opening_cash(statement, ctx)  # USD startingCash is 0: nothing to open
+    assert eur.meta["flex_id"] == "U7654321/opening/cash/EUR"
+    assert eur.date == datetime.date(2024, 1, 1)
+    assert [(p.account, p.units.number) for p in eur.postings] == [
+        ("Assets:IBKR:U7654321:Cash", D("50.00")), ("Equity:IBKR:U7654321:Opening", D("-50.00"))]
+
+
+#: Per public sample (per statement): directives written (price, position balance, ibkr-position, cash balance,
+#: opening cash, ibkr-summary).
+EXPECTED = {
+    "ib-flex-reader__kmi.xml": [(3, 0, 0, 0, 0, 0)],
+    "opensteuerauszug__eTax_report_anonymised_2025.xml": [(183, 2, 2, 3, 2, 0)],
+    "opensteuerauszug__minimal_short_options_repro_2025.xml": [(13, 3, 3, 1, 1, 0)],
+    "opensteuerauszug__options_future_2025.xml": [(43, 11, 11, 0, 0, 0)],
+    "opensteuerauszug__vtandchill_2025.xml": [(11, 1, 1, 2, 2, 0)],
+    "portfolio__testIBFlexStatementFile01.xml": [(5, 0, 0, 0, 0, 0)],
+    "portfolio__testIBFlexStatementFile02.xml": [(14, 0, 0, 0, 0, 0)],
+    "portfolio__testIBFlexStatementFile09.xml": [(1, 0, 0, 0, 0, 0)],
+    "portfolio__testIBFlexStatementFile14.xml": [(726, 0, 0, 2, 2, 0)],
+    "portfolio__testIBFlexStatementFile20.xml": [(5, 0, 0, 4, 4, 0)],
+    "portfolio__testIBFlexStatementFile21.xml": [(4, 0, 0, 3, 1, 0)],
+    "portfolio__testIBFlexStatementFile26.xml": [(2, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0)],
+    "portfolio__testIBFlexStatementFile28.xml": [(1, 0, 0, 0, 0, 0)],
+    "portfolio__testIBFlexStatementFile29.xml": [(4, 0, 0, 0, 0, 0), (3, 0, 0, 0, 0, 0), (1, 0, 0, 0, 0, 0)],
+    "uabean__beancount.xml": [(5, 0, 0, 1, 0, 0)],
+    "beancount_reds_importers__dividend+tax.xml": [(0, 1, 1, 2, 2, 0)],
+    "ibkr-flexquery-client-lib__report.xml": [(0, 0, 0, 0, 0, 2), (0, 0, 0, 0, 0, 12)],
+}
+
+
+@pytest.mark.parametrize("path", public_samples(), ids=lambda p: p.name)
+def test_public_samples_map_without_crash_and_parse(path):
+    document = adapter.parse(path.read_bytes(), path.name)
+    counts = []
+    for statement in document.statements:
+        ctx = MapContext(statement, f"raw/{path.name}", CommodityNamer(), DriftReport())
+        entries = map_all(statement, ctx)
+        kinds = (
+            sum(isinstance(e, data.Price) for e in entries),
+            sum(isinstance(e, data.Balance) and e.account == ctx.accounts.positions for e in entries),
+            sum(isinstance(e, data.Custom) and e.type == "ibkr-position" for e in entries),
+            sum(isinstance(e, data.Balance) and e.account == ctx.accounts.cash for e in entries),
+            sum(isinstance(e, data.Transaction) and e.meta["event"] == "opening" for e in entries),
+            sum(isinstance(e, data.Custom) and e.type == "ibkr-summary" for e in entries),
+        )
+        counts.append(kinds)
+        # Without the trades half, only balance assertions may fail; everything else must load cleanly.
+        _, errors, _ = loader.load_string(render(entries, ctx))
+        assert [e for e in errors if not isinstance(e, BalanceError)] == []
+    assert counts == EXPECTED.get(path.name, [(0, 0, 0, 0, 0, 0)] * len(document.statements))
