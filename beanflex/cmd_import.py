@@ -1,15 +1,51 @@
-"""`beanflex import` and `beanflex rebuild` (placeholder until issue 4 lands)."""
+"""`beanflex import FILE…` (archive, then regenerate) and `beanflex rebuild` (regenerate from the archive).
+
+Both print a short summary with row counts: read, mapped, flagged `!`, not mapped. Exit codes (DESIGN §5): 0 ok,
+1 error (not a statement, schema drift, locked ledger: the message says what and where), 2 usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
+from .cli import pass_workspace
+from .workspace import Workspace
+
+
+def _require_ledger(ws: Workspace) -> None:
+    if not ws.main_file.is_file():
+        raise click.ClickException(f"no ledger at {ws.main_file} (run 'beanflex init' first, or pass "
+                                   "--ledger PATH/main.beancount)")
+
+
+def _echo(ws: Workspace, summary) -> None:
+    if ws.quiet:
+        return
+    for line in summary.lines():
+        click.echo(line)
+    if ws.verbose:
+        for line in summary.drift.lines():
+            click.echo(f"  drift: {line}")
+
 
 @click.command("import")
-def import_() -> None:
-    """Not built yet."""
-    raise click.ClickException("'beanflex import' is not built yet")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_workspace
+def import_(ws: Workspace, files: tuple[Path, ...]) -> None:
+    """Archive the given Flex XML FILES (if new), then regenerate ledger/generated/."""
+    from .ingest import import_files
+
+    _require_ledger(ws)
+    _echo(ws, import_files(ws, list(files)))
 
 
 @click.command("rebuild")
-def rebuild() -> None:
-    """Not built yet."""
-    raise click.ClickException("'beanflex rebuild' is not built yet")
+@pass_workspace
+def rebuild(ws: Workspace) -> None:
+    """Regenerate all of ledger/generated/ from the raw archive (byte-identical when nothing changed)."""
+    from .ingest import rebuild as run_rebuild
+
+    _require_ledger(ws)
+    _echo(ws, run_rebuild(ws))

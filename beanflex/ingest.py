@@ -1,0 +1,140 @@
+"""Composition-root helpers behind `beanflex import` and `beanflex rebuild` (and `sync`).
+
+`rebuild` turns the whole raw archive into `ledger/generated/` (a pure function of the archive, the settings and
+the hand-edited files, DESIGN §1); `import_files` archives new payloads first and then rebuilds. Both run under
+the ledger lock and record the run in `runs.log`. A schema drift error (a required section or attribute missing)
+stops the run before anything under `generated/` changes.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from beancount.parser import parser
+
+from beanflex.importers.flex import adapter, archive, runlog, writer
+from beanflex.importers.flex.context import ImportConfig
+from beanflex.importers.flex.drift import DriftReport
+from beanflex.importers.flex.fsutil import ledger_lock
+from beanflex.importers.flex.mapper import BuildResult, build_ledger
+
+from .workspace import Workspace
+
+
+@dataclass
+class Summary:
+    """What one import/rebuild did, for the CLI's few lines and for tests."""
+
+    archived: list[tuple[str, bool]] = field(default_factory=list)  # (relpath, newly stored)
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    build: BuildResult | None = None
+    drift: DriftReport = field(default_factory=DriftReport)
+
+    def lines(self) -> list[str]:
+        out = [f"archived {path}" + ("" if new else " (already archived)") for path, new in self.archived]
+        out.append(f"generated: {len(self.written)} written, {len(self.unchanged)} unchanged, "
+                   f"{len(self.removed)} removed")
+        if self.build is not None:
+            total = self.build.total()
+            out.append(f"rows: {total.read} read, {total.mapped} mapped ({total.duplicates} already imported), "
+                       f"{total.flagged} flagged '!', {total.unmapped} not mapped (see 'beanflex check')")
+            if self.build.overridden:
+                out.append(f"hand-edited entries kept instead of generated ones: {len(self.build.overridden)}")
+        return out
+
+
+def manual_flex_ids(ws: Workspace) -> set[str]:
+    """flex_ids carried by hand-edited files: main.beancount, manual.beancount and every non-generated include."""
+    generated = ws.generated_dir.resolve()
+    todo = [ws.main_file, ws.manual_file]
+    done: set[Path] = set()
+    found: set[str] = set()
+    while todo:
+        path = Path(todo.pop()).resolve()
+        if path in done or not path.is_file() or generated in path.parents:
+            continue
+        done.add(path)
+        entries, _errors, options = parser.parse_file(str(path))
+        for entry in entries:
+            flex_id = (entry.meta or {}).get("flex_id")
+            if isinstance(flex_id, str):
+                found.add(flex_id)
+        for pattern in options.get("include", []):
+            full = pattern if Path(pattern).is_absolute() else str(path.parent / pattern)
+            todo.extend(glob.glob(full, recursive=True))
+    return found
+
+
+def _schema_check(statement, source: str, drift: DriftReport) -> None:
+    """The schema helper's required-attribute check, when that module exists (it raises SchemaDriftError)."""
+    try:
+        schema = importlib.import_module("beanflex.importers.flex.schema")
+    except ImportError:
+        return
+    report = schema.check_statement(statement, source)
+    if report:
+        drift.extend(report)
+
+
+def load_archive(ledger_dir: Path, drift: DriftReport) -> list[tuple[str, adapter.FlexDocument]]:
+    """Every archived payload, parsed and schema-checked (raises before anything is written)."""
+    documents = []
+    for item in archive.list_archive(ledger_dir):
+        document = adapter.parse(item.path.read_bytes(), source=item.relpath)
+        for statement in document.statements:
+            _schema_check(statement, item.relpath, drift)
+        documents.append((item.relpath, document))
+    return documents
+
+
+def _rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, command: str) -> Summary:
+    record = runlog.RunRecord(command=command, status="error")
+    try:
+        documents = load_archive(ws.ledger_dir, summary.drift)
+        result = build_ledger(documents, config, manual_flex_ids(ws))
+        report = writer.write_generated(ws.ledger_dir, result.files)
+    except Exception as exc:
+        record.message = str(exc)[:500]
+        runlog.record_run(ws.ledger_dir, record)
+        raise
+    summary.build = result
+    summary.drift.extend(result.drift)
+    summary.written, summary.unchanged, summary.removed = report["written"], report["unchanged"], report["removed"]
+    total = result.total()
+    record.status = "drift" if total.unmapped else ("ok" if summary.written or summary.removed else "unchanged")
+    record.accounts = tuple(sorted({p.split("/")[1] for p in result.files}))
+    record.rows = total.as_dict()
+    record.warnings = summary.drift.lines()[:20]
+    record.message = f"{len(summary.written)} written, {len(summary.removed)} removed"
+    if summary.archived:
+        record.file = summary.archived[-1][0]
+    runlog.record_run(ws.ledger_dir, record)
+    return summary
+
+
+def rebuild(ws: Workspace, config: ImportConfig | None = None) -> Summary:
+    """Regenerate all of `ledger/generated/` from the raw archive, under the ledger lock."""
+    with ledger_lock(ws.ledger_dir):
+        return _rebuild_locked(ws, config or ImportConfig(), Summary(), "rebuild")
+
+
+def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None = None) -> Summary:
+    """Archive each file (if new), then rebuild. A file that is not a Flex statement stops before any write."""
+    summary = Summary()
+    with ledger_lock(ws.ledger_dir):
+        payloads = []
+        for path in paths:
+            payload = Path(path).read_bytes()
+            document = adapter.parse(payload, source=str(path))  # refuse non-statements before archiving any
+            for statement in document.statements:
+                _schema_check(statement, str(path), DriftReport())
+            payloads.append((path, payload))
+        for path, payload in payloads:
+            stored = archive.store(payload, ws.ledger_dir, None, source=str(path))
+            summary.archived.append((stored.relpath, stored.is_new))
+        return _rebuild_locked(ws, config or ImportConfig(), summary, "import")

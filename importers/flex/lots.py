@@ -1,0 +1,187 @@
+"""Importer-side open lots: which lots a closing posting must name, and opening entries for missing history.
+
+This is not the P&L engine (that is `plugins/`'s job, on the loaded ledger). It only mirrors what Beancount's
+STRICT booking will hold, so every closing posting we write names exactly one existing lot by its label:
+
+- a lot is (label, open date, units, total cost, currency); label = the opening trade's `flex_id`;
+- the cost per unit is total cost / units at full precision, e.g. 1001 USD / 10 = 100.1 USD (IBKR's `cost`
+  already includes the opening commission and the multiplier);
+- lots are closed by label (IBKR's CLOSED_LOT rows), else first-in-first-out, or last-in-first-out when the
+  trade's notes carry `LI`.
+
+Statements start in the middle of an account's life. When a sale closes more than the ledger holds, the missing
+units get an `opening` entry against `Equity:IBKR:<acct>:Opening`, dated on the lot's open date (Lot
+`openDateTime`) or the day before the statement starts, so the ledger loads without booking errors.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from beancount.core import data
+from beancount.core.amount import Amount
+from beancount.core.position import Cost
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Lot:
+    label: str
+    date: datetime.date
+    units: Decimal  # negative for a short lot
+    total_cost: Decimal  # signed like units: a short lot has negative cost
+    currency: str
+    cost_per_unit: Decimal  # fixed when the lot opens, so closing postings repeat it byte for byte
+
+    def cost(self) -> Cost:
+        return Cost(self.cost_per_unit, self.currency, self.date, self.label)
+
+
+def per_unit(total: Decimal, units: Decimal) -> Decimal:
+    """Cost per unit at full precision, written without an exponent: 1001 / 10 -> 100.1."""
+    if units == 0:
+        return ZERO
+    value = total / units
+    return plain(value)
+
+
+def plain(value: Decimal) -> Decimal:
+    """The same number without trailing zeros or exponent notation (1.00E+3 -> 1000, 2.50 -> 2.5)."""
+    value = value.normalize()
+    if value == 0:
+        return ZERO
+    if value.as_tuple().exponent > 0:
+        value = value.quantize(Decimal(1))
+    return value
+
+
+@dataclass
+class Closed:
+    """Units taken from one lot by one closing trade; `cost_part` is that share of the lot's total cost."""
+
+    lot: Lot
+    units: Decimal  # signed like the lot (positive when a long lot is sold)
+    cost_part: Decimal
+
+
+class OpenLots:
+    """The open lots of one IBKR account, per commodity, in opening order."""
+
+    def __init__(self) -> None:
+        self.by_commodity: dict[str, list[Lot]] = {}
+
+    def lots(self, commodity: str) -> list[Lot]:
+        return self.by_commodity.setdefault(commodity, [])
+
+    def held(self, commodity: str) -> Decimal:
+        return sum((lot.units for lot in self.lots(commodity)), ZERO)
+
+    def open(self, commodity: str, lot: Lot) -> None:
+        lots = self.lots(commodity)
+        lots.append(lot)
+        lots.sort(key=lambda item: item.date)  # stable: same-day lots keep their opening order
+
+    def find(self, commodity: str, label: str) -> Lot | None:
+        return next((lot for lot in self.lots(commodity) if lot.label == label), None)
+
+    def take(self, commodity: str, lot: Lot, units: Decimal) -> Closed:
+        """Take `units` (signed like the lot, |units| <= |lot.units|) out of `lot`."""
+        if units == lot.units:
+            part = lot.total_cost
+            self.lots(commodity).remove(lot)
+        else:
+            part = units * lot.cost_per_unit
+            lot.units -= units
+            lot.total_cost -= part
+        return Closed(Lot(lot.label, lot.date, units, part, lot.currency, lot.cost_per_unit), units, part)
+
+    def close_in_order(self, commodity: str, units: Decimal, lifo: bool = False) -> tuple[list[Closed], Decimal]:
+        """Close up to `units` (signed like the lots being closed) FIFO or LIFO; returns (closed, units left)."""
+        closed: list[Closed] = []
+        left = units
+        while left != 0:
+            candidates = [lot for lot in self.lots(commodity) if lot.units * left > 0]
+            if not candidates:
+                break
+            lot = candidates[-1] if lifo else candidates[0]
+            take = left if abs(left) <= abs(lot.units) else lot.units
+            closed.append(self.take(commodity, lot, take))
+            left -= take
+        return closed, left
+
+    def split(self, commodity: str, ratio: Decimal) -> list[tuple[Lot, Lot]]:
+        """Multiply every open lot's units by `ratio`, keeping label, date and total cost; returns (old, new)."""
+        pairs = []
+        for index, lot in enumerate(self.lots(commodity)):
+            old = Lot(lot.label, lot.date, lot.units, lot.total_cost, lot.currency, lot.cost_per_unit)
+            lot.units = plain(lot.units * ratio)
+            lot.cost_per_unit = per_unit(lot.total_cost, lot.units)
+            pairs.append((old, Lot(lot.label, lot.date, lot.units, lot.total_cost, lot.currency,
+                                   lot.cost_per_unit)))
+        return pairs
+
+
+def opening_entry(meta: dict, commodity: str, lot: Lot, accounts, narration: str) -> data.Transaction:
+    """An `opening` transaction for a lot bought before the first statement: lot vs Equity:…:Opening.
+
+    The equity leg is minus IBKR's total cost (not units × cost per unit), so it stays a short, exact number.
+    """
+    postings = [
+        data.Posting(accounts.positions, Amount(lot.units, commodity), lot.cost(), None, None, None),
+        data.Posting(accounts.opening, Amount(plain(-lot.total_cost), lot.currency), None, None, None, None),
+    ]
+    return data.Transaction(meta, lot.date, "*", None, narration, data.EMPTY_SET, data.EMPTY_SET, postings)
+
+
+def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transaction]:
+    """Opening entries for positions IBKR holds at the end of a statement that the ledger does not hold.
+
+    For each instrument in `OpenPositions`: LOT rows (when there are any) name their lots by
+    `originatingTransactionID`; lots the ledger lacks are opened with IBKR's `costBasisMoney`, dated on the
+    row's `openDateTime` (else the day before the statement). Without LOT rows the SUMMARY row's position minus
+    what the ledger holds is opened with the matching share of `costBasisMoney`. Holding more than IBKR is
+    not "fixed" here: the position balance assertion (checks.py) shows it.
+    """
+    groups: dict[str, list] = {}
+    for record in ctx.statement.rows("OpenPositions", "OpenPosition"):
+        inst = instruments.get(record)
+        if inst is not None and record.decimal("position") is not None:
+            groups.setdefault(inst.name, []).append(record)
+    before = (ctx.statement.from_date or ctx.statement.to_date) - datetime.timedelta(days=1)
+    entries = []
+    for commodity, rows in groups.items():
+        lot_rows = [r for r in rows if (r.text("levelOfDetail") or "").upper() == "LOT"]
+        summary = [r for r in rows if (r.text("levelOfDetail") or "").upper() != "LOT"]
+        target = sum((r.decimal("position") for r in (summary or lot_rows)), ZERO)
+        missing = target - tracker.held(commodity)
+        if missing == 0 or missing * target < 0:
+            continue
+        candidates = lot_rows or summary
+        for record in candidates:
+            if missing == 0:
+                break
+            position = record.decimal("position")
+            label_id = record.text("originatingTransactionID")
+            label = f"{ctx.account_id}/trade/{label_id}" if label_id and lot_rows else None
+            if position == 0 or position * missing < 0 or (label and tracker.find(commodity, label)):
+                continue
+            units = missing if abs(missing) < abs(position) else position
+            basis = record.decimal("costBasisMoney")
+            if basis is None:
+                price = record.decimal("costBasisPrice") or record.decimal("markPrice") or ZERO
+                basis = position * price * (record.decimal("multiplier") or 1)
+            total = plain(basis * units / position)
+            open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
+                      f"{label_id or ctx.statement.to_date.strftime('%Y%m%d')}"
+            opened_on = record.date("openDateTime") or before
+            currency = record.text("currency") or "USD"
+            lot = Lot(label or open_id, min(opened_on, before), units, total, currency, per_unit(total, units))
+            meta = ctx.meta("opening", open_id, record, conid=record.text("conid"))
+            entries.append(opening_entry(meta, commodity, lot, ctx.accounts,
+                                         f"Opening lot {units} {commodity} held before the first statement"))
+            tracker.open(commodity, lot)
+            missing -= units
+    return entries

@@ -1,0 +1,319 @@
+"""The whole mapping: every archived statement -> the directives of `ledger/generated/`, in one deterministic pass.
+
+Order matters for lots, so the build is one pass over all statements of the archive together:
+
+1. statements are read in (fromDate, path) order and every instrument is named once (instruments.py);
+2. trade-like events of all statements (trades, option events, corporate actions, end-of-statement position
+   snapshots) are merged, de-duplicated on `flex_id` (overlapping files repeat rows; two identical fills with
+   different ids stay two), sorted by time and booked against shared open lots (trades.py, lots.py);
+3. the per-statement section mappers (cash.py, prices.py, checks.py) add their directives;
+4. directives whose `flex_id` a hand-edited file carries are left out (DESIGN §2: hand-edited wins);
+5. every row is accounted for: mapped (some directive's `flex_src` names it, or it repeats a mapped row),
+   flagged (named by a `!` directive) or unmapped, and unmapped rows go to the drift report, never silently away.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+from dataclasses import dataclass, field
+
+from beancount.core import data
+
+from .adapter import FlexDocument, FlexRecord
+from .context import ImportConfig, MapContext
+from .drift import DriftReport
+from .instruments import Instruments
+from .names import CommodityNamer
+from . import trades as trades_mod
+from .lots import OpenLots
+from .writer import dedup_key
+
+#: Section-mapper modules written beside this one, each exposing `map_<x>(statement, ctx)` functions.
+SECTION_MODULES = ("cash", "prices", "checks")
+#: Rows that are reference data or summaries consumed while mapping, not events of their own.
+CONSUMED_SECTIONS = frozenset({"AccountInformation", "SecuritiesInfo"})
+END_OF_DAY = datetime.time(23, 59, 59)
+
+
+@dataclass
+class FileCounts:
+    """Rows of one archived file: read = mapped + flagged + unmapped; duplicates are a part of mapped."""
+
+    read: int = 0
+    mapped: int = 0
+    flagged: int = 0
+    unmapped: int = 0
+    duplicates: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+@dataclass
+class BuildResult:
+    files: dict[str, list] = field(default_factory=dict)  # "generated/U1/2024.beancount" -> directives
+    counts: dict[str, FileCounts] = field(default_factory=dict)  # raw path -> counts
+    drift: DriftReport = field(default_factory=DriftReport)
+    overridden: list[str] = field(default_factory=list)  # flex_ids left out because a hand-edited file has them
+
+    def total(self) -> FileCounts:
+        total = FileCounts()
+        for counts in self.counts.values():
+            for key, value in vars(counts).items():
+                setattr(total, key, getattr(total, key) + value)
+        return total
+
+
+def _optional(name: str):
+    try:
+        return importlib.import_module(f"{__package__}.{name}")
+    except ImportError:
+        return None
+
+
+def section_mappers() -> list:
+    """The `map_*` functions of the section modules that exist, in a fixed order."""
+    found = []
+    for name in SECTION_MODULES:
+        module = _optional(name)
+        if module is not None:
+            found.extend(getattr(module, attr) for attr in sorted(dir(module)) if attr.startswith("map_")
+                         and callable(getattr(module, attr)))
+    return found
+
+
+def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig | None = None,
+                 manual_flex_ids: set[str] | frozenset = frozenset()) -> BuildResult:
+    """Map every archived statement (`(path relative to ledger/, parsed document)`) into generated files."""
+    config = config or ImportConfig()
+    namer = CommodityNamer()
+    instruments = Instruments(namer)
+    contexts: list[MapContext] = []
+    drifts: dict[str, DriftReport] = {}
+    for path, document in sorted(archived, key=_archive_order):
+        drift = drifts.setdefault(path, DriftReport())
+        for statement in document.statements:
+            contexts.append(MapContext(statement, path, namer, drift, config))
+            instruments.collect(statement)
+    instruments.assign_names()
+
+    out = _Emitter(manual_flex_ids)
+    accounted: set[tuple[str, int]] = set()  # rows known to repeat a mapped row
+    _book_events(contexts, instruments, out, accounted)
+    _map_sections(contexts, out)
+    result = BuildResult(overridden=sorted(out.overridden))
+    result.files = _files(out, instruments)
+    _count_rows(contexts, out, accounted, drifts, result)
+    return result
+
+
+def _archive_order(item: tuple[str, FlexDocument]):
+    path, document = item
+    starts = [s.from_date for s in document.statements if s.from_date is not None]
+    return (min(starts) if starts else datetime.date.max, path)
+
+
+class _Emitter:
+    """Collects directives per IBKR account, once per flex_id (or per content when there is no flex_id)."""
+
+    def __init__(self, manual_flex_ids):
+        self.manual = set(manual_flex_ids)
+        self.by_account: dict[str, list] = {}
+        self.seen: set = set()
+        self.lines: dict[tuple[str, int], str] = {}  # (raw path, line) -> flag of a directive naming it
+        self.duplicate_lines: set[tuple[str, int]] = set()
+        self.overridden: set[str] = set()
+
+    def add(self, account: str, entry) -> None:
+        meta = entry.meta or {}
+        key = meta.get("flex_id") or dedup_key(entry)
+        lines = _src_lines(meta.get("flex_src", ""))
+        flag = getattr(entry, "flag", "*") or "*"
+        if key in self.seen:
+            self.duplicate_lines.update(lines)
+            for line in lines:
+                self.lines.setdefault(line, flag)
+            return
+        self.seen.add(key)
+        for line in lines:
+            if self.lines.get(line) != "!":
+                self.lines[line] = flag
+        if meta.get("flex_id") in self.manual:
+            self.overridden.add(meta["flex_id"])
+            return
+        self.by_account.setdefault(account, []).append(entry)
+
+
+def _src_lines(flex_src: str) -> list[tuple[str, int]]:
+    lines = []
+    for token in (flex_src or "").split():
+        path, _, line = token.rpartition(":")
+        if line.isdigit():
+            lines.append((path, int(line)))
+    return lines
+
+
+def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emitter,
+                 accounted: set[tuple[str, int]]) -> None:
+    """Trades, option events, corporate actions and position snapshots of all statements, in time order."""
+    option_eae = _optional("option_eae")
+    corporate_actions = _optional("corporate_actions")
+    booker = trades_mod.Booker()
+    events = []  # (when, priority, sequence, kind, payload)
+    seen_ids: set[str] = set()
+    for seq, ctx in enumerate(contexts):
+        rows, repeats, unmapped = trades_mod.collect(ctx)
+        accounted.update((ctx.raw_path, r.line) for r in repeats)
+        for record, reason in unmapped:
+            ctx.drift.add("unmapped_row", trades_mod.SECTION, record.tag, reason, ctx.raw_path, record.line)
+        fresh = []
+        for row in rows:
+            if row.flex_id in seen_ids:  # the same row in an overlapping statement
+                out.duplicate_lines.add((ctx.raw_path, row.record.line))
+                out.duplicate_lines.update((ctx.raw_path, lot.line) for lot in row.lots)
+                continue
+            seen_ids.add(row.flex_id)
+            fresh.append(row)
+        if option_eae is not None:
+            for item in option_eae.collect(ctx, fresh, seen_ids):
+                events.append((item.when, 1, seq, "eae", item))
+        for row in fresh:
+            events.append((row.when, 1, seq, "trade", row))
+        if corporate_actions is not None:
+            for item in corporate_actions.collect(ctx, seen_ids):
+                events.append((item.when, 0, seq, "ca", item))
+        end = ctx.statement.to_date
+        if end is not None:
+            events.append((datetime.datetime.combine(end, END_OF_DAY), 9, seq, "snapshot", ctx))
+
+    trade_rows = [e[4] for e in events if e[3] == "trade"]
+    cancelled: set[int] = set()
+    for original, cancel in trades_mod.pair_cancels(trade_rows):
+        cancelled.update((id(original), id(cancel)))
+        out.add(cancel.ctx.account_id, trades_mod.cancel_note(original, cancel))
+
+    events.sort(key=lambda e: (e[0], e[1], e[2], _line(e)))
+    for when, _priority, _seq, kind, item in events:
+        if kind == "trade":
+            if id(item) in cancelled:
+                continue
+            for entry in _book_trade(item, instruments, booker):
+                out.add(item.ctx.account_id, entry)
+        elif kind == "eae":
+            for entry in option_eae.book(item, instruments, booker):
+                out.add(item.ctx.account_id, entry)
+        elif kind == "ca":
+            for entry in corporate_actions.book(item, instruments, booker):
+                out.add(item.ctx.account_id, entry)
+        else:
+            from .lots import position_openings
+            for entry in position_openings(item, instruments, booker.account_lots(item)):
+                out.add(item.account_id, entry)
+
+
+def _line(event) -> int:
+    item = event[4]
+    record = getattr(item, "record", None)
+    return record.line if record is not None else 0
+
+
+def _book_trade(row: trades_mod.TradeRow, instruments: Instruments, booker: trades_mod.Booker) -> list:
+    if (row.record.text("assetCategory") or "") == "CASH":
+        return [trades_mod.map_fx(row)]
+    inst = instruments.get(row.record)
+    if inst is None:
+        row.ctx.drift.add("unmapped_row", trades_mod.SECTION, row.record.tag, "trade names no instrument",
+                          row.ctx.raw_path, row.record.line)
+        return []
+    return booker.book(row, inst.name, inst.multiplier)
+
+
+def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
+    checks = _optional("checks")
+    first_statement: dict[str, MapContext] = {}
+    for ctx in contexts:
+        current = first_statement.get(ctx.account_id)
+        start = ctx.statement.from_date or datetime.date.max
+        if current is None or start < (current.statement.from_date or datetime.date.max):
+            first_statement[ctx.account_id] = ctx
+    mappers = section_mappers()
+    for ctx in contexts:
+        for mapper in mappers:
+            for entry in mapper(ctx.statement, ctx):
+                out.add(ctx.account_id, entry)
+        if checks is not None and hasattr(checks, "opening_cash") and first_statement[ctx.account_id] is ctx:
+            for entry in checks.opening_cash(ctx.statement, ctx):
+                out.add(ctx.account_id, entry)
+
+
+def _files(out: _Emitter, instruments: Instruments) -> dict[str, list]:
+    """Directives per generated file: `generated/<ACCT>/<yyyy>.beancount` and `…/accounts.beancount`."""
+    from .names import Accounts
+
+    files: dict[str, list] = {}
+    first_use: dict[str, tuple[datetime.date, str]] = {}  # commodity -> (first date, account)
+    for account in sorted(out.by_account):
+        entries = out.by_account[account]
+        for entry in entries:
+            files.setdefault(f"generated/{account}/{entry.date.year}.beancount", []).append(entry)
+            used = [p.units.currency for p in getattr(entry, "postings", None) or []]
+            if isinstance(entry, data.Price):
+                used.append(entry.currency)
+            for currency in used:
+                if currency not in first_use or (entry.date, account) < first_use[currency]:
+                    first_use[currency] = (entry.date, account)
+        start = min(entry.date for entry in entries)
+        opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None)
+                 for name in Accounts(account).all()]
+        files[f"generated/{account}/accounts.beancount"] = opens
+    for inst in instruments.by_key.values():
+        if inst.name in first_use:
+            day, account = first_use[inst.name]
+            files[f"generated/{account}/accounts.beancount"].append(
+                instruments.commodity_directive(inst, min(day, inst.first_date)))
+    return files
+
+
+def _count_rows(contexts: list[MapContext], out: _Emitter, accounted: set[tuple[str, int]],
+                drifts: dict[str, DriftReport], result: BuildResult) -> None:
+    """Account for every row of every file (see the module docstring, step 5)."""
+    for path, drift in drifts.items():
+        result.counts[path] = FileCounts()
+    reported = {(i.file, i.section, i.tag) for d in drifts.values() for i in d.items if i.kind == "unmapped_row"}
+    for ctx in contexts:
+        counts = result.counts[ctx.raw_path]
+        by_section: dict[str, list[FlexRecord]] = {}
+        for record in ctx.statement.records:
+            by_section.setdefault(record.section, []).append(record)
+        for section, records in by_section.items():
+            named = [r for r in records if (ctx.raw_path, r.line) in out.lines]
+            for record in records:
+                key = (ctx.raw_path, record.line)
+                counts.read += 1
+                if key in out.duplicate_lines:
+                    counts.duplicates += 1
+                flag = out.lines.get(key)
+                if flag == "!":
+                    counts.flagged += 1
+                elif flag is not None or key in accounted or section in CONSUMED_SECTIONS \
+                        or _repeats_named_row(record, named):
+                    counts.mapped += 1
+                else:
+                    counts.unmapped += 1
+                    if (ctx.raw_path, section, record.tag) not in reported:
+                        ctx.drift.add("unmapped_row", section, record.tag, "not yet mapped", ctx.raw_path,
+                                      record.line)
+    for drift in drifts.values():
+        result.drift.extend(drift)
+
+
+def _repeats_named_row(record: FlexRecord, named: list[FlexRecord]) -> bool:
+    """A SUMMARY twin (CashTransactions, OpenPositions) of rows that are mapped is a repeat, not a loss."""
+    level = (record.text("levelOfDetail") or "").upper()
+    if level not in ("SUMMARY", "LOT") or not named:
+        return False
+    if record.section == "CashTransactions":
+        return level == "SUMMARY"
+    key = record.text("conid") or record.text("symbol")
+    return any((r.text("conid") or r.text("symbol")) == key for r in named)

@@ -1,0 +1,337 @@
+"""Trades: IBKR `Trade` EXECUTION rows -> Beancount transactions that close exactly IBKR's lots.
+
+Only EXECUTION rows are events (flex-schema §2, pitfall 1): `Order`, `SymbolSummary` and `AssetSummary` rows
+repeat the same money, and `Lot` CLOSED_LOT rows say which lots a sale closed (Lot.transactionID = the opening
+trade's transactionID, so the closing posting names the lot labelled `<acct>/trade/<that id>`).
+
+Worked example (DESIGN §4): buy 10 @ 100 with commission 1 gives IBKR `cost` 1001, so the lot is
+`10 AAPL {100.1 USD, 2024-01-02, "U1/trade/T1"}` against `Cash -1001 USD`. Selling 15 @ 130 (commission 1.5,
+netCash 1948.5) closes 10 of T1 (cost 1001) and 5 of T2 (5 × 120.1 = 600.5); P&L = 1948.5 − 1601.5 = 347, booked
+as `Income:…:PnL -347` so the transaction balances.
+
+`assetCategory="CASH"` rows are currency conversions, never instruments: `symbol` is BASE.QUOTE, `quantity` is in
+BASE and `proceeds` in QUOTE; the commission may be in a third currency and goes to `Expenses:…:Commissions`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from beancount.core import data
+from beancount.core.amount import Amount
+
+from .adapter import FlexRecord, parse_datetime
+from .context import MapContext
+from .lots import ZERO, Closed, Lot, OpenLots, opening_entry, per_unit, plain
+
+SECTION = "Trades"
+EXECUTION = "EXECUTION"
+#: Rows of the Trades section that repeat the money of EXECUTION rows (never events).
+REPEAT_TAGS = frozenset({"Order", "SymbolSummary", "AssetSummary"})
+REPEAT_LEVELS = frozenset({"ORDER", "SYMBOL_SUMMARY", "ASSET_SUMMARY"})
+#: notes codes -> event (flex-schema §2): expired, assigned, exercised.
+EVENT_CODES = (("Ep", "expiry"), ("A", "assignment"), ("Ex", "exercise"))
+PNL_PLACES = Decimal("1E-10")
+
+
+@dataclass
+class TradeRow:
+    """One EXECUTION row with the CLOSED_LOT rows that follow it, ready to book in time order."""
+
+    ctx: MapContext
+    record: FlexRecord
+    flex_id: str
+    when: datetime.datetime
+    lots: list[FlexRecord] = field(default_factory=list)
+    extra: list[FlexRecord] = field(default_factory=list)  # rows merged into this one (OptionEAE twins)
+    event: str | None = None  # set by option_eae when an OptionEAE row names the event
+
+    @property
+    def is_cancel(self) -> bool:
+        buy_sell = self.record.text("buySell") or ""
+        return (self.record.text("transactionType") == "TradeCancel" or "(Ca.)" in buy_sell
+                or "Ca" in notes(self.record))
+
+
+def notes(record: FlexRecord) -> list[str]:
+    return [code.strip() for code in (record.text("notes") or "").split(";") if code.strip()]
+
+
+def trade_datetime(record: FlexRecord) -> datetime.datetime | None:
+    """`dateTime`, else `tradeDate` + `tradeTime` (older exports), else `reportDate`."""
+    when = record.datetime("dateTime")
+    if when is None and record.text("tradeDate"):
+        text = record.text("tradeDate") + (";" + record.text("tradeTime") if record.text("tradeTime") else "")
+        when = parse_datetime(text) or record.datetime("tradeDate")
+    return when or record.datetime("reportDate")
+
+
+def collect(ctx: MapContext) -> tuple[list[TradeRow], list[FlexRecord], list[tuple[FlexRecord, str]]]:
+    """Sort the Trades section into (execution rows with their lots, repeat rows, rows not mapped with why)."""
+    rows: list[TradeRow] = []
+    repeats: list[FlexRecord] = []
+    unmapped: list[tuple[FlexRecord, str]] = []
+    for record in ctx.statement.rows(SECTION):
+        level = record.text("levelOfDetail")
+        if record.tag == "Lot" or (record.tag == "Trade" and level == "CLOSED_LOT"):
+            owner = next((row for row in reversed(rows) if row.record.text("conid") == record.text("conid")),
+                         None)
+            if owner is None:
+                unmapped.append((record, "closed lot without its closing trade"))
+            else:
+                owner.lots.append(record)
+        elif record.tag in REPEAT_TAGS or level in REPEAT_LEVELS:
+            repeats.append(record)
+        elif record.tag == "Trade" and level in (None, EXECUTION):
+            when = trade_datetime(record)
+            if when is None or record.decimal("quantity") is None:
+                unmapped.append((record, "trade without date or quantity"))
+                continue
+            rows.append(TradeRow(ctx, record, ctx.flex_id("trade", record), when))
+        else:
+            unmapped.append((record, f"row kind {record.tag}/{level} not known"))
+    return rows, repeats, unmapped
+
+
+def pair_cancels(rows: list[TradeRow]) -> list[tuple[TradeRow, TradeRow]]:
+    """(original, cancel) pairs: a TradeCancel row and the row it reverses (same tradeID, opposite quantity).
+
+    IBKR re-books a corrected trade under the same tradeID (pp28), so the original is the earliest row with
+    that tradeID whose quantity the cancel exactly reverses; the re-book stays an ordinary trade.
+    """
+    pairs = []
+    used: set[str] = set()
+    for cancel in rows:
+        if not cancel.is_cancel:
+            continue
+        orig_id = cancel.record.text("origTradeID") or cancel.record.text("tradeID")
+        quantity = cancel.record.decimal("quantity")
+        for row in rows:
+            if (row is not cancel and not row.is_cancel and row.flex_id not in used
+                    and row.ctx.account_id == cancel.ctx.account_id
+                    and row.record.text("tradeID") == orig_id and row.record.decimal("quantity") == -quantity):
+                used.add(row.flex_id)
+                pairs.append((row, cancel))
+                break
+    return pairs
+
+
+def cancel_note(original: TradeRow, cancel: TradeRow) -> data.Note:
+    """A cancelled trade and its cancellation move nothing together; a note keeps both rows visible."""
+    ctx, record = cancel.ctx, original.record
+    text = (f"IBKR cancelled trade {record.text('tradeID')} ({record.text('buySell')} {record.text('quantity')} "
+            f"{record.text('symbol')} @ {record.text('tradePrice')}); the pair moves nothing")
+    meta = ctx.meta("trade_cancel", cancel.flex_id, cancel.record, **{"cancelled_flex_id": original.flex_id})
+    meta["flex_src"] = " ".join(filter(None, [original.ctx.src(original.record), ctx.src(cancel.record)]))
+    return data.Note(meta, cancel.when.date(), ctx.accounts.cash, text, None, None)
+
+
+@dataclass
+class Money:
+    """A trade row's amounts, with IBKR's missing fields filled from the ones present (flex-schema §12.8)."""
+
+    quantity: Decimal
+    price: Decimal | None
+    multiplier: Decimal
+    proceeds: Decimal
+    commission: Decimal
+    commission_currency: str
+    taxes: Decimal
+    net_cash: Decimal
+    cost: Decimal | None
+    currency: str
+
+    @classmethod
+    def of(cls, record: FlexRecord, default_multiplier: Decimal = Decimal(1)) -> "Money":
+        quantity = record.decimal("quantity")
+        price = record.decimal("tradePrice")
+        multiplier = record.decimal("multiplier") or default_multiplier
+        currency = record.text("currency") or "USD"
+        proceeds = record.decimal("proceeds")
+        if proceeds is None:
+            money = record.decimal("tradeMoney")
+            proceeds = -money if money is not None else -(quantity * (price or ZERO) * multiplier)
+        commission = record.decimal("ibCommission") or ZERO
+        commission_currency = record.text("ibCommissionCurrency") or currency
+        taxes = record.decimal("taxes") or ZERO
+        net_cash = record.decimal("netCash")
+        if net_cash is None:
+            net_cash = proceeds + taxes + (commission if commission_currency == currency else ZERO)
+        return cls(quantity, price, multiplier, proceeds, commission, commission_currency, taxes, net_cash,
+                   record.decimal("cost"), currency)
+
+
+def trade_meta(row: TradeRow, event: str, money: Money, *sources: FlexRecord) -> dict:
+    record, ctx = row.record, row.ctx
+    meta = ctx.meta(
+        event, row.flex_id, record, *sources,
+        conid=record.text("conid"), quantity=money.quantity, trade_price=money.price, proceeds=money.proceeds,
+        commission=money.commission, commission_currency=money.commission_currency, taxes=money.taxes,
+        net_cash=money.net_cash, ibkr_cost=money.cost, fifo_pnl_realized=record.decimal("fifoPnlRealized"),
+        fx_rate_to_base=record.decimal("fxRateToBase"), open_close=record.text("openCloseIndicator") or "",
+        notes=record.text("notes") or "", multiplier=money.multiplier,
+        trade_datetime=record.text("dateTime") or record.text("tradeDate"),
+        trade_id=record.text("tradeID"), transaction_type=record.text("transactionType"))
+    return meta
+
+
+def narration(record: FlexRecord, money: Money, symbol: str) -> str:
+    side = (record.text("buySell") or ("BUY" if money.quantity > 0 else "SELL")).replace(" (Ca.)", "")
+    price = f" @ {money.price}" if money.price is not None else ""
+    return f"{side} {abs(money.quantity)} {symbol}{price}"
+
+
+def map_fx(row: TradeRow) -> data.Transaction:
+    """USD.CHF BUY 1000 @ 0.9 -> `Cash 1000 USD @@ 900 CHF`, `Cash -900 CHF`, commission to Commissions."""
+    record, ctx = row.record, row.ctx
+    money = Money.of(record)
+    acc = ctx.accounts
+    base = (record.text("symbol") or "").split(".")[0] or money.currency
+    proceeds = money.proceeds
+    postings = []
+    if proceeds != 0:
+        total = Amount(abs(proceeds), money.currency)
+        postings.append(total_price_posting(acc.cash, Amount(money.quantity, base), total))
+        postings.append(posting(acc.cash, proceeds, money.currency))
+    else:  # nothing paid for it: keep the quantity visible against Commissions? no: an unpriced conversion
+        postings.append(posting(acc.cash, money.quantity, base))
+        postings.append(posting(acc.commissions, -money.quantity, base))
+    if money.commission:
+        postings.append(posting(acc.cash, money.commission, money.commission_currency))
+        postings.append(posting(acc.commissions, -money.commission, money.commission_currency))
+    if money.taxes:
+        postings.append(posting(acc.cash, money.taxes, money.currency))
+        postings.append(posting(acc.commissions, -money.taxes, money.currency))
+    meta = trade_meta(row, "fx", money, *row.extra)
+    return data.Transaction(meta, row.when.date(), "*", None, narration(record, money, record.text("symbol") or ""),
+                            data.EMPTY_SET, data.EMPTY_SET, postings)
+
+
+def posting(account: str, number: Decimal, currency: str, cost=None) -> data.Posting:
+    return data.Posting(account, Amount(plain(number) if number else ZERO, currency), cost, None, None, None)
+
+
+def total_price_posting(account: str, units: Amount, total: Amount) -> data.Posting:
+    """A posting with an `@@` total price; the writer prints `@@` from the `__total_price__` meta."""
+    price = Amount(total.number / abs(units.number), total.currency)
+    return data.Posting(account, units, None, price, None, {"__total_price__": total})
+
+
+@dataclass
+class Booker:
+    """Books trade rows in time order for one build, holding the open lots of every account."""
+
+    lots: dict[str, OpenLots] = field(default_factory=dict)
+
+    def account_lots(self, ctx: MapContext) -> OpenLots:
+        return self.lots.setdefault(ctx.account_id, OpenLots())
+
+    def book(self, row: TradeRow, commodity: str, default_multiplier: Decimal) -> list[data.Directive]:
+        """The trade transaction, preceded by `opening` entries for lots bought before the first statement."""
+        record, ctx = row.record, row.ctx
+        money = Money.of(record, default_multiplier)
+        tracker = self.account_lots(ctx)
+        lifo = "LI" in notes(record)
+        openings: list[data.Transaction] = []
+        closed: list[Closed] = []
+        remaining = money.quantity  # signed like the trade; what is left to close or open
+
+        for lot_row in row.lots:  # 1. exactly the lots IBKR closed
+            units = abs(lot_row.decimal("quantity") or ZERO) * (-1 if money.quantity > 0 else 1)
+            if units == 0 or abs(units) > abs(remaining):
+                continue
+            label = f"{ctx.account_id}/trade/{lot_row.text('transactionID')}" if lot_row.text("transactionID") \
+                else None
+            lot = tracker.find(commodity, label) if label else None
+            if lot is None or abs(lot.units) < abs(units) or lot.units * units < 0:
+                lot_cost = abs(lot_row.decimal("cost") or ZERO) * (1 if units > 0 else -1)
+                open_id = f"{ctx.account_id}/opening/{record.text('conid')}/" \
+                          f"{lot_row.text('transactionID') or row.flex_id.rsplit('/', 1)[-1]}"
+                opened_on = lot_row.date("openDateTime") or self.before_statement(ctx, row)
+                lot = Lot(label or open_id, min(opened_on, row.when.date()), units, lot_cost, money.currency,
+                          per_unit(lot_cost, units))
+                if tracker.find(commodity, lot.label) is not None:
+                    lot.label = open_id
+                openings.append(self.opening(ctx, open_id, commodity, lot, lot_row))
+                tracker.open(commodity, lot)
+            closed.append(tracker.take(commodity, lot, units))
+            remaining += units
+
+        held = tracker.held(commodity)
+        if remaining != 0 and held * remaining < 0:  # 2. the rest closes held lots of the other side
+            taken, left = tracker.close_in_order(commodity, -remaining, lifo)
+            closed.extend(taken)
+            remaining = -left
+
+        opened: Lot | None = None
+        if remaining != 0:
+            open_close = record.text("openCloseIndicator")
+            if self.closes_history(open_close, record):
+                # 3a. closes a lot bought before the first statement: its cost is IBKR's cost minus what we closed.
+                units = -remaining
+                if money.cost is not None and money.cost != 0:
+                    lot_cost = -money.cost - sum((c.cost_part for c in closed), ZERO)
+                else:
+                    lot_cost = units * (money.price or ZERO) * money.multiplier
+                open_id = f"{ctx.account_id}/opening/{record.text('conid')}/{row.flex_id.rsplit('/', 1)[-1]}"
+                lot = Lot(open_id, self.before_statement(ctx, row), units, lot_cost, money.currency,
+                          per_unit(lot_cost, units))
+                openings.append(self.opening(ctx, open_id, commodity, lot, record))
+                tracker.open(commodity, lot)
+                closed.append(tracker.take(commodity, lot, units))
+            else:
+                # 3b. opens a lot (or the opening half of a flip, with its share of the cash).
+                if not closed and money.cost not in (None, ZERO):
+                    total = money.cost
+                else:
+                    total = -money.net_cash * remaining / money.quantity
+                opened = Lot(row.flex_id, row.when.date(), remaining, total, money.currency,
+                             per_unit(total, remaining))
+                tracker.open(commodity, opened)
+
+        return openings + [self.transaction(row, money, commodity, closed, opened)]
+
+    @staticmethod
+    def closes_history(open_close: str | None, record: FlexRecord) -> bool:
+        """Does the unmatched rest of this row close a lot opened before the first statement?"""
+        if open_close == "C":
+            return True
+        if open_close is None:  # old exports: a realized P&L means a close
+            return bool(record.decimal("fifoPnlRealized"))
+        return False
+
+    @staticmethod
+    def before_statement(ctx: MapContext, row: TradeRow) -> datetime.date:
+        start = ctx.statement.from_date or row.when.date()
+        return min(start, row.when.date()) - datetime.timedelta(days=1)
+
+    @staticmethod
+    def opening(ctx: MapContext, flex_id: str, commodity: str, lot: Lot, source: FlexRecord) -> data.Transaction:
+        meta = ctx.meta("opening", flex_id, source, conid=source.text("conid"))
+        return opening_entry(meta, commodity, lot, ctx.accounts,
+                             f"Opening lot {lot.units} {commodity} from before the first statement")
+
+    def transaction(self, row: TradeRow, money: Money, commodity: str, closed: list[Closed],
+                    opened: Lot | None) -> data.Transaction:
+        record, ctx = row.record, row.ctx
+        acc = ctx.accounts
+        postings = [posting(acc.positions, -c.units, commodity, c.lot.cost()) for c in closed]
+        if opened is not None:
+            postings.append(posting(acc.positions, opened.units, commodity, opened.cost()))
+        postings.append(posting(acc.cash, money.net_cash, money.currency))
+        if money.commission and money.commission_currency != money.currency:
+            postings.append(posting(acc.cash, money.commission, money.commission_currency))
+            postings.append(posting(acc.commissions, -money.commission, money.commission_currency))
+        if closed:
+            weight = money.net_cash - sum((c.cost_part for c in closed), ZERO) \
+                + (opened.units * opened.cost_per_unit if opened else ZERO)
+            pnl = -weight
+            if abs(pnl.as_tuple().exponent) > 10:
+                pnl = pnl.quantize(PNL_PLACES)
+            postings.append(posting(acc.pnl, pnl, money.currency))
+        event = row.event or next((name for code, name in EVENT_CODES if code in notes(record)), "trade")
+        meta = trade_meta(row, event, money, *row.lots, *row.extra)
+        return data.Transaction(meta, row.when.date(), "*", None, narration(record, money, commodity),
+                                data.EMPTY_SET, data.EMPTY_SET, postings)

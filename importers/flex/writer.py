@@ -1,0 +1,185 @@
+"""The one printer of `ledger/generated/`: stable, byte-identical text, written atomically, stale files removed.
+
+Every file starts with the header below and lists its directives sorted by (date, kind, flex_id, text). Numbers
+are printed exactly as the Decimal holds them (full precision, never in exponent form), metadata in the order the
+mapper built it, so a rebuild from the same archive gives the same bytes and a nightly git diff shows only real
+changes. `generated/index.beancount` includes every generated file; main.beancount includes only the index.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from beancount.core import data
+from beancount.core.amount import Amount
+from beancount.core.position import Cost, CostSpec
+
+HEADER = "; written by beanflex; do not edit: changes go to manual.beancount\n"
+INDEX = "generated/index.beancount"
+#: Directive kinds in the order they are printed within one day.
+KIND_ORDER = {data.Open: 0, data.Commodity: 1, data.Balance: 2, data.Transaction: 3, data.Note: 4,
+              data.Price: 5, data.Custom: 6}
+_SKIP_META = frozenset({"filename", "lineno"})
+_META_LINE = re.compile(r"^\s+[a-z][A-Za-z0-9_-]*: ")
+
+
+def number(value: Decimal) -> str:
+    """Full precision, no exponent: Decimal('1E+3') -> '1000', Decimal('0.10') -> '0.10'."""
+    text = format(value, "f")
+    return "0" if text in ("-0", "0E-0") else text
+
+
+def quote(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def amount(value: Amount) -> str:
+    return f"{number(value.number)} {value.currency}"
+
+
+def meta_value(value) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, Decimal):
+        return number(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Amount):
+        return amount(value)
+    return quote(value)
+
+
+def meta_lines(meta: dict | None, indent: str) -> list[str]:
+    lines = []
+    for key, value in (meta or {}).items():
+        if key in _SKIP_META or key.startswith("__") or value is None:
+            continue
+        lines.append(f"{indent}{key}: {meta_value(value)}")
+    return lines
+
+
+def cost_text(cost) -> str:
+    parts = []
+    if isinstance(cost, Cost):
+        parts.append(f"{number(cost.number)} {cost.currency}")
+    elif isinstance(cost, CostSpec):
+        if cost.number_per is not None:
+            parts.append(f"{number(cost.number_per)} {cost.currency}")
+    if cost.date is not None:
+        parts.append(cost.date.isoformat())
+    if cost.label is not None:
+        parts.append(quote(cost.label))
+    return "{" + ", ".join(parts) + "}"
+
+
+def posting_text(posting: data.Posting) -> list[str]:
+    line = f"  {posting.flag + ' ' if posting.flag else ''}{posting.account}  {amount(posting.units)}"
+    if posting.cost is not None:
+        line += " " + cost_text(posting.cost)
+    total = (posting.meta or {}).get("__total_price__")
+    if total is not None:
+        line += f" @@ {amount(total)}"
+    elif posting.price is not None:
+        line += f" @ {amount(posting.price)}"
+    return [line] + meta_lines(posting.meta, "    ")
+
+
+def custom_value(value) -> str:
+    raw, dtype = value
+    if dtype == data.ACCOUNT_TYPE:
+        return raw
+    return meta_value(raw)
+
+
+def format_entry(entry) -> str:
+    """One directive as Beancount text, ending with a newline."""
+    day = entry.date.isoformat()
+    if isinstance(entry, data.Transaction):
+        head = f"{day} {entry.flag}"
+        if entry.payee:
+            head += f" {quote(entry.payee)}"
+        head += f" {quote(entry.narration or '')}"
+        for tag in sorted(entry.tags or ()):
+            head += f" #{tag}"
+        for link in sorted(entry.links or ()):
+            head += f" ^{link}"
+        lines = [head] + meta_lines(entry.meta, "  ")
+        for posting in entry.postings:
+            lines.extend(posting_text(posting))
+    elif isinstance(entry, data.Open):
+        head = f"{day} open {entry.account}"
+        if entry.currencies:
+            head += " " + ",".join(entry.currencies)
+        if entry.booking:
+            head += f' "{entry.booking.name}"'
+        lines = [head] + meta_lines(entry.meta, "  ")
+    elif isinstance(entry, data.Commodity):
+        lines = [f"{day} commodity {entry.currency}"] + meta_lines(entry.meta, "  ")
+    elif isinstance(entry, data.Price):
+        lines = [f"{day} price {entry.currency} {amount(entry.amount)}"] + meta_lines(entry.meta, "  ")
+    elif isinstance(entry, data.Balance):
+        tolerance = f" ~ {number(entry.tolerance)}" if entry.tolerance is not None else ""
+        lines = [f"{day} balance {entry.account} {number(entry.amount.number)}{tolerance} "
+                 f"{entry.amount.currency}"] + meta_lines(entry.meta, "  ")
+    elif isinstance(entry, data.Note):
+        lines = [f"{day} note {entry.account} {quote(entry.comment)}"] + meta_lines(entry.meta, "  ")
+    elif isinstance(entry, data.Custom):
+        values = " ".join(custom_value(v) for v in entry.values)
+        lines = [f"{day} custom {quote(entry.type)} {values}".rstrip()] + meta_lines(entry.meta, "  ")
+    else:
+        raise TypeError(f"the generated ledger has no printer for {type(entry).__name__}")
+    return "\n".join(lines) + "\n"
+
+
+def sort_key(entry) -> tuple:
+    flex_id = (entry.meta or {}).get("flex_id") or ""
+    return (entry.date, KIND_ORDER.get(type(entry), 9), flex_id, format_entry(entry))
+
+
+def dedup_key(entry) -> str:
+    """Identity of a directive without a flex_id (prices, balances, customs): its text without metadata."""
+    return "\n".join(line for line in format_entry(entry).splitlines() if not _META_LINE.match(line))
+
+
+def render(entries: list) -> str:
+    """A whole generated file: header, then the directives in stable order, one blank line apart."""
+    body = "\n".join(format_entry(entry) for entry in sorted(entries, key=sort_key))
+    return HEADER + ("\n" + body if body else "")
+
+
+def render_index(paths: list[str]) -> str:
+    lines = [f'include "{Path(p).relative_to("generated").as_posix()}"' for p in sorted(paths)]
+    return HEADER + "\n" + "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None) -> dict[str, list[str]]:
+    """Write every generated file whose bytes changed, remove stale ones, rewrite the index.
+
+    Returns {"written": [...], "unchanged": [...], "removed": [...]} (paths relative to ledger/).
+    """
+    if atomic_write is None:
+        from .fsutil import atomic_write
+    ledger_dir = Path(ledger_dir)
+    texts = {path: render(entries) for path, entries in files.items()}
+    texts[INDEX] = render_index([p for p in texts if p != INDEX])
+    report: dict[str, list[str]] = {"written": [], "unchanged": [], "removed": []}
+    for path in sorted(texts):
+        target = ledger_dir / path
+        payload = texts[path].encode("utf-8")
+        if target.exists() and target.read_bytes() == payload:
+            report["unchanged"].append(path)
+            continue
+        atomic_write(target, payload)
+        report["written"].append(path)
+    generated = ledger_dir / "generated"
+    for stale in sorted(generated.rglob("*.beancount")) if generated.is_dir() else []:
+        relative = stale.relative_to(ledger_dir).as_posix()
+        if relative not in texts:
+            stale.unlink()
+            report["removed"].append(relative)
+    return report
