@@ -376,3 +376,61 @@ def test_label_report_matches_rows_without_ledger_catalogue():
     report = labels_report(PNL, config)
     assert [r["symbol"] for r in report["labels"][0]["instruments"]] == ["SAP", "KO"]
     assert report["overlap"]["labels_overlap"] is False
+
+
+# --- the demo's labels.yaml and notes on the demo statement's instruments -----------------------------------
+
+DEMO_LEDGER = """\
+plugin "beanflex.plugins.labels" "{demo}/labels.yaml"
+plugin "beanflex.plugins.notes" "{demo}/notes"
+2024-01-01 open Assets:IBKR:U1234567:Positions
+2024-01-01 open Assets:IBKR:U1234567:Cash
+2024-01-02 commodity AAPL
+  conid: "265598"
+  isin: "US0378331005"
+  name: "APPLE INC"
+  asset_category: "STK"
+2024-01-10 commodity KO
+  conid: "8894"
+  isin: "US1912161007"
+  name: "COCA-COLA CO/THE"
+  asset_category: "STK"
+2024-04-02 commodity SAP
+  conid: "14204"
+  isin: "DE0007164600"
+  name: "SAP SE"
+  asset_category: "STK"
+2024-05-01 commodity AAPL-240621C200
+  conid: "697212345"
+  name: "AAPL 21JUN24 200 C"
+  asset_category: "OPT"
+2024-06-03 commodity MSFT
+  conid: "272093"
+  isin: "US5949181045"
+  name: "MICROSOFT CORP"
+  asset_category: "STK"
+2024-03-01 * "SELL 15 AAPL @ 130"
+  flex_id: "U1234567/trade/1004"
+  conid: "265598"
+  Assets:IBKR:U1234567:Cash  0 USD
+2024-09-03 * "SELL 10 SAP @ 60"
+  flex_id: "U1234567/trade/1010"
+  conid: "14204"
+  Assets:IBKR:U1234567:Cash  0 EUR
+"""
+
+
+def test_demo_labels_and_notes_load_cleanly():
+    import beanflex
+
+    demo = Path(beanflex.__file__).parent / "demo"
+    entries, errors, _ = loader.load_string(DEMO_LEDGER.format(demo=demo))
+    assert errors == []
+    meta = {c.currency: c.meta for c in by_kind(entries, "Commodity")}
+    assert {s: meta[s].get("labels") for s in meta} == {
+        "AAPL": "Software,Dividend", "KO": "Dividend", "SAP": "Software,Europe", "MSFT": "Software",
+        "AAPL-240621C200": None}
+    assert meta["AAPL"]["label_weights"] == "Dividend=0.25"
+    assert {s for s in meta if "note" in meta[s]} == {"AAPL", "KO", "SAP"}
+    notes = {t.meta["flex_id"]: t.meta.get("note") for t in by_kind(entries, "Transaction")}
+    assert notes["U1234567/trade/1004"].startswith("Trimmed") and notes["U1234567/trade/1010"].startswith("Sold SAP")
