@@ -1,0 +1,109 @@
+"""`ledger/runs.log`: one plain-text line per ingestion run, for people (`tail runs.log`) and for reports.
+
+Each line is `key=value` fields; values with spaces or quotes are JSON-quoted. Repeated `warning=` fields list
+the run's warnings; `rows.<Name>=N` fields hold row counts. Example (one line):
+
+    when=2026-11-25T23:59:01Z command=fetch status=ok query_id=987654 accounts=U1234567
+    from=2024-01-01 to=2024-12-31 sha256=3f2a9c0b1d4e… file=raw/U1234567/2024/….xml rows.Trade=12
+    warning="unknown attribute 'fooBar' on <Trade> (3 rows)" message="archived (new)"
+
+Lines are appended by rewriting the file atomically (`fsutil.atomic_append`), under the ledger lock. Nothing
+secret goes in: callers pass messages that were already redacted (the client never puts the token in one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import FlexError
+from .fsutil import atomic_append
+
+LOG_NAME = "runs.log"
+_FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+_PLAIN = re.compile(r"^[\w.:/+,@-]*$")
+
+
+@dataclass
+class RunRecord:
+    """One run: what ran, on what, with what result. `status` is ok | error | drift | unchanged."""
+
+    command: str
+    status: str
+    when: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
+    query_id: str | None = None
+    accounts: tuple[str, ...] = ()
+    from_date: datetime.date | None = None
+    to_date: datetime.date | None = None
+    sha256: str | None = None
+    file: str | None = None  # archived file, relative to ledger/
+    rows: dict[str, int] = field(default_factory=dict)  # e.g. {"Trade": 12, "unmapped": 0}
+    warnings: list[str] = field(default_factory=list)
+    message: str | None = None
+
+    def to_line(self) -> str:
+        when = self.when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        pairs: list[tuple[str, str | None]] = [
+            ("when", when), ("command", self.command), ("status", self.status), ("query_id", self.query_id),
+            ("accounts", ",".join(self.accounts) or None),
+            ("from", self.from_date.isoformat() if self.from_date else None),
+            ("to", self.to_date.isoformat() if self.to_date else None),
+            ("sha256", self.sha256), ("file", self.file)]
+        pairs += [(f"rows.{name}", str(count)) for name, count in self.rows.items()]
+        pairs += [("warning", text) for text in self.warnings]
+        pairs.append(("message", self.message))
+        return " ".join(f"{key}={_quote(value)}" for key, value in pairs if value is not None) + "\n"
+
+    @classmethod
+    def from_line(cls, line: str) -> "RunRecord":
+        values: dict[str, str] = {}
+        rows: dict[str, int] = {}
+        warnings: list[str] = []
+        for key, raw in _FIELD.findall(line):
+            value = json.loads(raw) if raw.startswith('"') else raw
+            if key == "warning":
+                warnings.append(value)
+            elif key.startswith("rows."):
+                rows[key[5:]] = int(value)
+            else:
+                values[key] = value
+        if "when" not in values or "command" not in values:
+            raise ValueError("not a run record")
+        day = lambda k: datetime.date.fromisoformat(values[k]) if values.get(k) else None  # noqa: E731
+        return cls(command=values["command"], status=values.get("status", ""),
+                   when=datetime.datetime.strptime(values["when"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                       tzinfo=datetime.timezone.utc),
+                   query_id=values.get("query_id"), accounts=tuple(filter(None, values.get("accounts", "").split(","))),
+                   from_date=day("from"), to_date=day("to"), sha256=values.get("sha256"), file=values.get("file"),
+                   rows=rows, warnings=warnings, message=values.get("message"))
+
+
+def _quote(value: str) -> str:
+    return value if value and _PLAIN.match(value) else json.dumps(value, ensure_ascii=False)
+
+
+def record_run(ledger_dir: Path, record: RunRecord) -> Path:
+    """Append one record to `ledger/runs.log` (call under the ledger lock); returns the log's path."""
+    path = Path(ledger_dir) / LOG_NAME
+    atomic_append(path, record.to_line())
+    return path
+
+
+def read_runs(ledger_dir: Path) -> list[RunRecord]:
+    """Every record in `ledger/runs.log`, oldest first; a line that is not a record is an error naming it."""
+    path = Path(ledger_dir) / LOG_NAME
+    if not path.is_file():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            records.append(RunRecord.from_line(line))
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise FlexError(f"not a run record: {exc}", file=str(path), line=number,
+                            hint="runs.log is written by beanflex; fix or remove that line") from None
+    return records
