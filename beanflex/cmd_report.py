@@ -1,14 +1,172 @@
-"""`beanflex report` and `beanflex explain` (placeholder until issue 5 lands)."""
+"""`beanflex report pnl|positions|reconcile|events` and `beanflex explain`: load the ledger, call one report
+function of beanflex.plugins.reports, render it (table, json, csv, xlsx) to stdout or `-o FILE`."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import click
+
+from .workspace import Workspace
+
+pass_workspace = click.make_pass_decorator(Workspace)
+
+
+class DiffFound(click.ClickException):
+    """`--fail-on-diff` and the reconciliation found diffs above the tolerance (exit 3, DESIGN §5)."""
+
+    exit_code = 3
+
+
+def load_book(ws: Workspace):
+    """The ledger as a Book; a ledger that does not load is an error naming the file and what to do."""
+    from beancount import loader
+
+    from beanflex.plugins.book import load_book as build
+
+    if not ws.main_file.exists():
+        raise click.ClickException(f"No ledger at {ws.main_file}: run 'beanflex init' there, or pass --ledger PATH "
+                                   f"(or set BEANFLEX_LEDGER)")
+    entries, errors, options = loader.load_file(str(ws.main_file))
+    fatal = [e for e in errors if type(e).__name__ not in ("ReconcileError", "LabelsError", "BalanceError")]
+    if fatal and not entries:
+        first = fatal[0]
+        where = f"{first.source.get('filename')}:{first.source.get('lineno')}" if first.source else ws.main_file
+        raise click.ClickException(f"The ledger did not load: {where}: {first.message} (run 'bean-check "
+                                   f"{ws.main_file}' for all {len(fatal)} error(s))")
+    return build(entries, options)
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2024-12-31") from None
+
+
+def _options(mode: str, method: str, start, end):
+    from beanflex.plugins.pnl import Options
+
+    return Options(mode=mode, method=method, start=start, end=end)
+
+
+def emit(kind: str, report: dict, fmt: str, output: str | None) -> None:
+    """Render and write: to `-o FILE` (xlsx needs one), else stdout."""
+    from beanflex.plugins.report_formats import render
+
+    text = render(kind, report, fmt)
+    if output:
+        path = Path(output)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return
+    if isinstance(text, bytes):
+        raise click.UsageError("--format xlsx writes a binary workbook: give -o FILE.xlsx")
+    click.echo(text, nl=False)
+
+
+def common_options(func):
+    """The options every `report` subcommand shares (DESIGN §5)."""
+    options = [
+        click.option("--mode", type=click.Choice(["ibkr", "economic"]), default="ibkr", show_default=True,
+                     help="ibkr: the lots IBKR closed; economic: --method."),
+        click.option("--method", type=click.Choice(["fifo", "average", "lifo"]), default="fifo", show_default=True,
+                     help="Lot method for --mode economic."),
+        click.option("--from", "start", callback=_date, metavar="DATE", help="Realized and income from this date."),
+        click.option("--to", "end", callback=_date, metavar="DATE", help="... to this date; positions as of it."),
+        click.option("--account", "accounts", multiple=True, metavar="ACCT", help="Only this IBKR account."),
+        click.option("--label", "labels", multiple=True, metavar="LABEL", help="Only instruments with this label."),
+        click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
+                     show_default=True),
+        click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 @click.group("report")
 def report() -> None:
-    """Not built yet."""
+    """P&L, positions, reconciliation with IBKR, and events, from the ledger."""
+
+
+@report.command("pnl")
+@common_options
+@pass_workspace
+def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
+    """Realized and unrealized P&L per instrument, commissions, income, in trade and base currency."""
+    from beanflex.plugins import reports
+
+    emit("pnl", reports.pnl_report(load_book(ws), _options(mode, method, start, end), accounts, labels), fmt, output)
+
+
+@report.command("positions")
+@common_options
+@pass_workspace
+def positions(ws, mode, method, start, end, accounts, labels, fmt, output):
+    """Open positions at --to (default: the ledger's last date) with their lots."""
+    from beanflex.plugins import reports
+
+    emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels),
+         fmt, output)
+
+
+@report.command("events")
+@common_options
+@click.option("--instrument", metavar="SYMBOL|CONID", help="Only this instrument.")
+@pass_workspace
+def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrument):
+    """Every event (trades, splits, income, fees) with its raw rows."""
+    from beanflex.plugins import reports
+
+    report_ = reports.events_report(load_book(ws), _options(mode, method, start, end), accounts, labels, instrument,
+                                    ws.ledger_dir)
+    emit("events", report_, fmt, output)
+
+
+@report.command("reconcile")
+@common_options
+@click.option("--tolerance", default="0.01", show_default=True, help="Allowed difference in the row's currency.")
+@click.option("--fail-on-diff", is_flag=True, help="Exit 3 when any diff is above the tolerance.")
+@pass_workspace
+def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, tolerance, fail_on_diff):
+    """Ours vs IBKR: every closing trade, by instrument and day, open positions, performance summaries."""
+    from beanflex.plugins import reports
+
+    try:
+        tol = Decimal(tolerance)
+    except InvalidOperation:
+        raise click.BadParameter(f"{tolerance!r} is not a number", param_hint="--tolerance") from None
+    report_ = reports.reconcile_report(load_book(ws), tol, accounts, start, end)
+    emit("reconcile", report_, fmt, output)
+    if fail_on_diff and report_["status"] == "diff":
+        raise DiffFound(f"{len(report_['diffs'])} reconciliation diff(s) above {tol}; see the 'diffs' list")
 
 
 @click.command("explain")
-def explain() -> None:
-    """Not built yet."""
-    raise click.ClickException("'beanflex explain' is not built yet")
+@click.argument("key", metavar="SYMBOL|CONID")
+@click.argument("field", default="total")
+@click.option("--mode", type=click.Choice(["ibkr", "economic"]), default="ibkr", show_default=True)
+@click.option("--method", type=click.Choice(["fifo", "average", "lifo"]), default="fifo", show_default=True)
+@click.option("--from", "start", callback=_date, metavar="DATE")
+@click.option("--to", "end", callback=_date, metavar="DATE")
+@click.option("--account", "accounts", multiple=True, metavar="ACCT")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", metavar="FILE")
+@pass_workspace
+def explain(ws, key, field, mode, method, start, end, accounts, fmt, output):
+    """Every event behind one number (FIELD, default total), each with its raw XML row; they add up to it."""
+    from beanflex.plugins import reports
+
+    try:
+        report_ = reports.explain_report(load_book(ws), key, field, _options(mode, method, start, end),
+                                         ws.ledger_dir, accounts)
+    except LookupError as exc:
+        raise click.ClickException(str(exc.args[0])) from None
+    emit("explain", report_, fmt, output)

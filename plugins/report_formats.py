@@ -1,0 +1,164 @@
+"""Render the report dicts of reports.py as table text, JSON, CSV or an xlsx workbook.
+
+Each report is first laid out as named tables (columns + rows of plain values); every format renders those
+tables, so the same numbers appear in all of them. Rounding happens only in `table` (money to 2 decimals, e.g.
+"1,948.50"); JSON and CSV keep the exact decimal strings, xlsx writes them as real number cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal, InvalidOperation
+
+FORMATS = ("table", "json", "csv", "xlsx")
+
+PNL_COLUMNS = ("account", "symbol", "conid", "currency", "quantity", "average_cost", "cost_basis", "mark",
+               "mark_date", "mark_source", "market_value", "realized", "unrealized", "commissions", "dividends",
+               "withholding", "fees", "total", "base_currency", "base_cost_basis", "base_realized",
+               "base_unrealized", "base_fx", "base_total", "labels", "flags")
+COMPARE_COLUMNS = ("kind", "date", "account", "symbol", "conid", "flex_id", "field", "currency", "ours", "ibkr",
+                   "diff", "status", "reason", "raw")
+EVENT_COLUMNS = ("date", "account", "symbol", "conid", "kind", "flex_id", "description", "quantity", "amount",
+                 "currency", "raw")
+EXPLAIN_COLUMNS = ("date", "flex_id", "description", "amount", "raw")
+LOT_COLUMNS = ("account", "symbol", "conid", "open_date", "quantity", "cost", "cost_basis", "base_cost_basis",
+               "label", "ids")
+NUMERIC = {"quantity", "average_cost", "cost_basis", "mark", "market_value", "realized", "unrealized",
+           "commissions", "dividends", "withholding", "fees", "total", "base_cost_basis", "base_realized",
+           "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value"}
+EXACT = {"quantity", "mark", "cost", "average_cost"}  # shown unrounded in the table (cost to 4 places)
+
+
+def _flat_pnl(row: dict) -> dict:
+    flat = {k: v for k, v in row.items() if k != "base"}
+    flat.update({f"base_{k}" if k != "currency" else "base_currency": v for k, v in row["base"].items()})
+    flat["labels"] = ",".join(row.get("labels") or [])
+    flat["flags"] = ",".join(row.get("flags") or [])
+    return flat
+
+
+def _raw_text(raw) -> str:
+    return " ".join(r if isinstance(r, str) else f"{r['file']}:{r['line']}" for r in raw or [])
+
+
+def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dict]]]:
+    """The report as [(sheet name, columns, rows)]; the first table is the one CSV writes."""
+    if kind == "pnl":
+        rows = [_flat_pnl(r) for r in report["instruments"]]
+        total = {"account": "TOTAL", "base_currency": report["totals"]["base"]["currency"],
+                 **{f"base_{k}": v for k, v in report["totals"]["base"].items() if k != "currency"}}
+        return [("pnl", PNL_COLUMNS, rows + [total])]
+    if kind == "positions":
+        rows = [_flat_pnl({**p, "base": p["base"]}) for p in report["positions"]]
+        lots = [{"account": p["account"], "symbol": p["symbol"], "conid": p["conid"], **lot,
+                 "ids": " ".join(lot["ids"])} for p in report["positions"] for lot in p["lots"]]
+        columns = tuple(c for c in PNL_COLUMNS if c not in ("realized", "commissions", "dividends", "withholding",
+                                                             "fees", "total", "base_realized", "base_total"))
+        return [("positions", columns, rows), ("lots", LOT_COLUMNS, lots)]
+    if kind == "reconcile":
+        rows = [{"kind": "trade", **t, "raw": _raw_text(t["raw"])}
+                for inst in report["by_instrument"] for t in inst["trades"]]
+        for p in report["positions"]:
+            for name in ("quantity", "cost_basis", "unrealized"):
+                if name in p:
+                    bad = p["status"] == "diff" and p[name]["diff"] not in ("0", None)
+                    rows.append({"kind": "position", "date": p["date"], "account": p["account"],
+                                 "symbol": p["symbol"], "conid": p["conid"], "field": name, "currency": p["currency"],
+                                 **p[name], "status": p["status"], "reason": p["reason"] if bad else None,
+                                 "raw": _raw_text(p["raw"])})
+        rows += [{"kind": "summary", **s, "raw": _raw_text(s["raw"])} for s in report["summaries"]]
+        by_day = [dict(d) for d in report["by_day"]]
+        return [("reconcile", COMPARE_COLUMNS, rows),
+                ("by_day", ("date", "account", "currency", "closing_trades", "matched", "ours", "ibkr", "diff"),
+                 by_day)]
+    if kind == "events":
+        return [("events", EVENT_COLUMNS, [{**e, "raw": _raw_text(e["raw"])} for e in report["events"]])]
+    if kind == "explain":
+        rows = [{**e, "raw": _raw_text(e["raw"])} for e in report["events"]]
+        rows.append({"description": f"= {report['field']} of {report['symbol']} ({report['currency']})",
+                     "amount": report["value"]})
+        return [("explain", EXPLAIN_COLUMNS, rows)]
+    raise ValueError(f"unknown report kind {kind!r}")
+
+
+def _number(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _cell_text(column: str, value) -> str:
+    if value is None:
+        return ""
+    number = _number(value) if column in NUMERIC else None
+    if number is None:
+        return str(value)
+    if column == "cost" or column == "average_cost":
+        return f"{number:,.4f}"
+    if column in EXACT:
+        return f"{number.normalize():,f}" if number == number.to_integral_value() else f"{number:,f}"
+    return f"{number:,.2f}"
+
+
+def render_table(kind: str, report: dict) -> str:
+    out = []
+    if kind == "explain":
+        out.append(f"{report['symbol']} (conid {report['conid']}) {report['field']} = {report['value']} "
+                   f"{report['currency']}")
+    elif kind == "reconcile":
+        out.append(f"status: {report['status']} (tolerance {report['tolerance']}), {len(report['diffs'])} diff(s)")
+    for name, columns, rows in tables(kind, report):
+        columns = [c for c in columns if any(r.get(c) not in (None, "") for r in rows)] or list(columns)
+        cells = [[_cell_text(c, r.get(c)) for c in columns] for r in rows]
+        widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+        out.append(f"\n[{name}]")
+        out.append("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+        for row, source in zip(cells, rows):
+            out.append("  ".join(v.rjust(w) if c in NUMERIC else v.ljust(w)
+                                 for v, w, c in zip(row, widths, columns)).rstrip())
+    return "\n".join(out).lstrip("\n") + "\n"
+
+
+def render_json(report: dict) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_csv(kind: str, report: dict) -> str:
+    _, columns, rows = tables(kind, report)[0]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
+    return buffer.getvalue()
+
+
+def render_xlsx(kind: str, report: dict) -> bytes:
+    """A workbook with one sheet per table; numeric columns are number cells (Decimal), not text."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, columns, rows in tables(kind, report):
+        sheet = book.create_sheet(name[:31])
+        sheet.append(list(columns))
+        for row in rows:
+            sheet.append([_number(row.get(c)) if c in NUMERIC else row.get(c) for c in columns])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def render(kind: str, report: dict, fmt: str) -> str | bytes:
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "csv":
+        return render_csv(kind, report)
+    if fmt == "xlsx":
+        return render_xlsx(kind, report)
+    return render_table(kind, report)

@@ -1,0 +1,247 @@
+"""The DESIGN §6 report dicts (`pnl`, `positions`, `reconcile`, `events`, `explain`): pure functions of a Book.
+
+Money and quantities go out as decimal strings at full precision (`str(Decimal)`), never floats and never
+rounded here: the renderers round for display only. explain's events add up exactly to its value because
+pnl.py computes every value as the sum of those same contributions.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+from . import pnl as pnl_mod
+from . import reconcile as reconcile_mod
+from .book import ZERO, Book, raw_refs
+
+BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
+
+
+def money(value: Decimal | None) -> str | None:
+    """A Decimal as a JSON decimal string ("347.0", "-50.10"); None stays null."""
+    return None if value is None else str(value)
+
+
+def as_of(book: Book, options: pnl_mod.Options) -> str | None:
+    if options.end is not None:
+        return options.end.isoformat()
+    dates = [e.date for inst in book.instruments.values() for e in inst.events]
+    dates += [p.date for inst in book.instruments.values() for p in inst.positions]
+    return max(dates).isoformat() if dates else None
+
+
+def _header(book: Book, options: pnl_mod.Options) -> dict:
+    head = {"as_of": as_of(book, options), "base_currency": book.base_currency, "mode": options.mode,
+            "method": options.method}
+    if options.start is not None:
+        head["from"] = options.start.isoformat()
+    if options.end is not None:
+        head["to"] = options.end.isoformat()
+    return head
+
+
+def instrument_row(row: pnl_mod.InstrumentPnl, base_currency: str) -> dict:
+    """One `instruments[]` row of DESIGN §6 (plus `mark_source`, the source DESIGN §4 asks reports to name)."""
+    inst = row.instrument
+    value = row.value
+    return {
+        "account": inst.account, "conid": inst.conid, "symbol": inst.symbol, "currency": inst.currency,
+        "quantity": money(value("quantity")), "average_cost": money(row.average_cost),
+        "cost_basis": money(value("cost_basis")),
+        "mark": money(row.mark.price) if row.mark else None,
+        "mark_date": row.mark.date.isoformat() if row.mark else None,
+        "mark_source": row.mark.source if row.mark else None,
+        "market_value": money(value("market_value")), "realized": money(value("realized")),
+        "unrealized": money(value("unrealized")), "commissions": money(value("commissions")),
+        "dividends": money(value("dividends")), "withholding": money(value("withholding")),
+        "fees": money(value("fees")), "total": money(value("total")),
+        "base": {"currency": base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
+        "labels": inst.labels, "flags": row.flags,
+    }
+
+
+def _totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str) -> dict:
+    sums = {k: sum((r.value(f"base.{k}") or ZERO for r in rows), ZERO) for k in BASE_KEYS}
+    return {"base": {"currency": base_currency, **{k: money(v) for k, v in sums.items()}}}
+
+
+def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
+    """`report pnl --format json` (DESIGN §6)."""
+    rows = pnl_mod.book_pnl(book, options, accounts, labels)
+    return {**_header(book, options), "instruments": [instrument_row(r, book.base_currency) for r in rows],
+            "totals": _totals(rows, book.base_currency)}
+
+
+def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
+    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them)."""
+    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots]
+    positions = []
+    for r in rows:
+        keep = ("account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark",
+                "mark_date", "mark_source", "market_value", "unrealized", "base", "labels", "flags")
+        full = instrument_row(r, book.base_currency)
+        entry = {k: full[k] for k in keep}
+        entry["lots"] = [{"open_date": lot.open_date.isoformat(), "quantity": money(lot.units),
+                          "cost": money(lot.cost), "cost_basis": money(lot.basis),
+                          "base_cost_basis": money(lot.base_basis), "label": lot.label, "ids": list(lot.ids)}
+                         for lot in r.lots]
+        positions.append(entry)
+    return {**_header(book, options), "positions": positions}
+
+
+def _diff_row(d: reconcile_mod.Diff, tolerance: Decimal) -> dict:
+    return {"date": d.date.isoformat(), "account": d.account, "conid": d.conid, "symbol": d.symbol,
+            "flex_id": d.flex_id, "field": d.field, "ours": money(d.ours), "ibkr": money(d.ibkr),
+            "diff": money(d.diff), "raw": list(d.raw), "reason": d.reason,
+            "currency": d.currency, "status": "diff" if abs(d.diff) > tolerance else "ok"}
+
+
+def _sums(diffs: list[reconcile_mod.Diff], tolerance: Decimal) -> dict:
+    ours = sum((d.ours for d in diffs), ZERO)
+    ibkr = sum((d.ibkr for d in diffs), ZERO)
+    matched = sum(1 for d in diffs if abs(d.diff) <= tolerance)
+    return {"closing_trades": len(diffs), "matched": matched, "ours": money(ours), "ibkr": money(ibkr),
+            "diff": money(ours - ibkr)}
+
+
+def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLERANCE, accounts=(),
+                     start: datetime.date | None = None, end: datetime.date | None = None) -> dict:
+    """`report reconcile --format json` (DESIGN §6): every diff listed with its reason, nothing netted."""
+    found = reconcile_mod.reconcile_book(book, tolerance, accounts)
+
+    def inside(d):
+        return (start is None or d.date >= start) and (end is None or d.date <= end)
+
+    trades = [d for d in found.trades if inside(d)]
+    by_instrument, by_day = defaultdict(list), defaultdict(list)
+    for d in trades:
+        by_instrument[(d.account, d.conid, d.symbol, d.currency)].append(d)
+        by_day[(d.date, d.account, d.currency)].append(d)
+    positions = defaultdict(dict)
+    for d in found.positions:
+        if inside(d):
+            positions[(d.date, d.account, d.conid)][d.field] = d
+    diffs = [d for d in found.beyond(trades + [d for d in found.positions if inside(d)] + found.summaries)]
+    return {
+        "tolerance": str(tolerance),
+        "status": "diff" if diffs else "ok",
+        "by_instrument": [{"account": a, "conid": c, "symbol": s, "currency": ccy, **_sums(ds, tolerance),
+                           "trades": [_diff_row(d, tolerance) for d in ds]}
+                          for (a, c, s, ccy), ds in by_instrument.items()],
+        "by_day": [{"date": day.isoformat(), "account": a, "currency": ccy, **_sums(ds, tolerance)}
+                   for (day, a, ccy), ds in sorted(by_day.items())],
+        "diffs": [_diff_row(d, tolerance) for d in diffs],
+        "positions": [_position_row(fields, tolerance) for fields in positions.values()],
+        "summaries": [_diff_row(d, tolerance) for d in found.summaries],
+    }
+
+
+def _position_row(fields: dict, tolerance: Decimal) -> dict:
+    first = next(iter(fields.values()))
+    bad = [d for d in fields.values() if abs(d.diff) > tolerance]
+    return {"date": first.date.isoformat(), "account": first.account, "conid": first.conid,
+            "symbol": first.symbol, "currency": first.currency,
+            **{name: {"ours": money(d.ours), "ibkr": money(d.ibkr), "diff": money(d.diff)}
+               for name, d in fields.items()},
+            "status": "diff" if bad else "ok", "reason": next((d.reason for d in bad if d.reason), None),
+            "raw": list(first.raw)}
+
+
+def raw_rows(flex_src: str, ledger_dir: Path | None) -> list[dict]:
+    """`"raw/U1/2024/a.xml:57"` -> [{"file", "line", "xml"}], the XML element's text read from the archive."""
+    rows = []
+    for ref in raw_refs(flex_src):
+        path, _, line = ref.rpartition(":")
+        if not line.isdigit():
+            path, line = ref, "0"
+        xml = read_element(ledger_dir / path, int(line)) if ledger_dir is not None else None
+        rows.append({"file": path, "line": int(line), "xml": xml})
+    return rows
+
+
+def read_element(path: Path, line: int) -> str | None:
+    """The text of the XML element that starts on `line` (1-based): from its `<` to the end of its start tag
+    when it is self-closing, else to its end tag. None when the file or line is not there."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except OSError:
+        return None
+    if not 1 <= line <= len(lines):
+        return None
+    text = "".join(lines[line - 1:])
+    start = text.find("<")
+    if start < 0:
+        return None
+    quote, i = None, start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ">":
+            break
+        i += 1
+    if i >= len(text):
+        return None
+    if text[i - 1] == "/":
+        return text[start:i + 1]
+    name = text[start + 1:i].split(None, 1)[0].rstrip("/")
+    close = text.find(f"</{name}>", i)
+    return text[start:close + len(name) + 3] if close >= 0 else text[start:i + 1]
+
+
+def _event_row(date, flex_id, description, amount, flex_src, ledger_dir) -> dict:
+    return {"date": date.isoformat(), "flex_id": flex_id, "description": description, "amount": money(amount),
+            "raw": raw_rows(flex_src, ledger_dir)}
+
+
+def explain_report(book: Book, key: str, field: str = "total", options: pnl_mod.Options | None = None,
+                   ledger_dir: Path | None = None, accounts=()) -> dict:
+    """Every event behind one number of one instrument (by symbol or conid); amounts add up to `value`.
+
+    Raises LookupError naming the candidates when the key is unknown or ambiguous across accounts.
+    """
+    options = options or pnl_mod.Options()
+    found = [inst for (account, conid), inst in sorted(book.instruments.items())
+             if key in (conid, inst.symbol) and (not accounts or account in accounts)]
+    if not found:
+        raise LookupError(f"no instrument with symbol or conid {key!r} in the ledger")
+    if len({inst.account for inst in found}) > 1:
+        raise LookupError(f"{key!r} is held in several accounts ({', '.join(i.account for i in found)}); "
+                          f"pick one with --account")
+    if field not in pnl_mod.LOCAL_FIELDS + pnl_mod.BASE_FIELDS:
+        raise LookupError(f"unknown field {field!r}; one of {', '.join(pnl_mod.LOCAL_FIELDS + pnl_mod.BASE_FIELDS)}")
+    row = pnl_mod.instrument_pnl(book, found[0], options)
+    inst = row.instrument
+    events = [_event_row(c.date, c.flex_id, c.description, c.amount, c.flex_src, ledger_dir)
+              for c in row.events(field)]
+    return {"symbol": inst.symbol, "conid": inst.conid, "field": field, "value": money(row.value(field)),
+            "currency": book.base_currency if field.startswith("base.") else inst.currency, "events": events}
+
+
+def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), key: str | None = None,
+                  ledger_dir: Path | None = None) -> dict:
+    """Every ledger event of the selected instruments in the date range, in the explain event shape.
+
+    `amount` is the event's cash effect in its currency: net cash of a trade, the income or tax amount.
+    """
+    events = []
+    for (account, conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
+        if (accounts and account not in accounts) or (labels and not set(labels) & set(inst.labels)):
+            continue
+        if key is not None and key not in (conid, inst.symbol):
+            continue
+        for e in inst.events:
+            if (options.start and e.date < options.start) or (options.end and e.date > options.end):
+                continue
+            amount = e.net_cash if e.legs else (-e.amount if e.kind in ("withholding", "fee") else e.amount)
+            row = _event_row(e.date, e.flex_id, e.description, amount or ZERO, e.flex_src, ledger_dir)
+            row.update({"account": account, "conid": conid, "symbol": inst.symbol, "kind": e.kind,
+                        "currency": e.currency, "quantity": money(e.quantity) if e.legs else None,
+                        "flag": e.flag})
+            events.append(row)
+    events.sort(key=lambda r: (r["date"], r["account"], r["symbol"], r["flex_id"]))
+    return {**_header(book, options), "events": events}
