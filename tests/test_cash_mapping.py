@@ -196,3 +196,35 @@ def test_public_samples_map_without_crash(path):
         assert errors == []
     expected = EXPECTED_COUNTS.get(path.name, [(0, 0, 0, 0)] * len(document.statements))
     assert counts == expected
+
+
+#: CashReport columns that add up the CashTransactions of one event kind (per currency).
+REPORT_COLUMNS = {"dividend": ("dividends", "paymentInLieu"), "withholding": ("withholdingTax", "withholding871m"),
+                  "interest": ("brokerInterest", "bondInterest"), "fee": ("otherFees", "advisorFees"),
+                  "transfer": ("depositWithdrawals",)}
+
+
+@pytest.mark.parametrize("name", ["opensteuerauszug__eTax_report_anonymised_2025.xml",
+                                  "opensteuerauszug__minimal_short_options_repro_2025.xml",
+                                  "portfolio__testIBFlexStatementFile14.xml"])
+def test_booked_rows_add_up_to_ibkrs_cash_report(name):
+    """On the untrimmed samples the booked rows reproduce IBKR's own per-currency totals to the last digit, e.g.
+    eTax USD: dividends + payments in lieu 1133.15 + 7346.04 = 8479.19, withholding -1271.89, interest 191.86;
+    booking the SUMMARY twins too would double each of them."""
+    path = next(p for p in public_samples() if p.name == name)
+    statement = adapter.parse(path.read_bytes(), path.name).statements[0]
+    ctx = MapContext(statement, f"raw/{name}", CommodityNamer(), DriftReport())
+    ours: dict[tuple[str, str], Decimal] = {}
+    for txn in cash.map_cash_transactions(statement, ctx):
+        key = (txn.meta["currency"], txn.meta["event"])
+        ours[key] = ours.get(key, D(0)) + txn.meta["amount"]
+    compared = 0
+    for row in statement.rows("CashReport", "CashReportCurrency"):
+        currency = row.text("currency")
+        if currency == "BASE_SUMMARY":
+            continue
+        for event, columns in REPORT_COLUMNS.items():
+            reported = sum((row.decimal(c) or D(0) for c in columns), D(0))
+            assert ours.get((currency, event), D(0)) == reported, (currency, event)
+            compared += 1
+    assert compared >= 5
