@@ -1,9 +1,92 @@
-"""`beanflex check` (placeholder until its issue lands: it says so and exits 1)."""
+"""`beanflex check [--strict]`: is the ledger sound, and does the raw archive still match what beanflex knows?
+
+Three parts, printed in this order: the ledger's errors as Beancount reports them (file:line: message), the
+schema-drift report of every archived statement (unknown sections, attributes, values; a missing required field
+is an error), and the reconciliation summary. Exit 1 on ledger errors or unreadable archive files; with
+--strict, exit 3 when there is drift or a reconciliation diff and nothing worse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
+from beancount import loader
+
+from beanflex.importers.flex import archive, schema
+from beanflex.importers.flex.adapter import parse
+from beanflex.importers.flex.drift import DriftReport
+from beanflex.importers.flex.errors import FlexError
+
+from .cli import EXIT_DIFF, EXIT_ERROR, pass_workspace
+from .workspace import Workspace
+
+
+def format_error(error) -> str:
+    """`file:line: message` for a Beancount error (relative to the current folder when below it)."""
+    source = getattr(error, "source", None) or {}
+    filename = source.get("filename") or "<ledger>"
+    try:
+        filename = str(Path(filename).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        pass
+    line = source.get("lineno")
+    return f"{filename}:{line}: {error.message}" if line else f"{filename}: {error.message}"
+
+
+def archive_drift(ledger_dir: Path) -> tuple[DriftReport, list[str], int]:
+    """Drift over every archived statement: (report, errors naming file/section/line, files checked)."""
+    report, errors = DriftReport(), []
+    files = archive.list_archive(ledger_dir)
+    for archived in files:
+        try:
+            document = parse(archived.path.read_bytes(), source=archived.relpath)
+            for statement in document.statements:
+                report.extend(schema.check_statement(statement, archived.relpath))
+        except FlexError as exc:
+            errors.append(str(exc))
+    return report, errors, len(files)
+
+
+# --- Reconciliation summary: the P&L slice (issue 5) owns what goes in here. -------------------------------
+def reconciliation_summary(errors: list, entries: list, options: dict) -> tuple[list, list[str], int]:
+    """Split the reconcile plugin's diffs from the other ledger errors and summarise them.
+
+    Returns (other errors, summary lines, number of diffs). The reconcile plugin reports each diff as a
+    `ReconcileError`; they are findings about IBKR's figures vs ours (exit 3 under --strict), not broken
+    ledger text (exit 1). Placeholder until the P&L slice adds per-instrument totals here.
+    """
+    diffs = [e for e in errors if type(e).__name__ == "ReconcileError"]
+    others = [e for e in errors if type(e).__name__ != "ReconcileError"]
+    lines = [f"reconciliation: {len(diffs)} difference(s) from IBKR's figures"]
+    lines += ["  " + format_error(e) for e in diffs]
+    return others, lines, len(diffs)
+# -----------------------------------------------------------------------------------------------------------
 
 
 @click.command("check")
-def check() -> None:
-    """Not built yet."""
-    raise click.ClickException("'beanflex check' is not built yet")
+@click.option("--strict", is_flag=True, help="Exit 3 when there is schema drift or a reconciliation diff.")
+@pass_workspace
+def check(ws: Workspace, strict: bool) -> None:
+    """Check the ledger (Beancount errors), the raw archive (schema drift) and reconciliation with IBKR."""
+    if not ws.main_file.is_file():
+        raise click.ClickException(f"no ledger at {ws.main_file} (run 'beanflex init', or pass --ledger PATH)")
+    entries, errors, options = loader.load_file(str(ws.main_file))
+    errors, reconcile_lines, diffs = reconciliation_summary(list(errors), entries, options)
+    click.echo(f"ledger: {ws.main_file}: {len(entries)} directives, {len(errors)} error(s)")
+    for error in errors:
+        click.echo("  " + format_error(error))
+    report, archive_errors, files = archive_drift(ws.ledger_dir)
+    click.echo(f"raw archive: {files} file(s), {len(report.items)} drift item(s), "
+               f"{len(archive_errors)} error(s)")
+    for line in archive_errors:
+        click.echo("  error: " + line)
+    for line in report.lines():
+        click.echo("  drift: " + line)
+    for line in reconcile_lines:
+        click.echo(line)
+    if errors or archive_errors:
+        raise click.exceptions.Exit(EXIT_ERROR)
+    if strict and (report or diffs):
+        click.echo("--strict: drift or differences found", err=True)
+        raise click.exceptions.Exit(EXIT_DIFF)
