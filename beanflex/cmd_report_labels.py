@@ -1,0 +1,142 @@
+"""`beanflex report labels`: P&L per label (DESIGN §6 `report labels`), in table, json, csv or xlsx.
+
+It loads the ledger, gets the pnl report from the P&L library (`beanflex.plugins.reports.pnl_report`), reads
+labels.yaml (the path in the ledger's `beanflex.plugins.labels` line, else `<repo>/labels.yaml`) and groups the
+rows with `beanflex.plugins.report_labels.labels_report`. Problems in labels.yaml are printed as warnings
+(file:line: message) and the valid labels are still reported; `beanflex check` shows them as errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import click
+
+from .workspace import Workspace
+
+FORMATS = ("table", "json", "csv", "xlsx")
+CENT = Decimal("0.01")
+
+
+@click.command("labels")
+@click.option("--mode", type=click.Choice(["ibkr", "economic"]), default="ibkr", show_default=True,
+              help="ibkr: IBKR's lots; economic: lots by --method.")
+@click.option("--method", type=click.Choice(["fifo", "average"]), default="fifo", show_default=True)
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="Realized and income from this date.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="... to this date (inclusive).")
+@click.option("--label", "only", multiple=True, help="Show only this label (repeatable).")
+@click.option("--account", "accounts", multiple=True, help="Only this IBKR account, e.g. U1234567 (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.pass_obj
+def labels(ws: Workspace, mode, method, start, end, only, accounts, fmt, output) -> None:
+    """P&L per label: each label's members, weighted totals in base currency, and the unlabelled rest."""
+    report = build_report(ws, mode, method, start.date() if start else None, end.date() if end else None,
+                          only, accounts)
+    if fmt == "xlsx":
+        if output is None:
+            raise click.UsageError("--format xlsx needs -o FILE")
+        write_xlsx(report, output)
+        return
+    text = {"json": lambda r: json.dumps(r, indent=2) + "\n", "csv": render_csv, "table": render_table}[fmt](report)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), accounts=()) -> dict:
+    """Load the ledger and return the `report labels` dict; labels.yaml problems go to stderr as warnings."""
+    from beancount import loader
+
+    from beanflex.plugins import book as book_mod
+    from beanflex.plugins import pnl as pnl_mod
+    from beanflex.plugins import reports
+    from beanflex.plugins.labels import instruments_from_entries, labels_path
+    from beanflex.plugins.labels_config import load_labels
+    from beanflex.plugins.report_labels import labels_report
+
+    if not ws.main_file.is_file():
+        raise click.ClickException(f"no ledger at {ws.main_file}; run `beanflex init` or pass --ledger")
+    entries, _, options_map = loader.load_file(str(ws.main_file))
+    config_str = next((cfg for name, cfg in options_map.get("plugin", []) if name == "beanflex.plugins.labels"), None)
+    path = labels_path(options_map, config_str) if config_str is not None else ws.labels_file
+    config, errors = load_labels(path)
+    for error in errors:
+        click.echo(f"warning: {error.source['filename']}:{error.source['lineno']}: {error.message}", err=True)
+    unknown = [name for name in only if config.get(name) is None]
+    if unknown:
+        raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
+    options = pnl_mod.Options(mode=mode, method=method, start=start, end=end)
+    pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts))
+    return labels_report(pnl, config, instruments=instruments_from_entries(entries), only=only)
+
+
+def _flat(report: dict) -> tuple[list[str], list[dict]]:
+    from beanflex.plugins.report_labels import flat_rows
+
+    rows = flat_rows(report)
+    columns = list(rows[0]) if rows else ["label", "row", "account", "symbol", "conid", "weight"]
+    return columns, rows
+
+
+def render_csv(report: dict) -> str:
+    """One row per label member plus one `total` row per label; money as full-precision decimal strings."""
+    columns, rows = _flat(report)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def write_xlsx(report: dict, path: Path) -> None:
+    """The csv rows as a worksheet, money as numbers (Decimal), plus the overlap note under them."""
+    from openpyxl import Workbook
+
+    columns, rows = _flat(report)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "labels"
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([Decimal(v) if c not in ("label", "row", "account", "symbol", "conid") and v is not None
+                      else v for c, v in row.items()])
+    sheet.append([])
+    sheet.append([report["overlap"]["note"]])
+    book.save(path)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    try:
+        return str(Decimal(value).quantize(CENT, ROUND_HALF_UP))  # display only; JSON keeps full precision
+    except ArithmeticError:
+        return str(value)
+
+
+def render_table(report: dict) -> str:
+    """Aligned text: one block per label, members then the weighted total; the overlap note at the end."""
+    columns, rows = _flat(report)
+    money_cols = columns[6:]
+    head = ["symbol", "account", "weight", *money_cols]
+    lines = [f"P&L by label as of {report['as_of']} in {report['base_currency']} "
+             f"(mode {report['mode']}, method {report['method']})", ""]
+    groups = [(g["label"], g.get("description") or "") for g in report["labels"]] + [("(unlabelled)", "")]
+    for name, description in groups:
+        block = [r for r in rows if r["label"] == name]
+        table = [head] + [[r["symbol"] or "total", r["account"] or "", r["weight"] or "",
+                           *(_cell(r[c]) for c in money_cols)] for r in block]
+        widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+        lines.append(f"{name}" + (f": {description}" if description else ""))
+        for row in table:
+            cells = [str(v).ljust(w) if i < 3 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))]
+            lines.append("  " + "  ".join(cells).rstrip())
+        lines.append("")
+    lines.append(report["overlap"]["note"])
+    return "\n".join(lines) + "\n"
