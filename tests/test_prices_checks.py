@@ -125,12 +125,13 @@ def test_opening_cash_is_one_transaction_per_currency():
 
 
 #: Per public sample (per statement): directives written (price, position balance, ibkr-position, cash balance,
-#: opening cash, ibkr-summary).
+#: opening cash, ibkr-summary). Position balances include the zero checks for instruments traded but not listed
+#: (eTax 2 listed + 41 flat, optfut 11 + 11, fxmix 0 + 3).
 EXPECTED = {
     "ib-flex-reader__kmi.xml": [(3, 0, 0, 0, 0, 0)],
-    "opensteuerauszug__eTax_report_anonymised_2025.xml": [(183, 2, 2, 3, 2, 0)],
+    "opensteuerauszug__eTax_report_anonymised_2025.xml": [(183, 43, 2, 3, 2, 0)],
     "opensteuerauszug__minimal_short_options_repro_2025.xml": [(13, 3, 3, 1, 1, 0)],
-    "opensteuerauszug__options_future_2025.xml": [(43, 11, 11, 0, 0, 0)],
+    "opensteuerauszug__options_future_2025.xml": [(43, 22, 11, 0, 0, 0)],
     "opensteuerauszug__vtandchill_2025.xml": [(11, 1, 1, 2, 2, 0)],
     "portfolio__testIBFlexStatementFile01.xml": [(5, 0, 0, 0, 0, 0)],
     "portfolio__testIBFlexStatementFile02.xml": [(14, 0, 0, 0, 0, 0)],
@@ -143,6 +144,7 @@ EXPECTED = {
     "portfolio__testIBFlexStatementFile29.xml": [(4, 0, 0, 0, 0, 0), (3, 0, 0, 0, 0, 0), (1, 0, 0, 0, 0, 0)],
     "uabean__beancount.xml": [(5, 0, 0, 1, 0, 0)],
     "beancount_reds_importers__dividend+tax.xml": [(0, 1, 1, 2, 2, 0)],
+    "alens-importers__forex-mix.xml": [(0, 3, 0, 0, 0, 0)],
     "ibkr-flexquery-client-lib__report.xml": [(0, 0, 0, 0, 0, 2), (0, 0, 0, 0, 0, 12)],
 }
 
@@ -167,3 +169,22 @@ def test_public_samples_map_without_crash_and_parse(path):
         _, errors, _ = loader.load_string(render(entries, ctx))
         assert [e for e in errors if not isinstance(e, BalanceError)] == []
     assert counts == EXPECTED.get(path.name, [(0, 0, 0, 0, 0, 0)] * len(document.statements))
+
+
+def test_an_instrument_traded_but_not_listed_must_be_flat(tmp_path):
+    """OpenPositions is in the query and does not list MSFT, which traded this month: IBKR says none are held, so
+    the ledger must hold 0 MSFT; a lot the ledger failed to close would fail this assertion."""
+    text = (CASH_DIR / "rates_positions.xml").read_text().replace("</Trades>", (
+        '<Trade accountId="U1234567" currency="USD" fxRateToBase="1" assetCategory="STK" symbol="MSFT" '
+        'conid="272093" multiplier="1" dateTime="20241210;100000" quantity="-3" tradePrice="440" '
+        'closePrice="441" transactionID="T12" levelOfDetail="EXECUTION" />\n</Trades>'))
+    path = tmp_path / "sold_out.xml"
+    path.write_text(text)
+    statement, ctx = load_statement(path)
+    entries = checks.map_position_checks(statement, ctx)
+    [flat] = [b for b in entries if isinstance(b, data.Balance) and b.amount.currency == "MSFT"]
+    assert (flat.date, flat.amount.number, flat.meta["source"]) == (JAN1, D("0"), "OpenPositions (not listed)")
+    held_3 = OPENING_LOTS.replace("  Equity:", "  Assets:IBKR:U1234567:Positions   3 MSFT {400 USD}\n  Equity:")
+    _, errors, _ = loader.load_string(render(map_all(statement, ctx), ctx, held_3))
+    [error] = errors
+    assert isinstance(error, BalanceError) and "3 MSFT" in error.message

@@ -72,6 +72,36 @@ def map_position_checks(statement: FlexStatement, ctx: MapContext) -> list:
                                     None, None))
         entries.append(data.Custom(_position_meta(rows, quantity, ctx), day, "ibkr-position",
                                    [ValueType(commodity, str)]))
+    entries.extend(_closed_position_checks(statement, ctx))
+    return entries
+
+
+def _closed_position_checks(statement: FlexStatement, ctx: MapContext) -> list[data.Balance]:
+    """`balance …:Positions 0 <COMMODITY>` for instruments traded in the statement that IBKR no longer lists.
+
+    Only when the query has an OpenPositions section (present, even empty): its silence then means "nothing held",
+    so a lot the ledger failed to close shows up as an error instead of an invisible stale holding.
+    """
+    if "OpenPositions" not in statement.sections or statement.to_date is None:
+        return []
+    held = {_instrument_key(r) for r in statement.rows("OpenPositions", "OpenPosition")}
+    first_rows: dict[str, list[FlexRecord]] = {}
+    for record in statement.rows("Trades", "Trade"):
+        if (record.text("assetCategory") or "") == "CASH":
+            continue
+        key = _instrument_key(record)
+        if key not in held:
+            first_rows.setdefault(key, []).append(record)
+    entries = []
+    for rows in first_rows.values():
+        commodity = ctx.commodity(rows[0])
+        if commodity is None:
+            continue
+        meta = data.new_metadata(ctx.raw_path, rows[-1].line)
+        meta["flex_src"] = ctx.src(rows[-1])
+        meta["source"] = "OpenPositions (not listed)"
+        entries.append(data.Balance(meta, statement.to_date + ONE_DAY, ctx.accounts.positions,
+                                    Amount(Decimal(0), commodity), None, None))
     return entries
 
 
