@@ -18,9 +18,9 @@ Instrument notes: `notes/<SYMBOL>.md`, one file per instrument, with the conid i
     One dated entry (what `beanflex note AAPL "…"` appends).
 
 The file is matched by `conid` (so a ticker change or a renamed commodity keeps its notes), else by its name
-against the commodity name. The plugin adds to the commodity `note` (the whole text) and `note_file`, and one
-`note` directive per dated entry (`## YYYY-MM-DD …`) on each Positions account that held the instrument, so the
-entries show in that account's Fava journal. `README.md` and names starting with `_` or `.` are not instruments.
+against the commodity name. The plugin adds to the commodity `note` (the whole text) and `note_file`, and on
+each account that held the instrument one `note` directive per dated entry (`## YYYY-MM-DD …`) plus one for the
+text above the first entry (dated at the instrument's first posting there), so they show in Fava's journal. `README.md` and names starting with `_` or `.` are not instruments.
 
 Event notes: `notes/events.md`, one `## <flex_id>` section per event (text until the next `## ` heading; dated
 entries inside are `### YYYY-MM-DD …`). The section's text becomes the `note` metadata of the transaction with
@@ -58,7 +58,8 @@ class InstrumentNote:
     conid: str | None              # from front matter; None in a hand-made file without one
     symbol: str                    # front matter `symbol`, else the file name without .md
     text: str                      # the Markdown after the front matter, stripped
-    entries: tuple[tuple[datetime.date, str, int], ...]  # (date, entry text, line) of each `## YYYY-MM-DD`
+    #: (date, text, line) of each `## YYYY-MM-DD` entry, after (None, text, line) for the text before the first one
+    entries: tuple[tuple[datetime.date | None, str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,11 @@ def read_instrument_note(path: Path) -> tuple[InstrumentNote | None, list[NotesE
     if not isinstance(meta, dict):
         return None, [_error(path, 2, "front matter must be 'key: value' lines (conid, symbol)")]
     conid = meta.get("conid")
-    entries = []
     lines = body.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("## ") and DATED_ENTRY.match(line)),
+                 len(lines))
+    intro = "\n".join(lines[:first]).strip()
+    entries: list[tuple[datetime.date | None, str, int]] = [(None, intro, body_line)] if intro else []
     for index, line in enumerate(lines):
         match = DATED_ENTRY.match(line)
         if match and line.startswith("## "):
@@ -186,8 +190,11 @@ def notes(entries, options_map, config_str=None):
 
 
 def _note_directives(entries, attached: dict[str, InstrumentNote]) -> list[data.Note]:
-    """One `note` per dated entry on every account that held the instrument, inside the account's open dates."""
-    holders: dict[str, set[str]] = collections.defaultdict(set)
+    """One `note` per dated entry on every account that held the instrument, inside the account's open dates.
+
+    The undated text at the top of the file is dated at the instrument's first posting in that account.
+    """
+    holders: dict[str, dict[str, datetime.date]] = collections.defaultdict(dict)
     opened: dict[str, datetime.date] = {}
     closed: dict[str, datetime.date] = {}
     for entry in entries:
@@ -198,12 +205,12 @@ def _note_directives(entries, attached: dict[str, InstrumentNote]) -> list[data.
         elif isinstance(entry, data.Transaction):
             for posting in entry.postings:
                 if posting.units.currency in attached:
-                    holders[posting.units.currency].add(posting.account)
+                    holders[posting.units.currency].setdefault(posting.account, entry.date)
     out = []
     for symbol, note in attached.items():
-        for account in sorted(holders.get(symbol, ())):
+        for account, first_date in sorted(holders.get(symbol, {}).items()):
             for day, text, lineno in note.entries:
-                day = max(day, opened.get(account, day))
+                day = max(day or first_date, opened.get(account, first_date))
                 day = min(day, closed.get(account, day))
                 meta = data.new_metadata(str(note.path), lineno)
                 out.append(data.Note(meta, day, account, f"{symbol}: {text}", frozenset(), frozenset()))

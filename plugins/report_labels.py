@@ -84,10 +84,22 @@ def weighted_totals(rows: list[dict], base_currency: str | None) -> dict:
             if number is None or (field in sums and sums[field] is None):
                 sums[field] = None
             else:
-                sums[field] = sums.get(field, Decimal(0)) + (number if weight == 1 else number * weight)
+                sums[field] = sums.get(field, Decimal(0)) + weighted(number, weight)
     totals: dict = {"currency": base_currency}
     totals.update({field: None if value is None else str(value) for field, value in sums.items()})
     return totals
+
+
+def weighted(number: Decimal, weight: Decimal) -> Decimal:
+    """`number × weight`, exact, without the extra trailing zeros the product's exponent adds.
+
+    0.25 × 497.52 = 124.3800 -> 124.38 (the number's own places); 0.25 × 600.5 = 150.125 stays 150.125.
+    """
+    if weight == 1:
+        return number
+    product = number * weight
+    rounded = product.quantize(Decimal(1).scaleb(min(number.as_tuple().exponent, 0)))
+    return rounded if rounded == product else product.normalize()  # normalize: only drops zeros past the places
 
 
 def flat_rows(report: dict) -> list[dict]:

@@ -353,7 +353,7 @@ def test_label_report_only_and_money_stays_strings():
     assert report["as_of"] == "2024-06-30"
     assert [g["label"] for g in report["labels"]] == ["Dividend"]
     text = json.dumps(report)                                    # no Decimal or float left inside
-    assert "181.62" in text and "1351.1250" in text
+    assert "181.62" in text and "1351.125" in text   # 1201.00 + 150.125, no padding zeros
     rows = flat_rows(report)
     assert [(r["label"], r["row"], r["symbol"]) for r in rows] == [
         ("Dividend", "member", "AAPL"), ("Dividend", "member", "KO"), ("Dividend", "total", None),

@@ -106,9 +106,11 @@ def check_attached(entries, symbol):
     assert commodity.meta["note_file"] == "FB.md"
     notes = kinds(entries, "Note")
     assert [(n.date, n.account, n.comment) for n in notes] == [
+        # the text above the first dated entry: on the first buy's date
+        (datetime.date(2024, 1, 2), "Assets:IBKR:U1:Positions", f"{symbol}: Bought for the ads business."),
         (datetime.date(2024, 1, 5), "Assets:IBKR:U1:Positions", f"{symbol}: Earnings call was fine."),
         (datetime.date(2024, 2, 10), "Assets:IBKR:U1:Positions", f"{symbol}: Renamed to Meta?")]
-    assert notes[0].meta["filename"].endswith("FB.md") and notes[0].meta["lineno"] == 7
+    assert notes[1].meta["filename"].endswith("FB.md") and notes[1].meta["lineno"] == 7
     txns = {t.meta["flex_id"]: t for t in kinds(entries, "Transaction")}
     assert txns["U1/trade/1002"].meta["note"] == ("Sold half to rebalance.\n\n### 2024-03-02 10:00 UTC\n\n"
                                                   "Too early, in hindsight.")
@@ -145,7 +147,7 @@ def test_note_dates_are_clamped_into_the_account_life(tmp_path):
     (tmp_path / "notes" / "FB.md").write_text(NOTE.replace("2024-01-05", "2023-06-01"), encoding="utf-8")
     entries, errors = load(main)
     assert errors == []                                  # not an "inactive account" error
-    assert kinds(entries, "Note")[0].date == datetime.date(2024, 1, 1)
+    assert kinds(entries, "Note")[0].date == datetime.date(2024, 1, 1)   # 2023-06-01 moved to the open date
 
 
 def test_unknown_instrument_and_event_are_errors_at_the_note_line(tmp_path):

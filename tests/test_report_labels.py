@@ -138,7 +138,7 @@ def test_report_labels_command_on_the_demo(demo_repo, tmp_path):
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "label,row,account,symbol,conid,weight,cost_basis,realized,unrealized,fx,total"
     # 1201.00 + 0.25 × 600.5; 0 + 0.25 × 347.0; 49.00 + 0.25 × 149.5; 0.00 + 0.25 × 0.0; 57.24 + 0.25 × 497.52
-    assert "Dividend,total,,,,,1351.125,86.750,86.375,0.000,181.6200" in lines
+    assert "Dividend,total,,,,,1351.125,86.75,86.375,0.00,181.62" in lines
 
     xlsx = tmp_path / "labels.xlsx"
     assert run_labels(demo_repo, "--format", "xlsx", "-o", str(xlsx)).exit_code == 0
