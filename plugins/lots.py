@@ -64,6 +64,8 @@ class Closing:
     proceeds: Decimal  # the event's net cash minus what its opening part cost, trade currency
     close_rate: Decimal  # base per trade currency on the closing date
     unmatched: Decimal = ZERO  # closing units no open lot could cover (missing history)
+    lots_before: int = 0  # open lots just before: 1 (or all closed) means the lot choice did not matter
+    remaining: Decimal = ZERO  # units still open after the closing part
 
     @property
     def basis(self) -> Decimal:
@@ -192,10 +194,12 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[li
     closing = None
     if closing_units:
         picks = picker(lots, event, -closing_units)
+        before = len(lots)
         closed, lots = _take(lots, picks)
         unmatched = -closing_units - sum((lot.units for lot in closed), ZERO)
         proceeds = (event.net_cash if event.net_cash is not None else ZERO) + opened_cost
-        closing = Closing(event, tuple(closed), proceeds, rate, unmatched)
+        closing = Closing(event, tuple(closed), proceeds, rate, unmatched, before,
+                          sum((lot.units for lot in lots), ZERO))
     for leg in opening_legs:
         basis = leg.units * (leg.cost or ZERO)
         lots.append(Lot(leg.lot_date or event.date, leg.units, basis, basis * rate, leg.label, (event.flex_id,)))

@@ -32,6 +32,8 @@ REASONS = {
     "assignment_premium_in_stock_leg": "IBKR folds an assigned/exercised option's premium into the stock leg "
                                        "(flex-schema §2); ours books it on the option",
     "commission_in_other_currency": "the commission is charged in another currency than the trade",
+    "ibkr_rows_disagree": "IBKR's figure disagrees with IBKR's own opening rows, which the ledger follows "
+                          "(the closed lots are certain and all opened inside the imported statements)",
 }
 
 
@@ -93,9 +95,11 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
         if accounts and account not in accounts:
             continue
         run = lots_mod.run(inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
-        result.trades.extend(_trade_checks(inst, run))
+        trades = _trade_checks(inst, run)
+        result.trades.extend(trades)
+        unmatched = {d.flex_id for d in result.beyond(trades)}
         for pos in inst.positions:
-            result.positions.extend(_position_checks(inst, pos, run.snapshots.get(pos.date, run.lots)))
+            result.positions.extend(_position_checks(inst, pos, run.snapshots.get(pos.date, run.lots), unmatched))
     _name_assignment_reasons(book, result, tolerance)
     result.summaries.extend(_summary_checks(book, result))
     return result
@@ -117,19 +121,31 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun) -> list[Diff]:
 
 
 def _trade_reason(inst: Instrument, event: Event, closing: lots_mod.Closing | None) -> str | None:
+    """The known cause of a realized diff, checked in order; None when none applies (a bug to find)."""
     if any(e.flag == "!" and e.date <= event.date for e in inst.events):
         return "flagged_corporate_action"
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
+        return "missing_history"
+    has_lot_rows = len(raw_refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
+    if not has_lot_rows and _has_pre_statement_lots(inst, event.date):
+        # the ledger knows only the pre-statement lots still open at the end; IBKR may have closed others
         return "missing_history"
     if "W" in str(event.meta.get("notes") or "").split(";"):
         return "wash_sale"
     ccy = event.meta.get("commission_currency")
     if ccy and ccy != event.currency and event.commission:
         return "commission_in_other_currency"
+    if has_lot_rows or closing.lots_before == 1 or not closing.remaining:
+        return "ibkr_rows_disagree"
     return None
 
 
-def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lot]) -> list[Diff]:
+def _has_pre_statement_lots(inst: Instrument, date: datetime.date) -> bool:
+    return any(e.kind == "opening" and e.legs and e.date <= date for e in inst.events)
+
+
+def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lot], unmatched: set[str]
+                     ) -> list[Diff]:
     """Quantity, cost basis and unrealized (at IBKR's own mark, so only the lots differ) of one position."""
     quantity = sum((lot.units for lot in lots), ZERO)
     basis = sum((lot.basis for lot in lots), ZERO)
@@ -138,6 +154,8 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
         reason = "flagged_corporate_action"
     elif any("/opening/" in i for lot in lots for i in lot.ids):
         reason = "missing_history"
+    elif quantity == pos.position and not any(e.date <= pos.date for e in inst.events if e.flex_id in unmatched):
+        reason = "ibkr_rows_disagree"  # every open lot is an opening row in the ledger, every close agreed
     pairs = [("quantity", quantity, pos.position), ("cost_basis", basis, pos.cost_basis_money)]
     if pos.mark_price is not None:
         multiplier = pos.meta.get("multiplier") or inst.multiplier
@@ -150,34 +168,40 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
 
 
 def _name_assignment_reasons(book: Book, result: Reconciliation, tolerance: Decimal) -> None:
-    """An assigned option's premium: IBKR says 0 on the option and moves it into the stock leg (or the stock's
-    basis). When the option's diff and the stock's diffs on that day offset, both get the reason."""
-    option_diffs = collections.defaultdict(list)  # (account, underlying conid) -> option diffs
+    """IBKR reports 0 realized on an assigned/exercised option and moves the premium into the stock leg
+    (its realized, or its cost basis when the delivery opens a position; flex-schema §2). The option's diff gets
+    the reason when the underlying has an assignment/exercise delivery that day; the stock's trade and position
+    diffs get it when they offset the option's (e.g. option +8504.59, stock -8504.59)."""
+    options = collections.defaultdict(list)  # (account, underlying conid, date) -> option diff indexes
     for i, d in enumerate(result.trades):
-        inst = book.instruments[(d.account, d.conid)]
-        event_kind = d.meta.get("event")
-        underlying = inst.meta.get("underlying_conid")
-        if event_kind in ("assignment", "exercise") and not d.ibkr and underlying and abs(d.diff) > tolerance:
-            option_diffs[(d.account, str(underlying))].append(i)
-    for (account, underlying), indexes in option_diffs.items():
+        underlying = book.instruments[(d.account, d.conid)].meta.get("underlying_conid")
+        if d.meta.get("event") in ("assignment", "exercise") and not d.ibkr and underlying:
+            if abs(d.diff) > tolerance and _delivered(book, d.account, str(underlying), d.date):
+                options[(d.account, str(underlying), d.date)].append(i)
+    for (account, underlying, day), indexes in options.items():
         premium = sum((result.trades[i].diff for i in indexes), ZERO)
-        dates = {result.trades[i].date for i in indexes}
-        stock = [j for j, d in enumerate(result.trades) if d.account == account and d.conid == underlying
-                 and d.date in dates and abs(d.diff) > tolerance]
-        positions = [j for j, d in enumerate(result.positions) if d.account == account and d.conid == underlying
-                     and d.field in ("cost_basis", "unrealized") and abs(d.diff) > tolerance]
-        offset = stock and abs(premium + sum((result.trades[j].diff for j in stock), ZERO)) <= tolerance
-        held = positions and all(abs(abs(result.positions[j].diff) - abs(premium)) <= tolerance for j in positions)
-        if not (offset or held):
-            continue
-        for j in indexes + stock:
-            result.trades[j] = _with_reason(result.trades[j], "assignment_premium_in_stock_leg")
-        for j in positions:
-            result.positions[j] = _with_reason(result.positions[j], "assignment_premium_in_stock_leg")
+        for i in indexes:
+            result.trades[i] = _with_reason(result.trades[i], "assignment_premium_in_stock_leg")
+        for j, d in enumerate(result.trades):
+            if (d.account, d.conid, d.date) == (account, underlying, day) and abs(d.diff + premium) <= tolerance:
+                result.trades[j] = _with_reason(d, "assignment_premium_in_stock_leg")
+        for j, d in enumerate(result.positions):
+            if ((d.account, d.conid) == (account, underlying) and d.date >= day and d.field != "quantity"
+                    and abs(abs(d.diff) - abs(premium)) <= tolerance):
+                result.positions[j] = _with_reason(d, "assignment_premium_in_stock_leg")
+
+
+def _delivered(book: Book, account: str, conid: str, day: datetime.date) -> bool:
+    inst = book.instruments.get((account, conid))
+    return inst is not None and any(e.date == day and e.kind in ("assignment", "exercise") and e.legs
+                                    for e in inst.events)
 
 
 def _with_reason(diff: Diff, reason: str) -> Diff:
-    return diff if diff.reason else Diff(**{**diff.__dict__, "reason": reason})
+    """Name a reason found by matching amounts; only a flagged corporate action is stronger evidence."""
+    if diff.reason == "flagged_corporate_action":
+        return diff
+    return Diff(**{**diff.__dict__, "reason": reason})
 
 
 def _summary_checks(book: Book, result: Reconciliation) -> list[Diff]:
