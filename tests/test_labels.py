@@ -377,3 +377,14 @@ def test_label_report_matches_rows_without_ledger_catalogue():
     assert [r["symbol"] for r in report["labels"][0]["instruments"]] == ["SAP", "KO"]
     assert report["overlap"]["labels_overlap"] is False
 
+
+
+def test_documented_example_is_valid():
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "labels-and-notes.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(.*?)```", doc, re.S).group(1)
+    config, errors = parse_labels(example, "docs example")
+    membership, match_errors = assign(config, INSTRUMENTS + [Instrument("MSFT", "272093", None, None, "STK")])
+    assert errors == match_errors == []
+    assert membership["14204"] == {"Software": 1, "Europe": 1}    # SAP: rule + ISIN + description regex
