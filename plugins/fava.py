@@ -1,0 +1,144 @@
+"""The beanflex pages in Fava: Portfolio, Labels, Reconciliation, Import health (one sidebar entry each).
+
+Enabled by `2000-01-01 custom "fava-extension" "beanflex.plugins.fava"` in ledger/main.beancount. Each class is
+thin: it hands its template (`templates/<Class>.html`) the report dicts of this request -- the same functions
+behind `beanflex report … --format json` (fava_reports.py) -- and serves them as JSON under
+`/<bfile>/extension/<Class>/<endpoint>` (DESIGN §6, money as decimal strings), so page and CLI cannot disagree.
+
+The raw-row endpoint `…/BeanflexLabels/raw_row?src=raw/U1/2024/x.xml:57` serves one element of the raw archive
+and nothing else (raw_rows.py checks the path before opening anything); it only reads, so it works under
+`fava --read-only` too.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from fava.ext import extension_endpoint
+
+from . import fava_pages, fava_reports, import_health, raw_rows
+
+
+class BeanflexPortfolio(fava_pages.Page):
+    """Positions and P&L per instrument, a chart of the totals, and each instrument's flags."""
+
+    report_title = "Portfolio"
+
+    def page(self) -> dict:
+        try:
+            args = self.args()
+            report = self.pnl_report(args)
+            recon = self.reconcile_report(args)
+        except fava_reports.ReportError as exc:
+            return {"error": str(exc)}
+        items = [(row["symbol"], row["base"]["total"],
+                  self.url("BeanflexLabels", conid=row["conid"], acct=row["account"]))
+                 for row in report["instruments"]]
+        return {"args": args, "pnl": report, "chart": fava_pages.bar_chart(items),
+                "flags": fava_reports.instrument_flags(report, recon)}
+
+    @extension_endpoint("pnl")
+    def pnl_json(self):
+        """`report pnl --format json` for this request's arguments."""
+        return self.json(self.pnl_report)
+
+    @extension_endpoint("positions")
+    def positions_json(self):
+        """`report positions --format json` for this request's arguments."""
+        return self.json(self.positions_report)
+
+
+class BeanflexLabels(fava_pages.Page):
+    """P&L per label -> a label's instruments -> an instrument's events -> the raw Flex row."""
+
+    report_title = "Labels"
+
+    def page(self) -> dict:
+        try:
+            args = self.args()
+            report = self.labels_report(args)
+        except fava_reports.ReportError as exc:
+            return {"error": str(exc)}
+        label, conid, acct = (request.args.get(k) or None for k in ("label", "conid", "acct"))
+        page = {"args": args, "labels": report, "level": "labels", "label_name": None, "group": None,
+                "instrument": None, "events": [], "hashes": self.entry_hashes(), "notes": self.notes(),
+                "raw": self.raw_for_page()}
+        if label:
+            page["group"] = fava_reports.label_group(report, label)
+            page["label_name"] = page["group"]["label"] if page["group"] else label
+            page["level"] = "label"
+            if page["group"] is None:
+                return {**page, "error": f"No label {label!r} in labels.yaml."}
+        if conid:
+            page["level"] = "instrument"
+            page["instrument"] = fava_reports.find_instrument(report, conid, acct)
+            if page["instrument"] is None:
+                return {**page, "error": f"No instrument with conid {conid} in this report (check the time "
+                                         "range, account and label filters)."}
+            page["events"] = self.events_report(args, conid, page["instrument"]["account"])["events"]
+        if page["level"] == "labels":
+            items = [(g["label"], g["totals"].get("total"), self.url(label=g["label"])) for g in report["labels"]]
+            if report["unlabelled"]["instruments"]:
+                items.append(("unlabelled", report["unlabelled"]["totals"].get("total"), self.url(label="-")))
+            page["chart"] = fava_pages.bar_chart(items)
+        return page
+
+    @extension_endpoint("labels")
+    def labels_json(self):
+        """`report labels --format json` for this request's arguments."""
+        return self.json(self.labels_report)
+
+    @extension_endpoint("events")
+    def events_json(self):
+        """`report events` of one instrument: `?conid=265598[&acct=U1234567]`."""
+        def build(args):
+            conid = request.args.get("conid")
+            if not conid:
+                raise fava_reports.ReportError("conid is required, e.g. ?conid=265598")
+            return self.events_report(args, conid, request.args.get("acct") or None)
+        return self.json(build)
+
+    @extension_endpoint("raw_row")
+    def raw_row_json(self):
+        """One raw Flex row: `?src=raw/U1/2024/x.xml:57` -> {"file", "line", "xml", "context"}; 400/404 if refused."""
+        try:
+            return fava_pages.json_response(raw_rows.read_row(self.ledger_dir, request.args.get("src", "")))
+        except raw_rows.RawRowRefused as exc:
+            return fava_pages.json_response({"error": exc.message}, exc.status)
+
+
+class BeanflexReconcile(fava_pages.Page):
+    """Reconciliation against IBKR: status, diffs by instrument, by day and per trade, open positions."""
+
+    report_title = "Reconciliation"
+
+    def page(self) -> dict:
+        try:
+            args = self.args()
+            report = self.reconcile_report(args)
+        except fava_reports.ReportError as exc:
+            return {"error": str(exc)}
+        return {"args": args, "reconcile": report, "raw": self.raw_for_page(), "hashes": self.entry_hashes()}
+
+    @extension_endpoint("reconcile")
+    def reconcile_json(self):
+        """`report reconcile --format json` for this request's arguments."""
+        return self.json(self.reconcile_report)
+
+
+class BeanflexImportHealth(fava_pages.Page):
+    """Ingestion runs, drift warnings, unmapped rows and flagged corporate actions with how to fix them."""
+
+    report_title = "Import health"
+
+    def health(self) -> dict:
+        return self.cached(("health",), lambda: import_health.import_health(self.ledger.all_entries,
+                                                                            self.ledger_dir))
+
+    def page(self) -> dict:
+        return {"health": self.health(), "raw": self.raw_for_page(), "hashes": self.entry_hashes()}
+
+    @extension_endpoint("health")
+    def health_json(self):
+        """The page's data: runs, drift warnings, unmapped rows, flagged entries."""
+        return fava_pages.json_response(self.health())

@@ -1,0 +1,201 @@
+"""What every beanflex page in Fava shares: a per-load cache of the reports, links, JSON answers, a bar chart.
+
+The pages add no numbers of their own: fava_reports.py calls the report library (the functions behind
+`beanflex report … --format json`) and the templates lay its dicts out. Reports are cached per ledger load
+(`after_load_file`, which Fava calls after every (re)load, empties the cache), keyed by the arguments.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from flask import Response, request
+
+from fava.beans.funcs import hash_entry
+from fava.context import g
+from fava.ext import FavaExtensionBase
+
+from . import fava_reports, raw_rows
+from .book import Book, load_book
+
+#: The query parameters a beanflex page keeps when it links to itself or to another beanflex page.
+PAGE_PARAMS = ("mode", "method", "view")
+#: Fava's own filters, kept on every link (Fava's url_for does the same for its pages).
+FAVA_PARAMS = ("time", "account", "filter", "conversion", "interval")
+
+
+def entry_hashes(entries) -> dict[str, str]:
+    """flex_id -> Fava's hash of the entry that carries it (the hand-edited copy when both exist)."""
+    hashes: dict[str, str] = {}
+    for entry in entries:
+        meta = getattr(entry, "meta", None) or {}
+        flex_id = meta.get("flex_id")
+        if flex_id and (str(flex_id) not in hashes or str(meta.get("filename", "")).endswith("manual.beancount")):
+            hashes[str(flex_id)] = hash_entry(entry)
+    return hashes
+
+
+def to_jsonable(value: Any) -> Any:
+    """Decimals and dates as strings (DESIGN §6: money as decimal strings, never floats)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (Decimal, datetime.date)):
+        return str(value)
+    return value
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """A JSON response that keeps Decimals exact (Fava's own JSON provider would write them as numbers)."""
+    return Response(json.dumps(to_jsonable(payload), ensure_ascii=False), status=status,
+                    mimetype="application/json")
+
+
+class Page(FavaExtensionBase):
+    """Base of the beanflex pages: one cache per ledger load, the reports for this request, links that keep
+    Fava's filters, the raw-row panel."""
+
+    def __init__(self, ledger, config: str | None = None) -> None:
+        super().__init__(ledger, config)
+        self._cache: dict[tuple, Any] = {}
+
+    def after_load_file(self) -> None:
+        """The ledger was (re)loaded: every cached report is stale."""
+        self._cache = {}
+
+    def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """`build()` once per ledger load and key."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    # -- where things are ----------------------------------------------------------------------------------
+
+    @property
+    def ledger_dir(self) -> Path:
+        """The folder of the ledger's root file (`ledger/`): `raw/`, `runs.log` and `flex_src` start here."""
+        return Path(self.ledger.beancount_file_path).parent
+
+    @property
+    def root_dir(self) -> Path:
+        """The folder that holds `ledger/` (DESIGN §2: `labels.yaml` and `notes/` live here)."""
+        return self.ledger_dir.parent
+
+    # -- the reports, once per ledger load and arguments ----------------------------------------------------
+
+    def args(self) -> fava_reports.ReportArgs:
+        """The current request's ReportArgs (ReportError on a bad value)."""
+        filtered = getattr(g, "filtered", None)
+        return fava_reports.report_args(request.args, getattr(filtered, "date_range", None))
+
+    def book(self) -> Book:
+        """The ledger read into per-instrument events (book.load_book)."""
+        return self.cached(("book",), lambda: load_book(self.ledger.all_entries, self.ledger.options))
+
+    def pnl_report(self, args: fava_reports.ReportArgs) -> dict:
+        return self.cached(("pnl", args.key()), lambda: fava_reports.pnl(self.book(), args))
+
+    def positions_report(self, args: fava_reports.ReportArgs) -> dict:
+        return self.cached(("positions", args.key()), lambda: fava_reports.positions(self.book(), args))
+
+    def reconcile_report(self, args: fava_reports.ReportArgs) -> dict:
+        return self.cached(("reconcile", args.key()),
+                           lambda: fava_reports.reconcile(self.book(), args, self.ledger.options))
+
+    def labels_report(self, args: fava_reports.ReportArgs) -> dict:
+        return self.cached(("labels", args.key()), lambda: fava_reports.labels(
+            self.book(), args, self.ledger.all_entries, self.root_dir))
+
+    def events_report(self, args: fava_reports.ReportArgs, conid: str, account: str | None) -> dict:
+        return self.cached(("events", args.key(), conid, account), lambda: fava_reports.events(
+            self.book(), args, conid, account, self.ledger_dir))
+
+    def notes(self) -> fava_reports.Notes:
+        return self.cached(("notes",), lambda: fava_reports.Notes(self.ledger.all_entries))
+
+    def entry_hashes(self) -> dict[str, str]:
+        """flex_id -> Fava's entry hash, for `#context-<hash>` links (Fava's entry context overlay)."""
+        return self.cached(("hashes",), lambda: entry_hashes(self.ledger.all_entries))
+
+    def json(self, build: Callable[[fava_reports.ReportArgs], Any]) -> Response:
+        """An endpoint's answer: `build(args)` as JSON, or 400 {"error"} for a bad argument."""
+        try:
+            return json_response(build(self.args()))
+        except fava_reports.ReportError as exc:
+            return json_response({"error": str(exc)}, 400)
+
+    # -- links and raw rows ----------------------------------------------------------------------------------
+
+    def url(self, page: str | None = None, endpoint: str | None = None, **params: Any) -> str:
+        """A link to a beanflex page (default this one) or endpoint, keeping Fava's filters and the page's
+        mode/method/view (and, on the same page, every other argument); `param=None` drops one. E.g.
+        url(label="Software") on the Labels page at `?time=2024&mode=economic` ->
+        `/<bfile>/extension/BeanflexLabels/?time=2024&mode=economic&label=Software`.
+        """
+        same_page = page is None or page == self.name
+        query = {k: v for k, v in request.args.items()
+                 if v and k != "partial" and (same_page and not endpoint or k in FAVA_PARAMS or k in PAGE_PARAMS)}
+        for name, value in params.items():
+            if value is None:
+                query.pop(name, None)
+            else:
+                query[name] = str(value)
+        base = f"{request.script_root}/{g.beancount_file_slug}/extension/{page or self.name}/{endpoint or ''}"
+        return base + ("?" + urlencode(query) if query else "")
+
+    def raw_for_page(self) -> dict | None:
+        """The raw row named by `?raw=` for the page's raw panel; {"error"} when refused; None without `?raw=`."""
+        src = request.args.get("raw")
+        if not src:
+            return None
+        try:
+            return raw_rows.read_row(self.ledger_dir, src)
+        except raw_rows.RawRowRefused as exc:
+            return {"error": exc.message}
+
+    @staticmethod
+    def refs(value: Any) -> list[str]:
+        """Raw references as `path:line` strings from any report shape: a `flex_src` string, a list of such
+        strings, or explain's [{"file", "line", …}]."""
+        if not value:
+            return []
+        if isinstance(value, str):
+            return raw_rows.split_flex_src(value)
+        out = []
+        for item in value:
+            if isinstance(item, dict):
+                out.append(f"{item.get('file')}:{item.get('line')}")
+            else:
+                out.extend(raw_rows.split_flex_src(str(item)))
+        return out
+
+
+def bar_chart(items: list[tuple[str, Any, str | None]], width: int = 640, label_width: int = 150,
+              row_height: int = 22) -> dict:
+    """Geometry of a horizontal bar chart (inline SVG, drawn by the templates) for (name, amount, href) items.
+
+    Amounts are the report's decimal strings; pixels are the only thing computed here. E.g. items AAPL 497.52
+    and SAP 57.70 on a 490 px plot: AAPL's bar is 490 px, SAP's 490 × 57.70 / 497.52 = 56.8 px. Negative
+    amounts grow left of the zero line; None (not computable) draws no bar.
+    """
+    amounts = [Decimal(str(a)) if a not in (None, "") else None for _, a, _ in items]
+    known = [a for a in amounts if a is not None]
+    low, high = min([Decimal(0), *known]), max([Decimal(0), *known])
+    span = (high - low) or Decimal(1)
+    plot = Decimal(width - label_width - 10)
+    zero = label_width + plot * (-low) / span
+    rows = []
+    for i, ((name, amount, href), value) in enumerate(zip(items, amounts)):
+        size = abs(value) * plot / span if value is not None else Decimal(0)
+        x = zero - size if value is not None and value < 0 else zero
+        rows.append({"name": name, "amount": amount, "href": href, "y": i * row_height,
+                     "x": round(float(x), 1), "width": round(float(size), 1),
+                     "negative": value is not None and value < 0, "missing": value is None})
+    return {"width": width, "height": max(1, len(items)) * row_height + 4, "zero": round(float(zero), 1),
+            "label_width": label_width, "row_height": row_height, "rows": rows}

@@ -1,0 +1,207 @@
+"""The report library as the Fava pages call it: request arguments -> the DESIGN §6 dicts `beanflex report` prints.
+
+Nothing here adds a number. It turns a page's query string and Fava's filters into the CLI's arguments
+(`--mode`, `--method`, `--from/--to`, `--account`, `--label`), calls reports.py / report_labels.py with them,
+picks rows out of a report for a drilldown, and reads the notes the notes plugin attached to the loaded ledger.
+
+- `?mode=economic&method=average&view=local` -> ReportArgs(mode="economic", method="average", view="local");
+  a bad value is a 400, never a guess.
+- Fava's time filter `?time=2024` -> `from`/`to` 2024-01-01 … 2024-12-31 (the range's `end_inclusive`), so the
+  lots still see the whole history (Fava's clamped entry list would hide the opening trades).
+- Fava's account filter `?account=Assets:IBKR:U1234567` -> `--account U1234567`; a tag filter `?filter=#Software`
+  -> `--label Software`. Any other filter is listed on the page as not applied.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from beancount.core import data
+
+from . import pnl as pnl_mod
+from . import reconcile as reconcile_mod
+from . import reports
+from .book import Book
+from .labels import instruments_from_entries
+from .labels_config import load_labels
+from .report_labels import labels_report
+
+
+MODES = ("ibkr", "economic")
+METHODS = ("fifo", "average")
+VIEWS = ("base", "local")
+
+_IBKR_ACCOUNT = re.compile(r"^(?:Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+)(?::.*)?$")
+_TAG_FILTER = re.compile(r"^#([\w-]+)$")
+
+
+class ReportError(ValueError):
+    """The report cannot be built as asked (a bad argument, an unknown label); the page shows the message and
+    an endpoint answers 400."""
+
+
+@dataclass(frozen=True)
+class ReportArgs:
+    """The report arguments a page request asks for (defaults: the CLI's defaults)."""
+
+    mode: str = "ibkr"
+    method: str = "fifo"
+    view: str = "base"  # base: base-currency columns; local: the instrument's currency
+    start: datetime.date | None = None
+    end: datetime.date | None = None  # inclusive
+    account: str | None = None  # IBKR account id, e.g. U1234567
+    label: str | None = None
+    ignored_filters: tuple[str, ...] = ()  # Fava filters that could not be applied here
+
+    def key(self) -> tuple:
+        return tuple(asdict(self).values())
+
+
+def choice(args, name: str, allowed: tuple[str, ...]) -> str:
+    """`args[name]` if it is one of `allowed`; the first of `allowed` when absent; ReportError otherwise."""
+    value = args.get(name) or allowed[0]
+    if value not in allowed:
+        raise ReportError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def report_args(args, date_range=None) -> ReportArgs:
+    """ReportArgs from a query string (a mapping) and Fava's date range (`begin`, `end_inclusive`; None: no
+    time filter). E.g. {"mode": "economic", "account": "Assets:IBKR:U1"} -> mode economic, account U1."""
+    start = end = None
+    if date_range is not None:
+        start, end = date_range.begin, date_range.end_inclusive
+    account = label = None
+    ignored = []
+    fava_account = (args.get("account") or "").strip()
+    if fava_account:
+        match = _IBKR_ACCOUNT.match(fava_account)
+        if match:
+            account = match.group(1)
+        else:
+            ignored.append(f"account {fava_account}")
+    fava_filter = (args.get("filter") or "").strip()
+    if fava_filter:
+        match = _TAG_FILTER.match(fava_filter)
+        if match:
+            label = match.group(1)
+        else:
+            ignored.append(f"filter {fava_filter}")
+    return ReportArgs(choice(args, "mode", MODES), choice(args, "method", METHODS), choice(args, "view", VIEWS),
+                      start, end, account, label, tuple(ignored))
+
+
+def options(args: ReportArgs) -> pnl_mod.Options:
+    """`--mode ibkr --method fifo --from 2024-01-01 --to 2024-12-31` as the library's Options."""
+    return pnl_mod.Options(mode=args.mode, method=args.method, start=args.start, end=args.end)
+
+
+def _accounts(args: ReportArgs) -> tuple[str, ...]:
+    return (args.account,) if args.account else ()
+
+
+def _labels(args: ReportArgs) -> tuple[str, ...]:
+    return (args.label,) if args.label else ()
+
+
+def pnl(book: Book, args: ReportArgs) -> dict:
+    """`report pnl --format json`."""
+    return reports.pnl_report(book, options(args), _accounts(args), _labels(args))
+
+
+def positions(book: Book, args: ReportArgs) -> dict:
+    """`report positions --format json`."""
+    return reports.positions_report(book, options(args), _accounts(args), _labels(args))
+
+
+def tolerance(options_map) -> object:
+    """The reconcile plugin's tolerance from the ledger's plugin line, else the library's default (0.01)."""
+    for name, config in options_map.get("plugin") or []:
+        if name == "beanflex.plugins.reconcile":
+            try:
+                return reconcile_mod.parse_config(config)["tolerance"]
+            except (ValueError, SyntaxError):
+                break
+    return reconcile_mod.DEFAULT_TOLERANCE
+
+
+def reconcile(book: Book, args: ReportArgs, options_map) -> dict:
+    """`report reconcile --format json`."""
+    return reports.reconcile_report(book, tolerance(options_map), _accounts(args), args.start, args.end)
+
+
+def labels_file(root_dir: Path) -> Path:
+    """`labels.yaml` next to `ledger/` (DESIGN §2)."""
+    return Path(root_dir) / "labels.yaml"
+
+
+def labels(book: Book, args: ReportArgs, entries, root_dir: Path) -> dict:
+    """`report labels --format json`: the pnl report grouped by labels.yaml (an unknown `--label` is an error)."""
+    config, _errors = load_labels(labels_file(root_dir))  # the labels plugin reports these errors in Fava
+    if args.label and config.get(args.label) is None:
+        raise ReportError(f"No label {args.label!r} in {labels_file(root_dir)}.")
+    base = reports.pnl_report(book, options(args), _accounts(args))
+    return labels_report(base, config, instruments=instruments_from_entries(entries), only=_labels(args))
+
+
+def events(book: Book, args: ReportArgs, conid: str, account: str | None, ledger_dir: Path) -> dict:
+    """`report events` for one instrument (by conid), with each event's raw rows read from the archive."""
+    accounts = (account,) if account else _accounts(args)
+    return reports.events_report(book, options(args), accounts, key=conid, ledger_dir=ledger_dir)
+
+
+def label_group(report: dict, name: str) -> dict | None:
+    """A label's group from the labels report; `-` is the unlabelled group."""
+    if name == "-":
+        group = report.get("unlabelled") or {}
+        return {"label": "unlabelled", "description": "Instruments in no label", **group}
+    return next((g for g in report.get("labels") or [] if g.get("label") == name), None)
+
+
+def find_instrument(report: dict, conid: str, account: str | None) -> dict | None:
+    """The pnl row of one instrument (by conid, and account when given) from a labels or pnl report."""
+    rows = list(report.get("instruments") or [])
+    for group in report.get("labels") or []:
+        rows.extend(group.get("instruments") or [])
+    rows.extend((report.get("unlabelled") or {}).get("instruments") or [])
+    for row in rows:
+        if str(row.get("conid")) == str(conid) and (not account or row.get("account") == account):
+            return row
+    return None
+
+
+def instrument_flags(pnl_report: dict, reconcile_report: dict) -> dict[tuple[str, str], list[str]]:
+    """(account, conid) -> the flags the Portfolio page shows: the pnl row's own flags (e.g.
+    `flagged_corporate_action`, `no_mark`) plus `reconcile diff` when the reconcile report lists a diff."""
+    flags: dict[tuple[str, str], list[str]] = {}
+    for row in pnl_report.get("instruments") or []:
+        flags[(row.get("account"), str(row.get("conid")))] = list(row.get("flags") or [])
+    for diff in reconcile_report.get("diffs") or []:
+        key = (diff.get("account"), str(diff.get("conid")))
+        if "reconcile diff" not in flags.setdefault(key, []):
+            flags[key].append("reconcile diff")
+    return flags
+
+
+class Notes:
+    """The notes the notes plugin put on the loaded ledger: commodity `note` by conid, transaction `note` by
+    flex_id. (Without that plugin line there are none, and the pages say how to add one.)"""
+
+    def __init__(self, entries) -> None:
+        self.by_conid: dict[str, str] = {}
+        self.by_flex_id: dict[str, str] = {}
+        for entry in entries:
+            meta = getattr(entry, "meta", None) or {}
+            if isinstance(entry, data.Commodity) and meta.get("note") and meta.get("conid") is not None:
+                self.by_conid[str(meta["conid"])] = str(meta["note"])
+            elif isinstance(entry, data.Transaction) and meta.get("note") and meta.get("flex_id"):
+                self.by_flex_id[str(meta["flex_id"])] = str(meta["note"])
+
+    def instrument(self, row: dict) -> str:
+        return self.by_conid.get(str(row.get("conid")), "")
+
+    def event(self, flex_id: str) -> str:
+        return self.by_flex_id.get(str(flex_id), "")

@@ -1,0 +1,236 @@
+"""The Fava extension run for real: Fava's WSGI app (create_app) on the hand-written ledger of fava_ledger.py,
+through Flask's test client. Pages render, JSON endpoints return exactly the report library's dicts (the ones
+`beanflex report --format json` prints), and the raw-row endpoint serves archive rows and nothing else."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import re
+from decimal import Decimal
+
+import pytest
+from beancount import loader
+
+from fava.application import create_app
+
+from beanflex.plugins import fava_reports, reports
+from beanflex.plugins.book import load_book
+from beanflex.plugins.labels import instruments_from_entries
+from beanflex.plugins.labels_config import load_labels
+from beanflex.plugins.pnl import Options
+from beanflex.plugins.report_labels import labels_report
+
+from fava_ledger import RAW_FILE, SALE_LINE, copy_ledger
+
+PAGES = ("BeanflexPortfolio", "BeanflexLabels", "BeanflexReconcile", "BeanflexImportHealth")
+
+
+@pytest.fixture()
+def main_file(tmp_path):
+    return copy_ledger(tmp_path)
+
+
+@pytest.fixture()
+def app(main_file):
+    return create_app([str(main_file)], load=True)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def base(client):
+    """`/<bfile>/extension/`: Fava redirects `/` to the first ledger's default page under its slug."""
+    slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+    return f"/{slug}/extension/"
+
+
+def library(main_file):
+    """(book, options_map, entries) as the CLI builds them: Beancount's loader, then book.load_book."""
+    entries, errors, options_map = loader.load_file(str(main_file))
+    assert errors == []
+    return load_book(entries, options_map), options_map, entries
+
+
+def get_json(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, response.data[:500]
+    assert response.mimetype == "application/json"
+    return json.loads(response.data)
+
+
+def test_every_page_renders_and_is_in_the_sidebar(client, base):
+    for page in PAGES:
+        response = client.get(base + page + "/")
+        assert response.status_code == 200, page
+        assert 'class="bf-page"' in response.data.decode()
+    html = client.get(base + "BeanflexPortfolio/").data.decode()
+    ledger_data = json.loads(re.search(r'<script type="application/json" id="ledger-data">(.*?)</script>',
+                                       html, re.S).group(1))
+    titles = {ext["name"]: ext["report_title"] for ext in ledger_data["extensions"]}
+    assert titles == {"BeanflexPortfolio": "Portfolio", "BeanflexLabels": "Labels",
+                      "BeanflexReconcile": "Reconciliation", "BeanflexImportHealth": "Import health"}
+
+
+def test_pnl_endpoint_is_the_library_report(client, base, main_file):
+    book, _, _ = library(main_file)
+    got = get_json(client, base + "BeanflexPortfolio/pnl")
+    assert got == json.loads(json.dumps(reports.pnl_report(book, Options())))
+    rows = {row["symbol"]: row for row in got["instruments"]}
+    aapl, sap = rows["AAPL"], rows["SAP"]
+    # DESIGN §4: realized 1948.50 - (1001 + 600.50) = 347.00; unrealized 5 × 150 - 600.50 = 149.50
+    assert Decimal(aapl["realized"]) == Decimal("347.00")
+    assert Decimal(aapl["unrealized"]) == Decimal("149.50")
+    assert Decimal(aapl["cost_basis"]) == Decimal("600.50")
+    # total = 347 + 149.5 + 1.20 - 0.18 = 497.52
+    assert Decimal(aapl["total"]) == Decimal("497.52")
+    # base realized 599 × 1.10 − 501 × 1.20 = 57.70; fx = 57.70 − 98 × 1.10 = −50.10
+    assert Decimal(sap["base"]["realized"]) == Decimal("57.70")
+    assert Decimal(sap["base"]["fx"]) == Decimal("-50.10")
+    assert isinstance(aapl["realized"], str)  # money as decimal strings, never floats
+
+
+def test_mode_method_and_fava_filters_reach_the_library(client, base, main_file):
+    book, _, _ = library(main_file)
+    got = get_json(client, base + "BeanflexPortfolio/pnl?mode=economic&method=average")
+    assert got == json.loads(json.dumps(reports.pnl_report(book, Options("economic", "average"))))
+    aapl = next(r for r in got["instruments"] if r["symbol"] == "AAPL")
+    # average: 20 shares at 2202 -> 15 sold carry 1651.50; 1948.50 - 1651.50 = 297.00; 750 - 550.50 = 199.50
+    assert Decimal(aapl["realized"]) == Decimal("297.00")
+    assert Decimal(aapl["unrealized"]) == Decimal("199.50")
+    # Fava's time filter -> --from/--to; the account filter -> --account
+    got = get_json(client, base + "BeanflexPortfolio/pnl?time=2024-01-01+-+2024-06-30&account=Assets:IBKR:U1234567")
+    want = reports.pnl_report(book, Options(start=datetime.date(2024, 1, 1), end=datetime.date(2024, 6, 30)),
+                              ("U1234567",))
+    assert got == json.loads(json.dumps(want))
+    assert got["as_of"] == "2024-06-30"
+    assert get_json(client, base + "BeanflexPortfolio/pnl?mode=lifo", 400)["error"].startswith("mode must be")
+
+
+def test_labels_reconcile_positions_events_endpoints(client, base, main_file):
+    book, options_map, entries = library(main_file)
+    config, _ = load_labels(main_file.parent.parent / "labels.yaml")
+    want = labels_report(reports.pnl_report(book, Options()), config, instruments=instruments_from_entries(entries))
+    got = get_json(client, base + "BeanflexLabels/labels")
+    assert got == json.loads(json.dumps(want))
+    software = next(g for g in got["labels"] if g["label"] == "Software")
+    # Software = AAPL 497.52 + SAP 57.70 = 555.22 (USD)
+    assert Decimal(software["totals"]["total"]) == Decimal("555.22")
+
+    want = reports.reconcile_report(book, fava_reports.tolerance(options_map))
+    assert get_json(client, base + "BeanflexReconcile/reconcile") == json.loads(json.dumps(want))
+
+    want = reports.positions_report(book, Options())
+    assert get_json(client, base + "BeanflexPortfolio/positions") == json.loads(json.dumps(want))
+
+    got = get_json(client, base + "BeanflexLabels/events?conid=265598")
+    want = reports.events_report(book, Options(), key="265598", ledger_dir=main_file.parent)
+    assert got == json.loads(json.dumps(want))
+    sale = next(e for e in got["events"] if e["flex_id"] == "U1234567/trade/1004")
+    assert [r["line"] for r in sale["raw"]] == [11, 12, 13]
+    assert get_json(client, base + "BeanflexLabels/events", 400)["error"].startswith("conid is required")
+
+
+def test_pages_show_the_library_numbers_and_drill_down(client, base):
+    page = client.get(base + "BeanflexPortfolio/").data.decode()
+    assert "497.52" in page and "57.70" in page and "-50.10" in page
+    assert "flagged_corporate_action" in page  # APSPIN's flag
+    page = client.get(base + "BeanflexLabels/").data.decode()
+    assert "555.22" in page
+    page = client.get(base + "BeanflexLabels/?label=Software").data.decode()
+    assert "conid=265598" in page and "Core holding" in page  # the AAPL note beside the instrument
+    page = client.get(base + "BeanflexLabels/?label=Software&conid=265598&acct=U1234567").data.decode()
+    assert 'data-bf-flex-id="U1234567/trade/1004"' in page
+    assert "#context-" in page  # link to Fava's entry context
+    assert "IBKR closed the two oldest lots" in page  # the event note
+    page = client.get(base + f"BeanflexLabels/?label=Software&conid=265598&raw={RAW_FILE}:{SALE_LINE}").data.decode()
+    assert 'class="bf-row"' in page and "fifoPnlRealized=&#34;347&#34;" in page
+    health = client.get(base + "BeanflexImportHealth/").data.decode()
+    assert "U1234567/ca/3001" in health and "How to fix" in health and "manual.beancount" in health
+    assert "Mystery Credit" in health  # the drift warning from runs.log
+    assert "U1234567/cash/2009" in health  # the unclassified row
+
+
+def test_import_health_json(client, base):
+    got = get_json(client, base + "BeanflexImportHealth/health")
+    assert [run["status"] for run in got["runs"]] == ["unchanged", "ok"]  # newest first
+    assert [row["flex_id"] for row in got["flagged"]] == ["U1234567/ca/3001"]
+    assert [row["flex_id"] for row in got["unmapped"]] == ["U1234567/cash/2009"]
+    assert got["status"] == "attention"
+
+
+def test_raw_row_returns_the_element(client, base, main_file):
+    got = get_json(client, base + f"BeanflexLabels/raw_row?src={RAW_FILE}:{SALE_LINE}")
+    line = (main_file.parent / RAW_FILE).read_text().splitlines()[SALE_LINE - 1]
+    assert got["file"] == RAW_FILE and got["line"] == SALE_LINE
+    assert got["xml"] == line.strip() and 'fifoPnlRealized="347"' in got["xml"]
+    assert [c["line"] for c in got["context"] if c["row"]] == [SALE_LINE]
+
+
+def test_raw_row_refuses_everything_outside_the_archive(client, base, main_file, tmp_path, monkeypatch):
+    secret = tmp_path / "secret.xml"
+    secret.write_text("<Secret token='do-not-serve' />\n")
+    raw_dir = main_file.parent / "raw" / "U1234567" / "2024"
+    os.symlink(secret, raw_dir / "link.xml")
+    os.symlink(tmp_path, main_file.parent / "raw" / "outdir")
+    (raw_dir / "notes.txt").write_text("not xml\n")
+    reads = []
+    real_read_text = pathlib.Path.read_text
+    monkeypatch.setattr(pathlib.Path, "read_text", lambda self, *a, **k: reads.append(self) or
+                        real_read_text(self, *a, **k))
+    attempts = {
+        "raw/../main.beancount.xml:1": 400,
+        "raw/U1234567/../../manual.beancount:1": 400,
+        f"{secret}:1": 400,  # absolute
+        "%2e%2e/%2e%2e/secret.xml:1": 400,  # URL-encoded ..
+        "raw/%2e%2e/%2e%2e/secret.xml:1": 400,
+        "raw%2F..%2F..%2Fsecret.xml:1": 400,
+        "raw/U1234567/2024/link.xml:1": 404,  # symlink pointing out
+        "raw/outdir/secret.xml:1": 404,  # symlinked folder pointing out
+        "raw/U1234567/2024/notes.txt:1": 400,
+        f"{RAW_FILE}": 400,  # no line
+        "raw/U1234567/2024/missing.xml:1": 404,
+        f"{RAW_FILE}:99999": 404,
+        "raw/U1234567/2024/..%5C..%5Csecret.xml:1": 400,
+        "": 400,
+    }
+    for src, status in attempts.items():
+        response = client.get(base + f"BeanflexLabels/raw_row?src={src}")
+        assert response.status_code == status, src
+        assert b"do-not-serve" not in response.data
+        assert "error" in json.loads(response.data)
+    assert [p for p in reads if "secret" in str(p) or p.suffix != ".xml"] == []
+
+
+def test_raw_row_works_read_only(main_file):
+    client = create_app([str(main_file)], load=True, read_only=True).test_client()
+    slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+    response = client.get(f"/{slug}/extension/BeanflexLabels/raw_row?src={RAW_FILE}:{SALE_LINE}")
+    assert response.status_code == 200
+    assert client.get(f"/{slug}/extension/BeanflexPortfolio/").status_code == 200
+
+
+def test_cache_is_cleared_when_the_ledger_reloads(app, client, base, main_file):
+    def aapl_dividends():
+        got = get_json(client, base + "BeanflexPortfolio/pnl")
+        return next(r for r in got["instruments"] if r["symbol"] == "AAPL")["dividends"]
+
+    assert Decimal(aapl_dividends()) == Decimal("1.2")
+    manual = main_file.parent / "manual.beancount"
+    manual.write_text(manual.read_text() + """
+2024-08-15 * "AAPL CASH DIVIDEND USD 0.20 PER SHARE (hand-booked)"
+  flex_id: "U1234567/cash/9001"
+  event: "dividend"
+  conid: "265598"
+  Assets:IBKR:U1234567:Cash            1.0 USD
+  Income:IBKR:U1234567:Dividends      -1.0 USD
+""")
+    assert Decimal(aapl_dividends()) == Decimal("1.2")  # cached until Fava reloads the ledger
+    ledger = next(iter(app.config["LEDGERS"].ledgers))
+    ledger.load_file()
+    assert Decimal(aapl_dividends()) == Decimal("2.2")  # 1.20 + 1.00
