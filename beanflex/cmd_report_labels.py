@@ -1,5 +1,9 @@
 """`beanflex report labels`: P&L per label (DESIGN §6 `report labels`), in table, json, csv or xlsx.
 
+Same options as the other `report` subcommands (`cmd_report.common_options`); `--label L` keeps only the label
+L's group (membership does not change). Attach it from cli.py (`report.add_command(labels)`): this module
+imports cmd_report, so cmd_report must not import it back at load time.
+
 It loads the ledger, gets the pnl report from the P&L library (`beanflex.plugins.reports.pnl_report`), reads
 labels.yaml (the path in the ledger's `beanflex.plugins.labels` line, else `<repo>/labels.yaml`) and groups the
 rows with `beanflex.plugins.report_labels.labels_report`. Problems in labels.yaml are printed as warnings
@@ -16,37 +20,28 @@ from pathlib import Path
 
 import click
 
+from .cmd_report import common_options
 from .workspace import Workspace
 
-FORMATS = ("table", "json", "csv", "xlsx")
 CENT = Decimal("0.01")
 
 
 @click.command("labels")
-@click.option("--mode", type=click.Choice(["ibkr", "economic"]), default="ibkr", show_default=True,
-              help="ibkr: IBKR's lots; economic: lots by --method.")
-@click.option("--method", type=click.Choice(["fifo", "average"]), default="fifo", show_default=True)
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="Realized and income from this date.")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="... to this date (inclusive).")
-@click.option("--label", "only", multiple=True, help="Show only this label (repeatable).")
-@click.option("--account", "accounts", multiple=True, help="Only this IBKR account, e.g. U1234567 (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@common_options
 @click.pass_obj
-def labels(ws: Workspace, mode, method, start, end, only, accounts, fmt, output) -> None:
+def labels(ws: Workspace, mode, method, start, end, accounts, labels, fmt, output) -> None:
     """P&L per label: each label's members, weighted totals in base currency, and the unlabelled rest."""
-    report = build_report(ws, mode, method, start.date() if start else None, end.date() if end else None,
-                          only, accounts)
+    report = build_report(ws, mode, method, start, end, only=labels, accounts=accounts)
     if fmt == "xlsx":
         if output is None:
-            raise click.UsageError("--format xlsx needs -o FILE")
-        write_xlsx(report, output)
+            raise click.UsageError("--format xlsx writes a binary workbook: give -o FILE.xlsx")
+        write_xlsx(report, Path(output))
         return
     text = {"json": lambda r: json.dumps(r, indent=2) + "\n", "csv": render_csv, "table": render_table}[fmt](report)
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8")
 
 
 def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), accounts=()) -> dict:
@@ -62,7 +57,12 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
 
     if not ws.main_file.is_file():
         raise click.ClickException(f"no ledger at {ws.main_file}; run `beanflex init` or pass --ledger")
-    entries, _, options_map = loader.load_file(str(ws.main_file))
+    entries, load_errors, options_map = loader.load_file(str(ws.main_file))
+    if load_errors and not entries:
+        first = load_errors[0]
+        raise click.ClickException(f"The ledger did not load: {first.source.get('filename')}:"
+                                   f"{first.source.get('lineno')}: {first.message} (run 'bean-check "
+                                   f"{ws.main_file}' for all errors)")
     config_str = next((cfg for name, cfg in options_map.get("plugin", []) if name == "beanflex.plugins.labels"), None)
     path = labels_path(options_map, config_str) if config_str is not None else ws.labels_file
     config, errors = load_labels(path)

@@ -148,6 +148,11 @@ def test_report_labels_command_on_the_demo(demo_repo, tmp_path):
     assert run_labels(demo_repo, "--format", "xlsx").exit_code == 2                  # xlsx needs -o
     assert run_labels(demo_repo, "--label", "Nope").exit_code == 2
 
+    mid = json.loads(run_labels(demo_repo, "--format", "json", "--from", "2024-01-01", "--to", "2024-06-30",
+                                "--mode", "economic", "--method", "average").output)
+    assert (mid["as_of"], mid["from"], mid["to"], mid["mode"], mid["method"]) == \
+        ("2024-06-30", "2024-01-01", "2024-06-30", "economic", "average")
+
 
 def test_report_labels_warns_on_bad_labels_yaml(demo_repo, tmp_path):
     import shutil
