@@ -14,6 +14,7 @@ without `putCall` carry the right in `subCategory` (`C`/`P`).
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -27,6 +28,7 @@ SECTIONS = ("SecuritiesInfo", "Trades", "OpenPositions", "OptionEAE", "Corporate
 #: Rows that are money, not instruments, even though they carry a conid (FX pairs such as USD.CHF).
 NOT_INSTRUMENTS = frozenset({"CASH"})
 OPTION_CATEGORIES = frozenset({"OPT", "FOP", "FSOPT", "FSFOP", "IOPT", "WAR"})
+_FX_PAIR = re.compile(r"^[A-Z]{3}\.[A-Z]{3}$")  # USD.CHF in exports without assetCategory
 _DATE_ATTRS = ("dateTime", "tradeDate", "reportDate", "date", "openDateTime")
 
 
@@ -35,7 +37,8 @@ def instrument_key(record: FlexRecord) -> str | None:
 
     Same rule as `MapContext.commodity`, so both hand out the same name for a row.
     """
-    if (record.text("assetCategory") or "") in NOT_INSTRUMENTS:
+    category = record.text("assetCategory")
+    if category in NOT_INSTRUMENTS or (category is None and _FX_PAIR.match(record.text("symbol") or "")):
         return None
     conid = record.text("conid")
     if conid:

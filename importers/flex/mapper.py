@@ -34,6 +34,19 @@ SECTION_MODULES = ("cash", "prices", "checks")
 #: Rows that are reference data or summaries consumed while mapping, not events of their own.
 CONSUMED_SECTIONS = frozenset({"AccountInformation", "SecuritiesInfo"})
 END_OF_DAY = datetime.time(23, 59, 59)
+#: Sections deliberately not turned into directives, and why (their rows are reported as unmapped, with this).
+NOT_MAPPED = {
+    "ChangeInDividendAccruals": "dividend accrual, not cash (the payment arrives as a CashTransaction)",
+    "OpenDividendAccruals": "dividend accrual, not cash (the payment arrives as a CashTransaction)",
+    "InterestAccruals": "interest accrual, not cash (the payment arrives as a CashTransaction)",
+    "FxTransactions": "IBKR's FX lot ledger behind foreign cash; the cash moves are in Trades and CashTransactions",
+    "StmtFunds": "running cash ledger that repeats the other sections",
+    "FxPositions": "FX balances at the period end; the cash checks use CashReport",
+    "NetStockPositionSummary": "share counts at IB; the position checks use OpenPositions",
+    "PriorPeriodPositions": "daily prices of the previous period; marks come from OpenPositions and Trades",
+    "TradeConfirms": "trade confirmations (TCF); import the Activity statement's Trades instead",
+    "Transfers": "position transfers are not mapped yet",
+}
 
 
 @dataclass
@@ -219,7 +232,7 @@ def _line(event) -> int:
 
 
 def _book_trade(row: trades_mod.TradeRow, instruments: Instruments, booker: trades_mod.Booker) -> list:
-    if (row.record.text("assetCategory") or "") == "CASH":
+    if trades_mod.is_fx(row.record):
         return [trades_mod.map_fx(row)]
     inst = instruments.get(row.record)
     if inst is None:
@@ -302,8 +315,8 @@ def _count_rows(contexts: list[MapContext], out: _Emitter, accounted: set[tuple[
                 else:
                     counts.unmapped += 1
                     if (ctx.raw_path, section, record.tag) not in reported:
-                        ctx.drift.add("unmapped_row", section, record.tag, "not yet mapped", ctx.raw_path,
-                                      record.line)
+                        ctx.drift.add("unmapped_row", section, record.tag,
+                                      NOT_MAPPED.get(section, "not yet mapped"), ctx.raw_path, record.line)
     for drift in drifts.values():
         result.drift.extend(drift)
 
@@ -311,6 +324,8 @@ def _count_rows(contexts: list[MapContext], out: _Emitter, accounted: set[tuple[
 def _repeats_named_row(record: FlexRecord, named: list[FlexRecord]) -> bool:
     """A SUMMARY twin (CashTransactions, OpenPositions) of rows that are mapped is a repeat, not a loss."""
     level = (record.text("levelOfDetail") or "").upper()
+    if record.section == "CashReport" and (record.text("currency") == "BASE_SUMMARY" or level == "BASECURRENCY"):
+        return True  # the base-currency total of the per-currency rows the cash checks use
     if level not in ("SUMMARY", "LOT") or not named:
         return False
     if record.section == "CashTransactions":

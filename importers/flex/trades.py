@@ -16,6 +16,7 @@ BASE and `proceeds` in QUOTE; the commission may be in a third currency and goes
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from beancount.core.amount import Amount
 
 from .adapter import FlexRecord, parse_datetime
 from .context import MapContext
+from .instruments import instrument_key
 from .lots import ZERO, Closed, Lot, OpenLots, opening_entry, per_unit, plain
 
 SECTION = "Trades"
@@ -34,6 +36,7 @@ REPEAT_LEVELS = frozenset({"ORDER", "SYMBOL_SUMMARY", "ASSET_SUMMARY"})
 #: notes codes -> event (flex-schema §2): expired, assigned, exercised.
 EVENT_CODES = (("Ep", "expiry"), ("A", "assignment"), ("Ex", "exercise"))
 PNL_PLACES = Decimal("1E-10")
+_FX_PAIR = re.compile(r"^[A-Z]{3}\.[A-Z]{3}$")
 
 
 @dataclass
@@ -53,6 +56,12 @@ class TradeRow:
         buy_sell = self.record.text("buySell") or ""
         return (self.record.text("transactionType") == "TradeCancel" or "(Ca.)" in buy_sell
                 or "Ca" in notes(self.record))
+
+
+def is_fx(record: FlexRecord) -> bool:
+    """A currency conversion: `assetCategory="CASH"`, or a BASE.QUOTE symbol in exports without the category."""
+    category = record.text("assetCategory")
+    return category == "CASH" or (category is None and bool(_FX_PAIR.match(record.text("symbol") or "")))
 
 
 def notes(record: FlexRecord) -> list[str]:
@@ -149,18 +158,28 @@ class Money:
         price = record.decimal("tradePrice")
         multiplier = record.decimal("multiplier") or default_multiplier
         currency = record.text("currency") or "USD"
-        proceeds = record.decimal("proceeds")
-        if proceeds is None:
-            money = record.decimal("tradeMoney")
-            proceeds = -money if money is not None else -(quantity * (price or ZERO) * multiplier)
         commission = record.decimal("ibCommission") or ZERO
         commission_currency = record.text("ibCommissionCurrency") or currency
+        own_commission = commission if commission_currency == currency else ZERO
         taxes = record.decimal("taxes") or ZERO
+        cost = record.decimal("cost")
+        proceeds = record.decimal("proceeds")
+        if proceeds is None and record.decimal("tradeMoney") is not None:
+            proceeds = -record.decimal("tradeMoney")
+        elif proceeds is None and price is not None:
+            proceeds = -(quantity * price * multiplier)
         net_cash = record.decimal("netCash")
         if net_cash is None:
-            net_cash = proceeds + taxes + (commission if commission_currency == currency else ZERO)
+            if proceeds is not None:
+                net_cash = proceeds + taxes + own_commission
+            elif cost is not None:  # trimmed exports (pp12): IBKR's realized = netCash + cost
+                net_cash = (record.decimal("fifoPnlRealized") or ZERO) - cost
+            else:
+                net_cash = ZERO
+        if proceeds is None:
+            proceeds = net_cash - taxes - own_commission
         return cls(quantity, price, multiplier, proceeds, commission, commission_currency, taxes, net_cash,
-                   record.decimal("cost"), currency)
+                   cost, currency)
 
 
 def trade_meta(row: TradeRow, event: str, money: Money, *sources: FlexRecord) -> dict:
@@ -224,6 +243,7 @@ class Booker:
     """Books trade rows in time order for one build, holding the open lots of every account."""
 
     lots: dict[str, OpenLots] = field(default_factory=dict)
+    _pre_window: dict = field(default_factory=dict)
 
     def account_lots(self, ctx: MapContext) -> OpenLots:
         return self.lots.setdefault(ctx.account_id, OpenLots())
@@ -268,7 +288,7 @@ class Booker:
         opened: Lot | None = None
         if remaining != 0:
             open_close = record.text("openCloseIndicator")
-            if self.closes_history(open_close, record):
+            if self.closes_history(open_close, record, self.pre_window(ctx, record), remaining):
                 # 3a. closes a lot bought before the first statement: its cost is IBKR's cost minus what we closed.
                 units = -remaining
                 if money.cost is not None and money.cost != 0:
@@ -283,9 +303,9 @@ class Booker:
                 closed.append(tracker.take(commodity, lot, units))
             else:
                 # 3b. opens a lot (or the opening half of a flip, with its share of the cash).
-                if not closed and money.cost not in (None, ZERO):
-                    total = money.cost
-                else:
+                if not closed and money.cost is not None and money.cost == -money.net_cash:
+                    total = money.cost  # IBKR's basis; equal to what was paid in 358/360 sample rows
+                else:  # edited rows, commission in another currency, flips: the cash actually paid
                     total = -money.net_cash * remaining / money.quantity
                 opened = Lot(row.flex_id, row.when.date(), remaining, total, money.currency,
                              per_unit(total, remaining))
@@ -294,13 +314,39 @@ class Booker:
         return openings + [self.transaction(row, money, commodity, closed, opened)]
 
     @staticmethod
-    def closes_history(open_close: str | None, record: FlexRecord) -> bool:
-        """Does the unmatched rest of this row close a lot opened before the first statement?"""
+    def closes_history(open_close: str | None, record: FlexRecord, pre_window: Decimal | None,
+                       remaining: Decimal) -> bool:
+        """Does the unmatched rest of this row close a lot opened before the first statement?
+
+        `C` says so. Old and trimmed exports have no indicator: then a realized P&L means a close, and so does a
+        position held before the statement (its end position minus its trades) on the other side; without
+        OpenPositions to tell, a sale of shares closes history (short stock is rarer than a partial history).
+        """
         if open_close == "C":
             return True
-        if open_close is None:  # old exports: a realized P&L means a close
-            return bool(record.decimal("fifoPnlRealized"))
-        return False
+        if open_close is not None:
+            return False
+        if record.decimal("fifoPnlRealized"):
+            return True
+        if pre_window is not None:
+            return pre_window * remaining < 0
+        return remaining < 0 and (record.text("assetCategory") or "STK") == "STK"
+
+    def pre_window(self, ctx: MapContext, record: FlexRecord) -> Decimal | None:
+        """Units held before the statement: OpenPositions at its end minus its trades; None without positions."""
+        if "OpenPositions" not in ctx.statement.sections:
+            return None
+        key = instrument_key(record)
+        cache = self._pre_window.setdefault(id(ctx), {})
+        if key not in cache:
+            rows = [r for r in ctx.statement.rows("OpenPositions", "OpenPosition") if instrument_key(r) == key]
+            summary = [r for r in rows if (r.text("levelOfDetail") or "").upper() != "LOT"]
+            end = sum((r.decimal("position") or ZERO for r in (summary or rows)), ZERO)
+            traded = sum((r.decimal("quantity") or ZERO for r in ctx.statement.rows(SECTION, "Trade")
+                          if instrument_key(r) == key and (r.text("levelOfDetail") or EXECUTION) == EXECUTION),
+                         ZERO)
+            cache[key] = end - traded
+        return cache[key]
 
     @staticmethod
     def before_statement(ctx: MapContext, row: TradeRow) -> datetime.date:

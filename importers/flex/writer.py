@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from beancount.core import data
+from beancount.core import account as account_type, data
 from beancount.core.amount import Amount
 from beancount.core.position import Cost, CostSpec
 
@@ -91,7 +91,7 @@ def posting_text(posting: data.Posting) -> list[str]:
 
 def custom_value(value) -> str:
     raw, dtype = value
-    if dtype == data.ACCOUNT_TYPE:
+    if dtype == account_type.TYPE:
         return raw
     return meta_value(raw)
 
