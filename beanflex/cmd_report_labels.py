@@ -51,7 +51,7 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     from beanflex.plugins import book as book_mod
     from beanflex.plugins import pnl as pnl_mod
     from beanflex.plugins import reports
-    from beanflex.plugins.labels import instruments_from_entries, labels_path
+    from beanflex.plugins.labels import configured_path, instruments_from_entries
     from beanflex.plugins.labels_config import load_labels
     from beanflex.plugins.report_labels import labels_report
 
@@ -63,8 +63,7 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
         raise click.ClickException(f"The ledger did not load: {first.source.get('filename')}:"
                                    f"{first.source.get('lineno')}: {first.message} (run 'bean-check "
                                    f"{ws.main_file}' for all errors)")
-    config_str = next((cfg for name, cfg in options_map.get("plugin", []) if name == "beanflex.plugins.labels"), None)
-    path = labels_path(options_map, config_str) if config_str is not None else ws.labels_file
+    path = configured_path(options_map) or ws.labels_file
     config, errors = load_labels(path)
     for error in errors:
         click.echo(f"warning: {error.source['filename']}:{error.source['lineno']}: {error.message}", err=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from beancount.core import data
 
-from .labels_config import Instrument, assign, error_at, load_labels
+from .labels_config import Instrument, LabelsConfig, assign, error_at, load_labels
 
 __plugins__ = ("labels",)
 
@@ -44,6 +44,19 @@ def labels_path(options_map, config_str: str | None) -> Path:
     main = options_map.get("filename") or ""
     base = Path(main).parent if main and not main.startswith("<") else Path.cwd()
     return base / (config_str or "").strip() if (config_str or "").strip() else base / DEFAULT_CONFIG
+
+
+def configured_path(options_map) -> Path | None:
+    """labels.yaml as the loaded ledger's `plugin "beanflex.plugins.labels" "…"` line names it (None: no line)."""
+    for name, config_str in options_map.get("plugin") or []:
+        if name == "beanflex.plugins.labels":
+            return labels_path(options_map, config_str)
+    return None
+
+
+def label_for_tag(config: LabelsConfig, tag: str) -> str | None:
+    """The label whose tag is `tag` (`Dividend-Growth` -> "Dividend Growth"), for Fava's `#tag` filter."""
+    return next((label.name for label in config.labels if tag_for(label.name) == tag.lstrip("#")), None)
 
 
 def instruments_from_entries(entries) -> list[Instrument]:

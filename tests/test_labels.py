@@ -147,6 +147,12 @@ def test_tag_names_are_sanitised():
     assert labels_plugin.tag_for("AI/ML.v2_x") == "AI/ML.v2_x"
 
 
+def test_label_for_tag_maps_back():
+    config, _ = parse_labels("labels:\n  Dividend Growth:\n    members: [KO]\n")
+    assert labels_plugin.label_for_tag(config, "#Dividend-Growth") == "Dividend Growth"
+    assert labels_plugin.label_for_tag(config, "Nope") is None
+
+
 def test_sanitised_label_with_spaces_becomes_valid_tag(tmp_path):
     yaml_text = "labels:\n  Dividend Growth:\n    members: [KO]\n"
     entries, errors = load(write_repo(tmp_path, yaml_text))
@@ -160,9 +166,10 @@ def test_path_is_relative_to_main_file_not_cwd(tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    entries, errors = load(main)
+    entries, errors, options = loader.load_file(str(main))
     assert errors == []
     assert any(c.meta.get("labels") for c in by_kind(entries, "Commodity"))
+    assert labels_plugin.configured_path(options) == tmp_path / "ledger" / ".." / "labels.yaml"
 
 
 # --- bad labels.yaml: one clear error each, at file and line; the ledger still loads --------------------
