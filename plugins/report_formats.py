@@ -102,7 +102,8 @@ def _cell_text(column: str, value) -> str:
         return f"{number:,.4f}"
     if column in EXACT:
         return f"{number.normalize():,f}" if number == number.to_integral_value() else f"{number:,f}"
-    return f"{number:,.2f}"
+    text = f"{number:,.2f}"
+    return text[1:] if text == "-0.00" else text
 
 
 def render_table(kind: str, report: dict) -> str:

@@ -92,10 +92,12 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
 
 
 def _diff_row(d: reconcile_mod.Diff, tolerance: Decimal) -> dict:
+    """One comparison; `reason` is named only on a diff (a matched row needs none)."""
+    bad = abs(d.diff) > tolerance
     return {"date": d.date.isoformat(), "account": d.account, "conid": d.conid, "symbol": d.symbol,
             "flex_id": d.flex_id, "field": d.field, "ours": money(d.ours), "ibkr": money(d.ibkr),
-            "diff": money(d.diff), "raw": list(d.raw), "reason": d.reason,
-            "currency": d.currency, "status": "diff" if abs(d.diff) > tolerance else "ok"}
+            "diff": money(d.diff), "raw": list(d.raw), "reason": d.reason if bad else None,
+            "currency": d.currency, "status": "diff" if bad else "ok"}
 
 
 def _sums(diffs: list[reconcile_mod.Diff], tolerance: Decimal) -> dict:

@@ -34,8 +34,12 @@ def commodity(symbol: str, conid: str, category: str = "STK", multiplier: int = 
 def trade(date: str, tid: str, narration: str, conid: str, legs: list[tuple[str, str, str, str, str]],
           net_cash: str, commission: str = "0", fifo: str | None = None, rate: str | None = None,
           event: str = "trade", ccy: str = "USD", line: int = 1, flag: str = "*", extra: str = "") -> str:
-    """legs: (units, symbol, cost per unit, lot date, lot label); the PnL posting balances the transaction."""
-    meta = [f'flex_id: "U1/trade/{tid}"', f'flex_src: "raw/U1/2024/s.xml:{line}"', f'event: "{event}"',
+    """legs: (units, symbol, cost per unit, lot date, lot label); the PnL posting balances the transaction.
+
+    `tid` "T1" gives flex_id "U1/trade/T1"; a tid with a slash ("opening/265598/L1") gives "U1/opening/…".
+    """
+    flex_id = f"U1/{tid}" if "/" in tid else f"U1/trade/{tid}"
+    meta = [f'flex_id: "{flex_id}"', f'flex_src: "raw/U1/2024/s.xml:{line}"', f'event: "{event}"',
             f'conid: "{conid}"', f"net_cash: {net_cash}", f"commission: {commission}"]
     if fifo is not None:
         meta.append(f"fifo_pnl_realized: {fifo}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unittest
+
 from beancount import loader
 
 from beanflex.plugins import reconcile
@@ -43,13 +45,13 @@ plugin "beanflex.plugins.reconcile" "{'tolerance': '0.01'}"
 """
 
 
-def load(ibkr: str):
+def load_aapl(ibkr: str):
     return loader.load_string(AAPL.replace("{ibkr}", ibkr).replace("{{", "{").replace("}}", "}"))
 
 
 def test_diff_above_tolerance_is_an_error_naming_ours_ibkr_and_raw_row():
     # ours: 1948.5 - (10 x 100.1 + 5 x 120.1) = 1948.5 - 1601.5 = 347.0; IBKR says 346.50
-    _, errors, _ = load("346.50")
+    _, errors, _ = load_aapl("346.50")
     assert [type(e) for e in errors] == [reconcile.ReconcileError]
     assert "ours 347.0 != IBKR 346.50" in errors[0].message
     assert "raw/U1/2024/a.xml:57" in errors[0].message
@@ -58,10 +60,150 @@ def test_diff_above_tolerance_is_an_error_naming_ours_ibkr_and_raw_row():
 
 def test_within_tolerance_is_no_error():
     # 347.0 - 346.995 = 0.005 <= 0.01
-    _, errors, _ = load("346.995")
+    _, errors, _ = load_aapl("346.995")
     assert errors == []
 
 
 def test_config_is_parsed_with_literal_eval():
     assert reconcile.parse_config("{'tolerance': '0.5'}")["tolerance"] == reconcile.Decimal("0.5")
     assert reconcile.parse_config(None)["tolerance"] == reconcile.Decimal("0.01")
+
+
+class TestPositions(unittest.TestCase):
+  @loader.load_doc(expect_errors=True)
+  def test_open_position_cost_basis_differs_from_ibkr_position(self, entries, errors, options_map):
+    """
+    option "operating_currency" "USD"
+    plugin "beanflex.plugins.reconcile" "{'tolerance': '0.01'}"
+    2024-01-01 open Assets:IBKR:U1:Positions
+    2024-01-01 open Assets:IBKR:U1:Cash
+    2024-01-01 commodity AAPL
+      conid: "265598"
+      multiplier: 1
+    2024-01-02 * "BUY 10 AAPL @ 100"
+      flex_id: "U1/trade/T1"
+      flex_src: "raw/U1/2024/a.xml:5"
+      event: "trade"
+      conid: "265598"
+      net_cash: -1001
+      Assets:IBKR:U1:Positions   10 AAPL {100.1 USD, 2024-01-02, "U1/trade/T1"}
+      Assets:IBKR:U1:Cash     -1001 USD
+    2024-12-31 custom "ibkr-position" "AAPL"
+      account: "U1"
+      conid: "265598"
+      position: 10
+      mark_price: 150
+      cost_basis_money: 1000.00
+      fifo_pnl_unrealized: 500.00
+      currency: "USD"
+      flex_src: "raw/U1/2024/a.xml:90"
+    """
+    # ours: basis 10 x 100.1 = 1001 vs IBKR 1000.00 (+1); unrealized 10 x 150 - 1001 = 499 vs 500 (-1)
+    messages = sorted(e.message for e in errors)
+    assert len(messages) == 2
+    assert messages[0].startswith("Cost basis differs for AAPL (conid 265598) on 2024-12-31: ours 1001.0 != "
+                                  "IBKR 1000.00 (+1.00 USD); reason: ibkr_rows_disagree")
+    assert "raw row raw/U1/2024/a.xml:90" in messages[0]
+    assert messages[1].startswith("Unrealized P&L differs") and "ours 499.0 != IBKR 500.00" in messages[1]
+    assert all(isinstance(e, reconcile.ReconcileError) and e.entry.type == "ibkr-position" for e in errors)
+
+
+# ---- reasons: each diff names its known cause; unknown causes stay None ----
+from decimal import Decimal as D  # noqa: E402
+
+from beanflex.plugins import reports  # noqa: E402
+from ledger_text import commodity, header, load, position, trade  # noqa: E402
+
+BUY_T1 = trade("2024-01-02", "T1", "BUY 10 AAPL @ 100", "265598", [("10", "AAPL", "100.1", "2024-01-02", "T1")],
+               "-1001", "-1", line=5)
+
+
+def diffs_of(text: str) -> list:
+    *_, book = load(text)
+    found = reconcile.reconcile_book(book, D("0.01"))
+    return found.diffs
+
+
+def test_reason_flagged_corporate_action():
+    text = (header() + commodity("AAPL", "265598") + BUY_T1
+            # an unsupported action IBKR reported, flagged '!' by the importer: 10 added shares at no cost
+            + trade("2024-06-10", "CA1", "AAPL SPLIT (unsupported)", "265598",
+                    [("10", "AAPL", "0", "2024-06-10", "CA1")], "0", flag="!", event="corporate_action")
+            # ours: 1199 - (1001 + 0) = 198; IBKR says 200
+            + trade("2024-07-01", "T2", "SELL 20 AAPL @ 60", "265598", [("-10", "AAPL", "100.1", "2024-01-02", "T1"),
+                                                                     ("-10", "AAPL", "0", "2024-06-10", "CA1")],
+                    "1199", "-1", fifo="200", line=9))
+    [d] = diffs_of(text)
+    assert (d.flex_id, d.ours, d.ibkr, d.reason) == ("U1/trade/T2", D("198.0"), D("200"), "flagged_corporate_action")
+
+
+def test_reason_missing_history_for_a_lot_from_before_the_first_statement():
+    text = (header() + commodity("AAPL", "265598")
+            # opening lot reconstructed from OpenPositions: 10 @ 90 (IBKR's own lot was 10 @ 95)
+            + trade("2023-12-31", "opening/265598/L1", "Opening lot 10 AAPL", "265598",
+                    [("10", "AAPL", "90", "2023-12-31", "U1/opening/265598/L1")], "0", event="opening")
+            # ours: 1199 - 900 = 299; IBKR closed its 950 lot: 1199 - 950 = 249
+            + trade("2024-07-01", "T2", "SELL 10 AAPL @ 120", "265598",
+                    [("-10", "AAPL", "90", "2023-12-31", "U1/opening/265598/L1")], "1199", "-1", fifo="249"))
+    [d] = diffs_of(text)
+    assert (d.diff, d.reason) == (D("50"), "missing_history")
+
+
+def test_reason_wash_sale():
+    text = (header() + commodity("AAPL", "265598") + BUY_T1
+            # ours: 899 - 1001 = -102; IBKR disallowed the loss (notes W) and reports 0
+            + trade("2024-02-01", "T2", "SELL 10 AAPL @ 90", "265598", [("-10", "AAPL", "100.1", "2024-01-02", "T1")],
+                    "899", "-1", fifo="0", extra='  notes: "W"'))
+    [d] = diffs_of(text)
+    assert (d.diff, d.reason) == (D("-102"), "wash_sale")
+
+
+def test_reason_assignment_premium_folded_into_the_stock():
+    text = (header() + commodity("KO_P50", "5002", "OPT", 100, '  underlying_conid: "8894"\n')
+            + commodity("KO", "8894")
+            # sold put: 1 x 3 x 100 - 0.65 = 299.35 received
+            + trade("2024-02-01", "O3", "SELL 1 KO_P50 @ 3", "5002", [("-1", "KO_P50", "299.35", "2024-02-01", "O3")],
+                    "299.35", "-0.65")
+            # assigned: ours +299.35 on the option, IBKR 0
+            + trade("2024-03-15", "O4", "KO_P50 assigned", "5002", [("1", "KO_P50", "299.35", "2024-02-01", "O3")],
+                    "0", fifo="0", event="assignment")
+            + trade("2024-03-15", "O5", "BUY 100 KO @ 50", "8894", [("100", "KO", "50", "2024-03-15", "O5")],
+                    "-5000", event="assignment")
+            # IBKR's KO basis: 5000 - 299.35 = 4700.65; ours 5000; unrealized 4800 - 4700.65 = 99.35 vs ours -200
+            + position("2024-12-31", "KO", "8894", "100", "48", "4700.65", "99.35"))
+    found = {(d.symbol, d.field): (d.diff, d.reason) for d in diffs_of(text)}
+    assert found == {("KO_P50", "realized"): (D("299.35"), "assignment_premium_in_stock_leg"),
+                     ("KO", "cost_basis"): (D("299.35"), "assignment_premium_in_stock_leg"),
+                     ("KO", "unrealized"): (D("-299.35"), "assignment_premium_in_stock_leg")}
+
+
+THREE_LOTS = (header() + commodity("MSFT", "272093")
+              + trade("2024-01-02", "M1", "BUY 10 MSFT @ 100", "272093", [("10", "MSFT", "100.1", "2024-01-02", "M1")],
+                      "-1001", "-1")
+              + trade("2024-01-03", "M2", "BUY 10 MSFT @ 110", "272093", [("10", "MSFT", "110.1", "2024-01-03", "M2")],
+                      "-1101", "-1"))
+
+
+def test_unknown_cause_stays_unexplained():
+    # the ledger closed M1 (no CLOSED_LOT rows, two lots to choose from): 1299 - 1001 = 298; IBKR says 198
+    # (it closed M2: 1299 - 1101): a lot choice the ledger did not follow is a bug to find, not a known reason
+    text = THREE_LOTS + trade("2024-03-01", "M4", "SELL 10 MSFT @ 130", "272093",
+                              [("-10", "MSFT", "100.1", "2024-01-02", "M1")], "1299", "-1", fifo="198")
+    [d] = diffs_of(text)
+    assert (d.diff, d.reason) == (D("100"), None)
+
+
+def test_report_lists_every_diff_and_never_nets_them():
+    # two sales: ours 1299/2 - 500.5 = 149 vs IBKR 148.50 (+0.50), then 149 vs 149.50 (-0.50); the day nets to 0
+    text = THREE_LOTS + (
+        trade("2024-03-01", "M4", "SELL 5 MSFT @ 130", "272093", [("-5", "MSFT", "100.1", "2024-01-02", "M1")],
+              "649.5", "-0.5", fifo="148.50", line=20)
+        + trade("2024-03-01", "M5", "SELL 5 MSFT @ 130", "272093", [("-5", "MSFT", "100.1", "2024-01-02", "M1")],
+                "649.5", "-0.5", fifo="149.50", line=21))
+    *_, book = load(text)
+    report = reports.reconcile_report(book, D("0.01"))
+    assert report["status"] == "diff"
+    assert [(d["flex_id"], d["diff"], d["raw"]) for d in report["diffs"]] == [
+        ("U1/trade/M4", "0.50", ["raw/U1/2024/s.xml:20"]), ("U1/trade/M5", "-0.50", ["raw/U1/2024/s.xml:21"])]
+    [day] = report["by_day"]
+    assert (day["closing_trades"], day["matched"], day["diff"]) == (2, 0, "0.00")
