@@ -1,9 +1,285 @@
-"""`beanflex sync` (placeholder until its issue lands: it says so and exits 1)."""
+"""`beanflex sync`: what cron runs. Lock, fetch, archive, regenerate, check, and commit `ledger/` to git.
+
+All steps run under one hold of the ledger lock (the lock is an flock per open file, so this module calls the
+lock-free inner functions of fetch and ingest instead of the public ones that take the lock themselves).
+
+What a run leaves behind:
+- success with changes: one git commit of the ledger folder (everything under `ledger/` except `runs.log`, the
+  lock file and Beancount's pickle cache), whose message says the statement period, the new trades and cash rows
+  (counted by `flex_id` kind: `U1/trade/…`, `U1/cash/…`), drift warnings and the reconciliation status;
+- success without changes (the same statement again): no commit, and nothing printed under `--quiet`;
+- failure at any step: `ledger/generated/` is restored byte for byte, nothing is committed, exit 1 with one line.
+  A payload fetched before the failure stays in `ledger/raw/` (the archive never loses IBKR's bytes), uncommitted;
+  the next successful sync commits it with the rows it produces. `runs.log` records the failure.
+
+The ledger folder need not be in git: then sync does everything but the commit and says how to start one.
+Hand-edited files under `ledger/` (manual.beancount, main.beancount) are committed with the run when they changed,
+and the message names them, so edits made through Fava in a container reach the history too.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import click
 
+from beanflex.importers.flex.archive import ArchivedFile
+from beanflex.importers.flex.client import FlexSettings, redact
+from beanflex.importers.flex.errors import FlexError
+from beanflex.importers.flex.fsutil import DEFAULT_LOCK_WAIT, LOCK_NAME, ledger_lock
+
+from . import gitops
+from .cli import DiffFound, pass_workspace
+from .workspace import Workspace
+
+#: Never committed: the run log changes on every run, the lock file and Beancount's load cache are local state.
+NOT_COMMITTED = ("runs.log", LOCK_NAME, "**/.*.picklecache", "**/.*.tmp")
+_FLEX_ID = re.compile(r'^\s+flex_id: "([^"]+)"\s*$', re.M)
+#: flex_id kinds (docs/ledger-format.md) and how the message names them.
+KIND_NAMES = {"trade": "trade", "cash": "cash row", "ca": "corporate action", "eae": "option event",
+              "opening": "opening entry"}
+
+
+class SyncFailed(click.ClickException):
+    """One line for the cron mail: which step failed, why, and that the ledger is as it was."""
+
+    def __init__(self, step: str, reason: str, token: str | None):
+        text = " ".join(redact(reason, token).split())  # one line, whatever the cause printed
+        super().__init__(f"sync failed at {step}: {text} (ledger and git history unchanged)")
+
+
+@dataclass
+class SyncResult:
+    """What one run did; `subject()`/`message()` are the commit message, `lines()` the terminal output."""
+
+    archived: ArchivedFile | None = None
+    new_ids: list[str] = field(default_factory=list)
+    gone_ids: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+    hand_edited: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    commit: str | None = None
+    repo: gitops.Repo | None = None
+    rows: str = ""
+
+    def new_by_kind(self) -> Counter:
+        return Counter(flex_id.split("/")[1] if flex_id.count("/") >= 2 else "other" for flex_id in self.new_ids)
+
+    def period(self) -> str:
+        a = self.archived
+        if a is None:
+            return "no statement"
+        accounts = ",".join(a.accounts)
+        return f"{a.from_date}..{a.to_date} {accounts}" if a.from_date else accounts
+
+    def subject(self) -> str:
+        """E.g. `sync 2024-01-29..2024-02-29 U7654321: +1 trade, +3 cash rows; drift 1; reconcile ok`."""
+        kinds = self.new_by_kind()
+        counts = [_plural(kinds.get("trade", 0), "trade", prefix="+"),
+                  _plural(kinds.get("cash", 0), "cash row", prefix="+")]
+        counts += [_plural(n, KIND_NAMES.get(k, k + " entry"), prefix="+") for k, n in sorted(kinds.items())
+                   if k not in ("trade", "cash")]
+        if self.gone_ids:
+            counts.append(_plural(len(self.gone_ids), "entry", plural="entries", prefix="-"))
+        subject = f"sync {self.period()}: {', '.join(counts)}; drift {len(self.drift)}; reconcile {self.status()}"
+        if self.hand_edited:
+            subject += f"; hand edits: {', '.join(Path(p).name for p in self.hand_edited)}"
+        return subject
+
+    def status(self) -> str:
+        return "ok" if not self.diffs else _plural(len(self.diffs), "diff")
+
+    def message(self) -> str:
+        body = [self.subject(), ""]
+        if self.archived is not None:
+            body.append(f"statement: {self.archived.relpath}" + ("" if self.archived.is_new else
+                                                                  " (already archived)"))
+        if self.rows:
+            body.append(self.rows)
+        for title, items in (("new", self.new_ids), ("removed", self.gone_ids),
+                             ("drift warnings", self.drift), ("reconciliation diffs", self.diffs),
+                             ("hand-edited files", self.hand_edited)):
+            if items:
+                body.append(f"{title} ({len(items)}):")
+                body += [f"  {item}" for item in items[:30]]
+                if len(items) > 30:
+                    body.append(f"  … and {len(items) - 30} more")
+        return "\n".join(body).rstrip() + "\n"
+
+    def lines(self) -> list[str]:
+        if self.repo is not None and not self.changed:
+            out = [f"sync {self.period()}: nothing new, no commit"]
+        else:
+            out = [self.subject()]
+        if self.commit:
+            out.append(f"committed {self.commit[:12]} in {self.repo.root}")
+        out += [f"drift: {line}" for line in self.drift[:10]]
+        out += [f"reconcile: {line}" for line in self.diffs[:10]]
+        return out
+
+
+def _plural(count: int, noun: str, *, plural: str | None = None, prefix: str = "") -> str:
+    return f"{prefix}{count} {noun if count == 1 else (plural or noun + 's')}"
+
 
 @click.command("sync")
-def sync() -> None:
-    """Not built yet."""
-    raise click.ClickException("'beanflex sync' is not built yet")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (for cron); a failure still prints "
+                                                 "one line.")
+@click.option("--strict", is_flag=True, help="Exit 3 after committing when there are reconciliation diffs or "
+                                             "drift warnings.")
+@click.option("--wait", "wait_seconds", type=float, default=DEFAULT_LOCK_WAIT, show_default=True,
+              help="Seconds to wait for another beanflex run to release the ledger lock.")
+@pass_workspace
+def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float) -> None:
+    """Fetch the Flex statement, import it, check the ledger and commit ledger/ to git (what cron runs)."""
+    quiet = quiet or ws.quiet
+    result = run_sync(ws, wait_seconds=wait_seconds)
+    if not quiet:
+        for line in result.lines():
+            click.echo(line)
+        if result.repo is None:
+            click.echo(f"note: {ws.ledger_dir} is not in a git repository, so nothing was committed; to keep a "
+                       f"history, run: git -C {ws.root_dir} init", err=True)
+    if strict and (result.diffs or result.drift):
+        raise DiffFound(f"{len(result.diffs)} reconciliation diffs, {len(result.drift)} drift warnings "
+                        "(see 'beanflex check')")
+
+
+def run_sync(ws: Workspace, *, wait_seconds: float = DEFAULT_LOCK_WAIT) -> SyncResult:
+    """The whole run; raises SyncFailed (one line, token redacted) with the ledger as it was before."""
+    if not ws.main_file.is_file():
+        raise SyncFailed("start", f"no ledger at {ws.main_file}: run 'beanflex init DIR' first, or set "
+                         "BEANFLEX_LEDGER / --ledger", None)
+    try:
+        settings = FlexSettings.from_env()
+    except FlexError as exc:
+        raise SyncFailed("settings", str(exc), None) from None
+    token = settings.token
+    result = SyncResult(repo=gitops.find_repo(ws.ledger_dir) if gitops.git_available() else None)
+    try:
+        with ledger_lock(ws.ledger_dir, wait_seconds=wait_seconds):
+            _run_locked(ws, settings, result)
+    except FlexError as exc:  # the lock: another run holds it
+        raise SyncFailed("lock", str(exc), token) from None
+    return result
+
+
+def _run_locked(ws: Workspace, settings: FlexSettings, result: SyncResult) -> None:
+    from .cmd_fetch import fetch_and_archive
+
+    token = settings.token
+    step = "fetch"
+    try:
+        result.archived = fetch_and_archive(ws, settings)
+    except Exception as exc:  # FlexError and anything unforeseen: nothing but raw/ and runs.log was touched
+        raise SyncFailed(step, _reason(exc), token) from None
+    with _Snapshot(ws.generated_dir) as snapshot:
+        try:
+            step = "import"
+            before = _flex_ids(ws.generated_dir)
+            _rebuild(ws, result)
+            after = _flex_ids(ws.generated_dir)
+            result.new_ids = sorted(after - before)
+            result.gone_ids = sorted(before - after)
+            step = "check"
+            errors, result.diffs = check_ledger(ws.main_file)
+            if errors:
+                more = f" (and {len(errors) - 1} more; run 'beanflex check')" if len(errors) > 1 else ""
+                raise SyncFailed(step, f"{len(errors)} ledger error(s): {errors[0]}{more}", token)
+            step = "commit"
+            if result.repo is not None:
+                _commit(ws, result, token)
+        except SyncFailed:
+            snapshot.restore()
+            raise
+        except Exception as exc:
+            snapshot.restore()
+            raise SyncFailed(step, _reason(exc), token) from None
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, (FlexError, gitops.GitError)) else f"{type(exc).__name__}: {exc}"
+
+
+def _rebuild(ws: Workspace, result: SyncResult) -> None:
+    """Regenerate `generated/` from the whole archive; the caller holds the lock (ingest.rebuild would retake it)."""
+    from beanflex.importers.flex.context import ImportConfig
+
+    from . import ingest
+
+    archived = [(result.archived.relpath, result.archived.is_new)] if result.archived else []
+    summary = ingest._rebuild_locked(ws, ImportConfig(), ingest.Summary(archived=archived), "sync")
+    result.drift = summary.drift.lines()
+    lines = [line for line in summary.lines() if line.startswith("rows:")]
+    result.rows = lines[0] if lines else ""
+
+
+def check_ledger(main_file: Path) -> tuple[list[str], list[str]]:
+    """Load the ledger with its plugins: (errors, reconciliation diffs), each as `file:line: message`.
+
+    Reconciliation diffs (the reconcile plugin's ReconcileError) are findings to report, not failures; every other
+    error (syntax, booking, a failed balance assertion, a plugin's error) fails the run.
+    """
+    from beancount import loader
+
+    _entries, errors, _options = loader.load_file(str(main_file))
+    hard, diffs = [], []
+    for error in errors:
+        source = getattr(error, "source", None) or {}
+        where = f"{source.get('filename', '?')}:{source.get('lineno', '?')}: " if source else ""
+        text = where + " ".join(str(getattr(error, "message", error)).split())
+        (diffs if type(error).__name__ == "ReconcileError" else hard).append(text)
+    return hard, diffs
+
+
+def _commit(ws: Workspace, result: SyncResult, token: str) -> None:
+    repo = result.repo
+    rel = ws.ledger_dir.resolve().relative_to(repo.root.resolve()).as_posix()
+    base = "" if rel == "." else rel + "/"
+    paths = [rel]
+    exclude = [base + name for name in NOT_COMMITTED]
+    result.changed = repo.changed(paths, exclude)
+    machine = (base + "generated/", base + "raw/")
+    result.hand_edited = [p for p in result.changed if not p.startswith(machine)]
+    if result.changed:
+        result.commit = repo.commit_paths(paths, result.message(), secret=token, exclude=exclude)
+
+
+def _flex_ids(generated: Path) -> set[str]:
+    """Every flex_id in the generated files, e.g. {"U7654321/trade/9101", "U7654321/cash/9001"}."""
+    ids: set[str] = set()
+    if generated.is_dir():
+        for path in generated.rglob("*.beancount"):
+            ids.update(_FLEX_ID.findall(path.read_text(encoding="utf-8")))
+    return ids
+
+
+class _Snapshot:
+    """A copy of `ledger/generated/` taken before the import, put back byte for byte if a later step fails."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._existed = False
+
+    def __enter__(self) -> "_Snapshot":
+        self._tmp = tempfile.TemporaryDirectory(prefix="beanflex-sync-")
+        self._existed = self.folder.is_dir()
+        if self._existed:
+            shutil.copytree(self.folder, Path(self._tmp.name) / "generated", symlinks=True)
+        return self
+
+    def restore(self) -> None:
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+        if self._existed:
+            shutil.copytree(Path(self._tmp.name) / "generated", self.folder, symlinks=True)
+
+    def __exit__(self, *exc_info) -> None:
+        self._tmp.cleanup()

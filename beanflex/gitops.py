@@ -96,7 +96,7 @@ class Repo:
 
         Raises:
           TokenInCommitError: `secret` occurs in the staged diff or the message; the paths are unstaged again.
-          GitError: any git command failed (hooks, disk, …); the message quotes git.
+          GitError: any git command failed (hooks, disk, …); the message quotes git; the paths are unstaged.
         """
         specs = pathspecs(paths, exclude)
         self.run("add", "--all", "--", *specs)
@@ -109,7 +109,11 @@ class Repo:
                 "refusing to commit: the Flex token appears in the staged ledger changes or the commit message "
                 f"(in {self.root}); nothing was committed. Remove it from the files, then run sync again")
         # The user's hooks and signing config apply as usual; a hook that refuses makes sync fail loudly.
-        self.run(*self.identity_args(), "commit", "--quiet", "-m", message, "--", *specs)
+        try:
+            self.run(*self.identity_args(), "commit", "--quiet", "-m", message, "--", *specs)
+        except GitError:
+            self.unstage(specs)
+            raise
         return self.head()
 
     def unstage(self, specs: Sequence[str]) -> None:
@@ -141,8 +145,11 @@ def git_available() -> bool:
 
 
 def pathspecs(paths: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
-    """Literal pathspecs for git: `["ledger", ":(exclude,literal)ledger/runs.log"]`."""
-    return [f":(literal){p}" for p in paths] + [f":(exclude,literal){p}" for p in exclude]
+    """Pathspecs for git: paths literal, excludes as globs (`**/.*.picklecache`), relative to the repo root.
+
+    E.g. `pathspecs(["ledger"], ["ledger/runs.log"])` -> `[":(literal)ledger", ":(exclude,glob)ledger/runs.log"]`.
+    """
+    return [f":(literal){p}" for p in paths] + [f":(exclude,glob){p}" for p in exclude]
 
 
 def contains_secret(repo: Repo, specs: Sequence[str], message: str, secret: str) -> bool:

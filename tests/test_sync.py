@@ -1,0 +1,288 @@
+"""`beanflex sync` end to end: the real command in a subprocess, the fake Flex Web Service on 127.0.0.1, a real git
+repository in a temporary folder, and a git with no user configured (so sync's default identity is used).
+
+The statements are tests/fixtures/sync/ (hand-checked there): January has 2 trades and 1 cash row; February
+repeats the January KO buy (9102) and adds 1 trade (9103) and 3 cash rows (9002 fee, 9003 dividend, 9004
+withholding), so its commit must add exactly those four flex_ids and change no existing line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_flex_service import TOKEN, Reply, serve_flex  # noqa: E402
+
+from beanflex import gitops  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "sync"
+JAN = (FIXTURES / "sync_2024-01.xml").read_bytes()
+FEB = (FIXTURES / "sync_2024-02.xml").read_bytes()
+BEANFLEX = str(Path(sys.executable).parent / "beanflex")
+BAD_TOKEN = "bad-TOKEN-0000-feedfacecafe"
+ACCOUNT_GEN = "ledger/generated/U7654321/2024.beancount"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True,
+                          env=_git_env(repo)).stdout
+
+
+def _git_env(home: Path) -> dict[str, str]:
+    """A git with no global or system config, hence no user.name/user.email: like a fresh container."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "BEANFLEX_", "IBKR_"))}
+    env.update({"HOME": str(home), "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"})
+    return env
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """`beanflex init` + `git init` in a temporary folder, nothing committed yet."""
+    home = tmp_path / "money"
+    home.mkdir()
+    subprocess.run([BEANFLEX, "init", str(home)], check=True, capture_output=True, env=_git_env(tmp_path))
+    _git(home, "init", "-q")
+    return home
+
+
+def _sync(repo: Path, flex, *args: str, **env_extra: str) -> subprocess.CompletedProcess:
+    env = _git_env(repo.parent)
+    env.update(flex.env(**env_extra))
+    env["BEANFLEX_LEDGER"] = str(repo / "ledger" / "main.beancount")
+    return subprocess.run([BEANFLEX, "sync", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def _commits(repo: Path) -> list[str]:
+    proc = subprocess.run(["git", "-C", str(repo), "rev-list", "--all"], capture_output=True, text=True,
+                          env=_git_env(repo.parent))
+    return proc.stdout.split()
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _bean_check(repo: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "bean-check"), str(repo / "ledger" / "main.beancount")],
+                          capture_output=True, text=True)
+
+
+def _no_token_anywhere(repo: Path, *tokens: str) -> None:
+    """Neither the working files nor any git object (history, index) holds a token."""
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            data = path.read_bytes()
+            for token in tokens:
+                assert token.encode() not in data, f"token in {path}"
+    history = subprocess.run(["git", "-C", str(repo), "log", "--all", "-p", "--format=%B"], capture_output=True,
+                             env=_git_env(repo.parent)).stdout
+    for token in tokens:
+        assert token.encode() not in history
+
+
+def test_first_run_commits_and_the_same_statement_again_does_not(repo):
+    with serve_flex(JAN) as flex:
+        first = _sync(repo, flex)
+        assert first.returncode == 0, first.stderr
+        assert len(_commits(repo)) == 1
+        subject = _git(repo, "log", "-1", "--format=%s")
+        # January: BUY MSFT (9101), BUY KO (9102) and the deposit (9001).
+        assert subject.startswith("sync 2024-01-01..2024-01-31 U7654321: +2 trades, +1 cash row; drift ")
+        assert "; reconcile ok" in subject
+        assert _git(repo, "log", "-1", "--format=%an <%ae>").strip() == "beanflex <beanflex@localhost>"
+        committed = set(_git(repo, "show", "--name-only", "--format=", "HEAD").split())
+        assert {"ledger/main.beancount", "ledger/manual.beancount", "ledger/generated/index.beancount",
+                ACCOUNT_GEN, "ledger/raw/index.tsv"} <= committed
+        assert any(p.startswith("ledger/raw/U7654321/2024/20240101_20240131_987654_") for p in committed)
+        assert not committed & {"ledger/runs.log", "ledger/.beanflex.lock"}
+        assert not any(not p.startswith("ledger/") for p in committed), "only ledger/ is committed"
+        assert first.stdout.splitlines()[-1].startswith("committed ")
+
+        second = _sync(repo, flex, "--quiet")
+        assert (second.returncode, second.stdout, second.stderr) == (0, "", "")
+        assert len(_commits(repo)) == 1
+        third = _sync(repo, flex)
+        assert third.stdout == "sync 2024-01-01..2024-01-31 U7654321: nothing new, no commit\n"
+        assert len(_commits(repo)) == 1
+    assert _bean_check(repo).returncode == 0
+    _no_token_anywhere(repo, TOKEN)
+
+
+def test_a_new_statement_commits_only_its_new_rows(repo):
+    with serve_flex(JAN) as flex:
+        assert _sync(repo, flex).returncode == 0
+    before = (repo / ACCOUNT_GEN).read_text()
+    with serve_flex(FEB) as flex:
+        proc = _sync(repo, flex)
+    assert proc.returncode == 0, proc.stderr
+    assert len(_commits(repo)) == 2
+    subject = _git(repo, "log", "-1", "--format=%s")
+    assert subject.startswith("sync 2024-01-29..2024-02-29 U7654321: +1 trade, +3 cash rows; drift ")
+    body = _git(repo, "log", "-1", "--format=%b")
+    new = [line.strip() for line in body.split("new (4):\n")[1].splitlines()[:4]]
+    assert new == ["U7654321/cash/9002", "U7654321/cash/9003", "U7654321/cash/9004", "U7654321/trade/9103"]
+    # No existing line changed: the diff of the generated files only adds lines (the overlap's KO buy stays
+    # once, with its January flex_src).
+    diff = _git(repo, "diff", "HEAD~1", "HEAD", "--unified=0", "--", "ledger/generated")
+    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert removed == []
+    after = (repo / ACCOUNT_GEN).read_text()
+    assert after.count('flex_id: "U7654321/trade/9102"') == 1
+    assert before.split("\n\n")[1] in after  # the first entry, unchanged
+    # February's figures made it in: IBKR's ending cash 2144.82 and realized P&L 198.50 (fixtures README).
+    assert "balance Assets:IBKR:U7654321:Cash 2144.82 USD" in after
+    assert "fifo_pnl_realized: 198.5" in after
+    changed = set(_git(repo, "show", "--name-only", "--format=", "HEAD").split())
+    assert changed == {ACCOUNT_GEN, "ledger/raw/index.tsv",
+                       *[p for p in changed if p.startswith("ledger/raw/U7654321/2024/20240129_20240229_")]}
+    assert len(changed) == 3
+    assert _bean_check(repo).returncode == 0
+
+
+def test_a_bad_token_fails_with_one_line_commits_nothing_and_leaks_nothing(repo):
+    with serve_flex(JAN) as flex:
+        assert _sync(repo, flex).returncode == 0
+        head = _commits(repo)
+        generated = _tree_digest(repo / "ledger" / "generated")
+        proc = _sync(repo, flex, IBKR_FLEX_TOKEN=BAD_TOKEN)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: sync failed at fetch: ")
+    assert "1015" in lines[0] and "(ledger and git history unchanged)" in lines[0]
+    assert _commits(repo) == head
+    assert _tree_digest(repo / "ledger" / "generated") == generated
+    assert _git(repo, "status", "--porcelain", "--", "ledger/generated", "ledger/raw") == ""
+    _no_token_anywhere(repo, TOKEN, BAD_TOKEN)
+    assert BAD_TOKEN not in proc.stderr and TOKEN not in proc.stderr
+
+
+def test_a_failing_check_restores_the_ledger_and_the_next_good_run_commits_the_kept_payload(repo):
+    with serve_flex(JAN) as flex:
+        assert _sync(repo, flex).returncode == 0
+    head = _commits(repo)
+    generated = _tree_digest(repo / "ledger" / "generated")
+    manual = repo / "ledger" / "manual.beancount"
+    good_manual = manual.read_text()
+    # A hand-written assertion that February's rows contradict: cash on 2024-02-20 is
+    # 98 - 10 (fee) + 2049 (sale) + 9.20 - 1.38 (dividend net) = 2144.82, not 1.
+    manual.write_text(good_manual + "\n2024-02-20 balance Assets:IBKR:U7654321:Cash 1 USD\n")
+    with serve_flex(FEB) as flex:
+        proc = _sync(repo, flex)
+        assert proc.returncode == 1
+        line, = proc.stderr.splitlines()
+        assert line.startswith("Error: sync failed at check: 1 ledger error(s): ")
+        assert "manual.beancount" in line and "Balance failed" in line
+        assert _commits(repo) == head
+        assert _tree_digest(repo / "ledger" / "generated") == generated
+        # The fetched payload stays archived (uncommitted), as documented.
+        untracked = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", "ledger/raw")
+        assert "?? ledger/raw/U7654321/2024/20240129_20240229_" in untracked
+
+        manual.write_text(good_manual)
+        again = _sync(repo, flex)
+    assert again.returncode == 0, again.stderr
+    assert len(_commits(repo)) == 2
+    assert _git(repo, "status", "--porcelain", "--", "ledger/raw", "ledger/generated") == ""
+
+
+def test_the_token_guard_refuses_a_commit_that_contains_the_token(repo):
+    with serve_flex(JAN) as flex:
+        manual = repo / "ledger" / "manual.beancount"
+        manual.write_text(manual.read_text() + f"\n; pasted by mistake: {TOKEN}\n")
+        proc = _sync(repo, flex)
+    assert proc.returncode == 1
+    line, = proc.stderr.splitlines()
+    assert line.startswith("Error: sync failed at commit: refusing to commit: the Flex token appears")
+    assert TOKEN not in proc.stderr
+    assert _commits(repo) == []
+    assert _git(repo, "diff", "--cached", "--name-only") == ""
+    assert not (repo / ACCOUNT_GEN).exists(), "generated/ is back to what it was: only the index"
+
+
+def test_without_git_it_syncs_and_says_how_to_start_a_history(tmp_path):
+    home = tmp_path / "money"
+    subprocess.run([BEANFLEX, "init", str(home)], check=True, capture_output=True, env=_git_env(tmp_path))
+    with serve_flex(JAN) as flex:
+        proc = _sync(home, flex)
+        quiet = _sync(home, flex, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert f"run: git -C {home} init" in proc.stderr
+    assert (home / ACCOUNT_GEN).is_file()
+    assert not (home / ".git").exists()
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("wait", ["0", "30"])
+def test_two_syncs_at_once_one_waits_or_says_locked_and_the_ledger_stays_valid(repo, wait):
+    results: list[subprocess.CompletedProcess] = []
+    # GetStatement answers the first fetch only after 1.5 s, so the two runs overlap for sure.
+    with serve_flex(JAN, get_replies=[Reply(JAN, delay=1.5)]) as flex:
+        threads = [threading.Thread(target=lambda: results.append(
+            _sync(repo, flex, "--wait", wait, BEANFLEX_FLEX_TIMEOUT="10"))) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    codes = sorted(proc.returncode for proc in results)
+    if wait == "0":
+        assert codes == [0, 1], [p.stderr for p in results]
+        locked = next(p for p in results if p.returncode == 1)
+        line, = locked.stderr.splitlines()
+        assert line.startswith("Error: sync failed at lock: ") and "locked by another beanflex run" in line
+    else:
+        assert codes == [0, 0], [p.stderr for p in results]
+        # The second run waited for the first, then found the statement already archived and imported.
+        outputs = [p.stdout.splitlines()[0] for p in results]
+        assert "sync 2024-01-01..2024-01-31 U7654321: nothing new, no commit" in outputs
+        assert any(line.startswith("sync 2024-01-01..2024-01-31 U7654321: +2 trades") for line in outputs)
+    assert len(_commits(repo)) == 1
+    assert _bean_check(repo).returncode == 0
+    assert _git(repo, "status", "--porcelain", "--", "ledger/generated", "ledger/raw") == ""
+
+
+def test_gitops_uses_a_configured_identity_and_commits_only_the_given_paths(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=_git_env(tmp_path))
+    repo = gitops.find_repo(tmp_path)
+    assert repo is not None and repo.root == tmp_path.resolve()
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "a.beancount").write_text("; a\n")
+    (tmp_path / "ledger" / "runs.log").write_text("run\n")
+    (tmp_path / "other.txt").write_text("not mine\n")
+    env = _git_env(tmp_path)
+    subprocess.run(["git", "-C", str(tmp_path), "config", "user.name", "Me"], check=True, env=env)
+    subprocess.run(["git", "-C", str(tmp_path), "config", "user.email", "me@example.org"], check=True, env=env)
+    assert repo.identity_args() == []
+    commit = repo.commit_paths(["ledger"], "first", secret=TOKEN, exclude=["ledger/runs.log"])
+    assert commit and repo.head() == commit
+    shown = _git(tmp_path, "show", "--name-only", "--format=%an <%ae>", "HEAD").split("\n")
+    assert shown[0] == "Me <me@example.org>"
+    assert [line for line in shown[1:] if line] == ["ledger/a.beancount"]
+    assert repo.commit_paths(["ledger"], "again", secret=TOKEN, exclude=["ledger/runs.log"]) is None
+    assert repo.changed(["ledger"], ["ledger/runs.log"]) == []
+
+
+def test_gitops_token_guard_before_the_first_commit_unstages(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=_git_env(tmp_path))
+    repo = gitops.find_repo(tmp_path)
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "x.beancount").write_text(f"; {TOKEN}\n")
+    with pytest.raises(gitops.TokenInCommitError) as caught:
+        repo.commit_paths(["ledger"], "x", secret=TOKEN)
+    assert TOKEN not in str(caught.value)
+    assert repo.head() is None
+    assert _git(tmp_path, "diff", "--cached", "--name-only") == ""
+    with pytest.raises(gitops.TokenInCommitError):  # the message alone is enough to refuse
+        (tmp_path / "ledger" / "x.beancount").write_text("; clean\n")
+        repo.commit_paths(["ledger"], f"message with {TOKEN}", secret=TOKEN)
+    assert repo.head() is None
