@@ -20,6 +20,7 @@ labels that are valid are still applied and the ledger still loads.
 
 from __future__ import annotations
 
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -78,9 +79,26 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
+def watch(options_map, path: Path) -> None:
+    """Add an existing file (or folder) to the ledger's `include` list, so a change to it reloads the ledger.
+
+    Beancount's pickle cache and Fava's file watcher both decide "has the ledger changed?" from the mtimes of
+    `options_map["include"]`; without this, editing labels.yaml would leave a cached ledger with the old labels.
+    A missing path is not added (Fava's polling watcher would then reload on every check).
+    """
+    include = options_map.get("include")
+    main = options_map.get("filename") or ""
+    if include is None or main.startswith("<") or not path.exists():
+        return
+    name = os.path.normpath(os.path.abspath(path))
+    if name not in include:
+        include.append(name)
+
+
 def labels(entries, options_map, config_str=None):
     """Tag every transaction of a labelled instrument and list the labels on its commodity."""
     path = labels_path(options_map, config_str)
+    watch(options_map, path)
     config, errors = load_labels(path)
     instruments = instruments_from_entries(entries)
     membership, match_errors = assign(config, instruments)

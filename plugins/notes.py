@@ -41,6 +41,8 @@ from pathlib import Path
 import yaml
 from beancount.core import data
 
+from .labels import watch
+
 __plugins__ = ("notes",)
 
 NotesError = collections.namedtuple("NotesError", "source message entry")
@@ -139,6 +141,9 @@ def notes(entries, options_map, config_str=None):
     folder = notes_dir(options_map, config_str)
     if not folder.is_dir():
         return entries, []
+    # The folder itself too: a new note file changes only the folder's mtime (labels.watch explains why).
+    for path in [folder, *sorted(folder.glob("*.md"))]:
+        watch(options_map, path)
     errors: list[NotesError] = []
     by_conid: dict[str, str] = {}
     symbols: set[str] = set()

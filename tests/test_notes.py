@@ -183,3 +183,23 @@ def test_file_without_conid_matches_by_name_and_missing_folder_is_no_notes(tmp_p
     (tmp_path / "notes").rmdir()
     entries, errors = load(main)
     assert errors == [] and kinds(entries, "Note") == []
+
+
+def test_notes_and_labels_files_are_watched_for_reload(tmp_path):
+    # Beancount's pickle cache and Fava's watcher look at options["include"]: editing a note must invalidate.
+    from beancount.loader import needs_refresh
+
+    main = make_repo(tmp_path)
+    (tmp_path / "labels.yaml").write_text("labels:\n  Social:\n    members: [FB]\n", encoding="utf-8")
+    main.write_text('plugin "beanflex.plugins.labels" "../labels.yaml"\n' + MAIN, encoding="utf-8")
+    entries, errors, options = loader.load_file(str(main))
+    assert errors == []
+    watched = {Path(p).name for p in options["include"]}
+    assert {"labels.yaml", "notes", "FB.md", "events.md", "main.beancount", "index.beancount"} <= watched
+    assert not needs_refresh(options)
+    import os
+    note = tmp_path / "notes" / "FB.md"
+    stat = note.stat()
+    note.write_text(NOTE + "\nmore\n", encoding="utf-8")
+    os.utime(note, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert needs_refresh(options)
