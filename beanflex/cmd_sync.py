@@ -232,10 +232,21 @@ def check_ledger(main_file: Path) -> tuple[list[str], list[str]]:
     hard, diffs = [], []
     for error in errors:
         source = getattr(error, "source", None) or {}
-        where = f"{source.get('filename', '?')}:{source.get('lineno', '?')}: " if source else ""
+        where = f"{_relative(source.get('filename'), main_file.parent)}:{source.get('lineno', '?')}: " \
+            if source else ""
         text = where + " ".join(str(getattr(error, "message", error)).split())
         (diffs if type(error).__name__ == "ReconcileError" else hard).append(text)
     return hard, diffs
+
+
+def _relative(filename: str | None, ledger_dir: Path) -> str:
+    """`generated/U1/2024.beancount` for a file under ledger/, else the name as given (paths differ per host)."""
+    if not filename:
+        return "?"
+    try:
+        return Path(filename).resolve().relative_to(ledger_dir.resolve()).as_posix()
+    except ValueError:
+        return filename
 
 
 def _commit(ws: Workspace, result: SyncResult, token: str) -> None:

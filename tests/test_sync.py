@@ -182,7 +182,7 @@ def test_a_failing_check_restores_the_ledger_and_the_next_good_run_commits_the_k
         assert proc.returncode == 1
         line, = proc.stderr.splitlines()
         assert line.startswith("Error: sync failed at check: 1 ledger error(s): ")
-        assert "manual.beancount" in line and "Balance failed" in line
+        assert ": manual.beancount:" in line and "Balance failed" in line
         assert _commits(repo) == head
         assert _tree_digest(repo / "ledger" / "generated") == generated
         # The fetched payload stays archived (uncommitted), as documented.
@@ -286,3 +286,21 @@ def test_gitops_token_guard_before_the_first_commit_unstages(tmp_path):
         (tmp_path / "ledger" / "x.beancount").write_text("; clean\n")
         repo.commit_paths(["ledger"], f"message with {TOKEN}", secret=TOKEN)
     assert repo.head() is None
+
+
+def test_reconciliation_diffs_are_committed_and_reported_and_strict_exits_3(repo):
+    # IBKR claims 198.40 realized on the MSFT sale; the ledger's lots give 2049 - 1850.50 = 198.50.
+    claimed = FEB.replace(b'fifoPnlRealized="198.5"', b'fifoPnlRealized="198.4"')
+    assert claimed.count(b'fifoPnlRealized="198.4"') == 2  # the Trade row and its closed Lot row
+    with serve_flex(JAN) as flex:
+        assert _sync(repo, flex).returncode == 0
+    with serve_flex(claimed) as flex:
+        proc = _sync(repo, flex, "--strict")
+    assert proc.returncode == 3, proc.stderr
+    assert "reconciliation diffs" in proc.stderr.splitlines()[-1]
+    assert len(_commits(repo)) == 2, "diffs are findings: the rows are committed, the status says so"
+    subject = _git(repo, "log", "-1", "--format=%s")
+    assert subject.startswith("sync 2024-01-29..2024-02-29 U7654321: +1 trade, +3 cash rows; drift ")
+    assert "; reconcile 1 diff" in subject
+    body = _git(repo, "log", "-1", "--format=%b")
+    assert "reconciliation diffs (1):\n  generated/U7654321/2024.beancount:" in body and "IBKR 198.4" in body
