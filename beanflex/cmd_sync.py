@@ -19,6 +19,7 @@ and the message names them, so edits made through Fava in a container reach the 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import click
 
+from beanflex.importers.flex import runlog
 from beanflex.importers.flex.archive import ArchivedFile
 from beanflex.importers.flex.client import FlexSettings, redact
 from beanflex.importers.flex.errors import FlexError
@@ -139,6 +141,7 @@ def _plural(count: int, noun: str, *, plural: str | None = None, prefix: str = "
 def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float) -> None:
     """Fetch the Flex statement, import it, check the ledger and commit ledger/ to git (what cron runs)."""
     quiet = quiet or ws.quiet
+    ws = dataclasses.replace(ws, quiet=quiet)  # the fetch prints retry progress on a terminal unless quiet
     result = run_sync(ws, wait_seconds=wait_seconds)
     if not quiet:
         for line in result.lines():
@@ -195,12 +198,26 @@ def _run_locked(ws: Workspace, settings: FlexSettings, result: SyncResult) -> No
             step = "commit"
             if result.repo is not None:
                 _commit(ws, result, token)
-        except SyncFailed:
-            snapshot.restore()
-            raise
         except Exception as exc:
             snapshot.restore()
-            raise SyncFailed(step, _reason(exc), token) from None
+            failure = exc if isinstance(exc, SyncFailed) else SyncFailed(step, _reason(exc), token)
+            _record(ws, result, "error", failure.message)
+            raise failure from None
+    _record(ws, result, "ok" if result.commit else "unchanged",
+            f"committed {result.commit[:12]}" if result.commit else
+            ("not a git repository: nothing committed" if result.repo is None else "nothing to commit"))
+
+
+def _record(ws: Workspace, result: SyncResult, status: str, message: str) -> None:
+    """One `command=sync` line in runs.log with the outcome (the fetch and the rebuild wrote their own)."""
+    archived = result.archived
+    record = runlog.RunRecord(command="sync", status=status, message=message,
+                              rows={f"new_{kind}": n for kind, n in sorted(result.new_by_kind().items())},
+                              warnings=result.diffs[:20])
+    if archived is not None:
+        record.accounts, record.from_date, record.to_date = archived.accounts, archived.from_date, archived.to_date
+        record.sha256, record.file = archived.sha256, archived.relpath
+    runlog.record_run(ws.ledger_dir, record)
 
 
 def _reason(exc: Exception) -> str:

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_flex_service import TOKEN, Reply, serve_flex  # noqa: E402
 
 from beanflex import gitops  # noqa: E402
+from beanflex.importers.flex import runlog  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "sync"
@@ -185,6 +186,9 @@ def test_a_failing_check_restores_the_ledger_and_the_next_good_run_commits_the_k
         assert ": manual.beancount:" in line and "Balance failed" in line
         assert _commits(repo) == head
         assert _tree_digest(repo / "ledger" / "generated") == generated
+        last = runlog.read_runs(repo / "ledger")[-1]
+        assert (last.command, last.status) == ("sync", "error")
+        assert last.message.startswith("sync failed at check: 1 ledger error(s): manual.beancount:")
         # The fetched payload stays archived (uncommitted), as documented.
         untracked = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", "ledger/raw")
         assert "?? ledger/raw/U7654321/2024/20240129_20240229_" in untracked
@@ -193,6 +197,9 @@ def test_a_failing_check_restores_the_ledger_and_the_next_good_run_commits_the_k
         again = _sync(repo, flex)
     assert again.returncode == 0, again.stderr
     assert len(_commits(repo)) == 2
+    last = runlog.read_runs(repo / "ledger")[-1]
+    assert (last.command, last.status, last.message) == ("sync", "ok", f"committed {_commits(repo)[0][:12]}")
+    assert last.rows == {"new_cash": 3, "new_trade": 1}
     assert _git(repo, "status", "--porcelain", "--", "ledger/raw", "ledger/generated") == ""
 
 
