@@ -8,6 +8,8 @@ pnl.py computes every value as the sum of those same contributions.
 from __future__ import annotations
 
 import datetime
+import functools
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -163,36 +165,46 @@ def raw_rows(flex_src: str, ledger_dir: Path | None) -> list[dict]:
     return rows
 
 
+@functools.lru_cache(maxsize=8)
+def _archive_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """A raw archive file's lines; keyed by mtime and size, so a changed file is read again."""
+    with open(path, encoding="utf-8") as handle:
+        return tuple(handle.read().splitlines(keepends=True))
+
+
 def read_element(path: Path, line: int) -> str | None:
     """The text of the XML element that starts on `line` (1-based): from its `<` to the end of its start tag
     when it is self-closing, else to its end tag. None when the file or line is not there."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        stat = path.stat()
+        lines = _archive_lines(str(path), stat.st_mtime_ns, stat.st_size)
     except OSError:
         return None
     if not 1 <= line <= len(lines):
         return None
-    text = "".join(lines[line - 1:])
+    text, end = "", line - 1
+    while end < len(lines):  # grow the window a line at a time until the element is complete
+        text += lines[end]
+        end += 1
+        element = _complete_element(text)
+        if element is not None:
+            return element
+    return None
+
+
+_START_TAG = re.compile(r"""<([^\s>/]+)(?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
+
+
+def _complete_element(text: str) -> str | None:
+    """The first element of `text` if it is complete there, else None (attribute values may hold '>')."""
     start = text.find("<")
-    if start < 0:
+    match = _START_TAG.match(text, start) if start >= 0 else None
+    if match is None:
         return None
-    quote, i = None, start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch == ">":
-            break
-        i += 1
-    if i >= len(text):
-        return None
-    if text[i - 1] == "/":
-        return text[start:i + 1]
-    name = text[start + 1:i].split(None, 1)[0].rstrip("/")
-    close = text.find(f"</{name}>", i)
-    return text[start:close + len(name) + 3] if close >= 0 else text[start:i + 1]
+    if match.group(2):
+        return match.group(0)
+    close = text.find(f"</{match.group(1)}>", match.end())
+    return text[start:close + len(match.group(1)) + 3] if close >= 0 else None
 
 
 def _event_row(date, flex_id, description, amount, flex_src, ledger_dir) -> dict:
