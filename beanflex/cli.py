@@ -60,6 +60,9 @@ def cli(ctx: click.Context, ledger: str | None, verbose: bool, quiet: bool) -> N
 for _module, _attr in COMMANDS:
     cli.add_command(getattr(importlib.import_module(_module), _attr))
 
+#: `report labels` lives in its own module (the labels report builds on the pnl report).
+cli.commands["report"].add_command(importlib.import_module("beanflex.cmd_report_labels").labels)
+
 
 def main() -> None:
     """Console entry point: turns the importers' FlexError into a one-line message and exit 1."""
