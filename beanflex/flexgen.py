@@ -20,7 +20,7 @@ except the per-lot split of a sale's P&L (6 decimals, the last lot takes the rem
 display-only costBasisPrice. All arithmetic is Decimal under a context that traps inexact results.
 
 Deterministic for a seed (one `random.Random(seed)`, integer draws only). Rows stream to temporary files section by
-section, so memory stays flat at 100k trades (~150 MB of XML).
+section, so memory stays flat: 100k trades make ~230 MB of XML in ~7 s with ~20 MB of RSS.
 """
 
 from __future__ import annotations
