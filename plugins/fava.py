@@ -16,7 +16,7 @@ from flask import request
 
 from fava.ext import extension_endpoint
 
-from . import fava_pages, fava_reports, import_health, raw_rows
+from . import fava_pages, fava_reports, import_health, raw_rows, reconcile
 
 
 class BeanflexPortfolio(fava_pages.Page):
@@ -118,7 +118,8 @@ class BeanflexReconcile(fava_pages.Page):
             report = self.reconcile_report(args)
         except fava_reports.ReportError as exc:
             return {"error": str(exc)}
-        return {"args": args, "reconcile": report, "raw": self.raw_for_page(), "hashes": self.entry_hashes()}
+        return {"args": args, "reconcile": report, "raw": self.raw_for_page(), "hashes": self.entry_hashes(),
+                "reasons": reconcile.REASONS}
 
     @extension_endpoint("reconcile")
     def reconcile_json(self):

@@ -92,7 +92,12 @@ class Page(FavaExtensionBase):
     def args(self) -> fava_reports.ReportArgs:
         """The current request's ReportArgs (ReportError on a bad value)."""
         filtered = getattr(g, "filtered", None)
-        return fava_reports.report_args(request.args, getattr(filtered, "date_range", None))
+        args = fava_reports.report_args(request.args, getattr(filtered, "date_range", None))
+        return fava_reports.resolve_tag(args, self.labels_config())
+
+    def labels_config(self):
+        """labels.yaml (fava_reports.labels_config), once per ledger load."""
+        return self.cached(("labels.yaml",), lambda: fava_reports.labels_config(self.ledger.options, self.root_dir))
 
     def book(self) -> Book:
         """The ledger read into per-instrument events (book.load_book)."""
@@ -110,7 +115,7 @@ class Page(FavaExtensionBase):
 
     def labels_report(self, args: fava_reports.ReportArgs) -> dict:
         return self.cached(("labels", args.key()), lambda: fava_reports.labels(
-            self.book(), args, self.ledger.all_entries, self.root_dir))
+            self.book(), args, self.ledger.all_entries, self.labels_config()))
 
     def events_report(self, args: fava_reports.ReportArgs, conid: str, account: str | None) -> dict:
         return self.cached(("events", args.key(), conid, account), lambda: fava_reports.events(
@@ -181,14 +186,14 @@ def bar_chart(items: list[tuple[str, Any, str | None]], width: int = 640, label_
     """Geometry of a horizontal bar chart (inline SVG, drawn by the templates) for (name, amount, href) items.
 
     Amounts are the report's decimal strings; pixels are the only thing computed here. E.g. items AAPL 497.52
-    and SAP 57.70 on a 490 px plot: AAPL's bar is 490 px, SAP's 490 × 57.70 / 497.52 = 56.8 px. Negative
+    and SAP 57.70 on a 400 px plot: AAPL's bar is 400 px, SAP's 400 × 57.70 / 497.52 = 46.4 px. Negative
     amounts grow left of the zero line; None (not computable) draws no bar.
     """
     amounts = [Decimal(str(a)) if a not in (None, "") else None for _, a, _ in items]
     known = [a for a in amounts if a is not None]
     low, high = min([Decimal(0), *known]), max([Decimal(0), *known])
     span = (high - low) or Decimal(1)
-    plot = Decimal(width - label_width - 10)
+    plot = Decimal(width - label_width - 90)  # room on the right for the amount's text
     zero = label_width + plot * (-low) / span
     rows = []
     for i, ((name, amount, href), value) in enumerate(zip(items, amounts)):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from beancount.core import data
@@ -25,7 +25,7 @@ from . import pnl as pnl_mod
 from . import reconcile as reconcile_mod
 from . import reports
 from .book import Book
-from .labels import instruments_from_entries
+from .labels import configured_path, instruments_from_entries, label_for_tag
 from .labels_config import load_labels
 from .report_labels import labels_report
 
@@ -54,6 +54,7 @@ class ReportArgs:
     end: datetime.date | None = None  # inclusive
     account: str | None = None  # IBKR account id, e.g. U1234567
     label: str | None = None
+    tag: str | None = None  # Fava's `#tag` filter, until resolve_tag turns it into its label
     ignored_filters: tuple[str, ...] = ()  # Fava filters that could not be applied here
 
     def key(self) -> tuple:
@@ -74,7 +75,7 @@ def report_args(args, date_range=None) -> ReportArgs:
     start = end = None
     if date_range is not None:
         start, end = date_range.begin, date_range.end_inclusive
-    account = label = None
+    account = tag = None
     ignored = []
     fava_account = (args.get("account") or "").strip()
     if fava_account:
@@ -87,11 +88,23 @@ def report_args(args, date_range=None) -> ReportArgs:
     if fava_filter:
         match = _TAG_FILTER.match(fava_filter)
         if match:
-            label = match.group(1)
+            tag = match.group(1)
         else:
             ignored.append(f"filter {fava_filter}")
     return ReportArgs(choice(args, "mode", MODES), choice(args, "method", METHODS), choice(args, "view", VIEWS),
-                      start, end, account, label, tuple(ignored))
+                      start, end, account, None, tag, tuple(ignored))
+
+
+def resolve_tag(args: ReportArgs, config) -> ReportArgs:
+    """Fava's `#Dividend-Growth` filter as the label "Dividend Growth" (the labels plugin's tag of it); a tag
+    no label carries is listed as not applied."""
+    if not args.tag:
+        return args
+    name = label_for_tag(config, args.tag)
+    if name is None:
+        return replace(args, tag=None, ignored_filters=(*args.ignored_filters, f"filter #{args.tag} (no label "
+                                                                                "has this tag)"))
+    return replace(args, tag=None, label=name)
 
 
 def options(args: ReportArgs) -> pnl_mod.Options:
@@ -133,16 +146,18 @@ def reconcile(book: Book, args: ReportArgs, options_map) -> dict:
     return reports.reconcile_report(book, tolerance(options_map), _accounts(args), args.start, args.end)
 
 
-def labels_file(root_dir: Path) -> Path:
-    """`labels.yaml` next to `ledger/` (DESIGN §2)."""
-    return Path(root_dir) / "labels.yaml"
+def labels_config(options_map, root_dir: Path):
+    """labels.yaml as `report labels` reads it: the labels plugin line's path, else `<repo>/labels.yaml`.
+    Its problems are the labels plugin's errors (Fava lists them); the valid labels are still used."""
+    path = configured_path(options_map) or Path(root_dir) / "labels.yaml"
+    config, _errors = load_labels(path)
+    return config
 
 
-def labels(book: Book, args: ReportArgs, entries, root_dir: Path) -> dict:
-    """`report labels --format json`: the pnl report grouped by labels.yaml (an unknown `--label` is an error)."""
-    config, _errors = load_labels(labels_file(root_dir))  # the labels plugin reports these errors in Fava
+def labels(book: Book, args: ReportArgs, entries, config) -> dict:
+    """`report labels --format json`: the pnl report grouped by labels.yaml, `--label` keeping one group."""
     if args.label and config.get(args.label) is None:
-        raise ReportError(f"No label {args.label!r} in {labels_file(root_dir)}.")
+        raise ReportError(f"No label {args.label!r} in {config.filename}.")
     base = reports.pnl_report(book, options(args), _accounts(args))
     return labels_report(base, config, instruments=instruments_from_entries(entries), only=_labels(args))
 

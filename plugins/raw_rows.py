@@ -97,7 +97,7 @@ def element_text(lines: list[str], index: int) -> str:
 
 
 def read_row(ledger_dir: Path, src: str, context: int = CONTEXT_LINES) -> dict:
-    """The row `src` names: `{"file", "line", "xml", "context": [{"line", "text", "row"}]}`.
+    """The row `src` names: `{"file", "line", "xml", "context": [{"line", "text", "row"}], "attributes"}`.
 
     `file` is the path relative to `ledger/` as `flex_src` wrote it; `context` holds the lines around the row,
     with `row` true on the row's own line(s). Raises RawRowRefused before opening anything doubtful.
@@ -112,4 +112,17 @@ def read_row(ledger_dir: Path, src: str, context: int = CONTEXT_LINES) -> dict:
     last = index + xml.count("\n")
     around = [{"line": n + 1, "text": lines[n], "row": index <= n <= last}
               for n in range(max(0, index - context), min(len(lines), last + context + 1))]
-    return {"file": ref.path, "line": ref.line, "xml": xml, "context": around}
+    return {"file": ref.path, "line": ref.line, "xml": xml, "context": around, "attributes": attributes(xml)}
+
+
+_ATTRIBUTE = re.compile(r'([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+
+
+def attributes(xml: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of the element's start tag, in file order, as written (entities unexpanded).
+
+    `<Trade symbol="AAPL" quantity="-15" />` -> [("symbol", "AAPL"), ("quantity", "-15")].
+    """
+    match = _START_TAG.match(xml)
+    tag = match.group(0) if match else xml
+    return [(m.group(1), m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTRIBUTE.finditer(tag)]
