@@ -311,3 +311,23 @@ def test_reconciliation_diffs_are_committed_and_reported_and_strict_exits_3(repo
     assert "; reconcile 1 diff" in subject
     body = _git(repo, "log", "-1", "--format=%b")
     assert "reconciliation diffs (1):\n  generated/U7654321/2024.beancount:" in body and "IBKR 198.4" in body
+
+
+def test_an_unmappable_statement_fails_at_import_and_says_which_raw_file_to_move(repo):
+    # February without the sale's quantity: the schema check stops the rebuild before generated/ changes.
+    broken = FEB.replace(b' quantity="-5"', b"")
+    assert len(broken) == len(FEB) - len(' quantity="-5"')
+    with serve_flex(JAN) as flex:
+        assert _sync(repo, flex).returncode == 0
+    head = _commits(repo)
+    generated = _tree_digest(repo / "ledger" / "generated")
+    with serve_flex(broken) as flex:
+        proc = _sync(repo, flex)
+    assert proc.returncode == 1
+    line, = proc.stderr.splitlines()
+    assert line.startswith("Error: sync failed at import: raw/U7654321/2024/20240129_20240229_987654_")
+    assert "attribute quantity" in line
+    kept = next((repo / "ledger" / "raw" / "U7654321" / "2024").glob("20240129_20240229_*.xml"))
+    assert f"move raw/U7654321/2024/{kept.name} out of ledger/raw/" in line
+    assert _commits(repo) == head
+    assert _tree_digest(repo / "ledger" / "generated") == generated
