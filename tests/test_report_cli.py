@@ -1,0 +1,135 @@
+"""`beanflex report …` and `beanflex explain` through click's CliRunner on a hand-written ledger."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from beanflex.cli import cli
+from test_pnl_examples import DESIGN_AAPL, EUR_STOCK
+
+PNL_KEYS = {"as_of", "base_currency", "mode", "method", "instruments", "totals"}
+ROW_KEYS = {"account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark", "mark_date",
+            "market_value", "realized", "unrealized", "commissions", "dividends", "withholding", "fees", "total",
+            "base", "labels", "flags",
+            "mark_source"}  # DESIGN §4: reports say which mark source they used
+BASE_KEYS = {"currency", "cost_basis", "realized", "unrealized", "fx", "total"}
+RECONCILE_KEYS = {"tolerance", "status", "by_instrument", "by_day", "diffs", "positions", "summaries"}
+DIFF_KEYS = {"date", "account", "conid", "symbol", "flex_id", "field", "ours", "ibkr", "diff", "raw", "reason"}
+EXPLAIN_KEYS = {"symbol", "conid", "field", "value", "currency", "events"}
+EVENT_KEYS = {"date", "flex_id", "description", "amount", "raw"}
+
+
+@pytest.fixture()
+def ledger(tmp_path):
+    """DESIGN §4's AAPL (labelled Software) and the EUR stock, in one ledger; the AAPL sale's IBKR figure is
+    set to 346.50 in a copy when a test wants a diff."""
+    main = tmp_path / "ledger" / "main.beancount"
+    main.parent.mkdir()
+    text = DESIGN_AAPL + EUR_STOCK.split("2020-01-01 open Equity:IBKR:U1:CorporateActions\n", 1)[1]
+    main.write_text(text.replace('  multiplier: 1\n', '  multiplier: 1\n  labels: "Software"\n', 1))
+    return main
+
+
+def run(ledger, *args, ok=True):
+    result = CliRunner().invoke(cli, ["--ledger", str(ledger), *args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_pnl_json_has_exactly_the_design_keys_and_decimal_strings(ledger):
+    report = json.loads(run(ledger, "report", "pnl", "--format", "json").output)
+    assert set(report) == PNL_KEYS
+    assert (report["as_of"], report["base_currency"], report["mode"], report["method"]) == (
+        "2024-12-31", "USD", "ibkr", "fifo")
+    by_symbol = {row["symbol"]: row for row in report["instruments"]}
+    for row in by_symbol.values():
+        assert set(row) == ROW_KEYS and set(row["base"]) == BASE_KEYS
+    aapl = by_symbol["AAPL"]
+    assert (aapl["realized"], aapl["unrealized"], aapl["total"], aapl["labels"]) == (
+        "347.0", "149.5", "497.52", ["Software"])
+    assert (aapl["mark"], aapl["mark_date"], aapl["mark_source"]) == ("150", "2024-12-31", "ibkr-position")
+    # totals in base: AAPL 497.52 + SAP 57.70 = 555.22; fx only from SAP: -50.10
+    assert set(report["totals"]["base"]) == BASE_KEYS
+    assert (report["totals"]["base"]["total"], report["totals"]["base"]["fx"]) == ("555.220", "-50.100")
+    economic = json.loads(run(ledger, "report", "pnl", "--mode", "economic", "--method", "average",
+                              "--format", "json").output)
+    assert {r["symbol"]: r["realized"] for r in economic["instruments"]}["AAPL"] == "297.0"
+
+
+def test_filters_label_account_and_dates(ledger):
+    only_software = json.loads(run(ledger, "report", "pnl", "--label", "Software", "--format", "json").output)
+    assert [r["symbol"] for r in only_software["instruments"]] == ["AAPL"]
+    nobody = json.loads(run(ledger, "report", "pnl", "--account", "U9", "--format", "json").output)
+    assert nobody["instruments"] == []
+    may = json.loads(run(ledger, "report", "pnl", "--from", "2024-05-01", "--to", "2024-05-31",
+                         "--format", "json").output)
+    assert set(may) == PNL_KEYS | {"from", "to"} and may["as_of"] == "2024-05-31"
+    aapl, sap = may["instruments"]
+    assert (aapl["realized"], aapl["dividends"], aapl["quantity"]) == ("0", "1.20", "5")
+    assert (sap["symbol"], sap["quantity"], sap["realized"]) == ("SAP", "10", "0")  # sold only in June
+    assert run(ledger, "report", "pnl", "--from", "May", ok=False).exit_code == 2
+
+
+def test_csv_and_table(ledger):
+    rows = list(csv.DictReader(io.StringIO(run(ledger, "report", "pnl", "--format", "csv").output)))
+    assert [r["symbol"] for r in rows] == ["AAPL", "SAP", ""]  # the last row is the base total
+    assert (rows[0]["total"], rows[1]["base_fx"], rows[2]["base_total"]) == ("497.52", "-50.100", "555.220")
+    table = run(ledger, "report", "pnl").output
+    assert "497.52" in table and "-50.10" in table and "AAPL" in table
+
+
+def test_xlsx_cells_are_numbers(ledger, tmp_path):
+    out = tmp_path / "pnl.xlsx"
+    run(ledger, "report", "pnl", "--format", "xlsx", "-o", str(out))
+    sheet = openpyxl.load_workbook(out)["pnl"]
+    header = [c.value for c in sheet[1]]
+    aapl = dict(zip(header, [c.value for c in sheet[2]]))
+    assert aapl["symbol"] == "AAPL" and aapl["total"] == pytest.approx(497.52)
+    assert sheet.cell(2, header.index("total") + 1).data_type == "n"
+    assert isinstance(aapl["quantity"], (int, float)) and aapl["quantity"] == 5
+    # xlsx without -o is a usage error, not bytes on a terminal
+    assert run(ledger, "report", "pnl", "--format", "xlsx", ok=False).exit_code == 2
+
+
+def test_reconcile_json_and_fail_on_diff(ledger):
+    report = json.loads(run(ledger, "report", "reconcile", "--format", "json", "--fail-on-diff").output)
+    assert set(report) == RECONCILE_KEYS and report["status"] == "ok" and report["diffs"] == []
+    ledger.write_text(ledger.read_text().replace("fifo_pnl_realized: 347\n", "fifo_pnl_realized: 346.50\n"))
+    result = run(ledger, "report", "reconcile", "--format", "json", "--fail-on-diff", ok=False)
+    assert result.exit_code == 3
+    report = json.loads(result.output.split("\nError:")[0])
+    [diff] = report["diffs"]
+    assert DIFF_KEYS <= set(diff)
+    assert (diff["flex_id"], diff["ours"], diff["ibkr"], diff["diff"], diff["raw"]) == (
+        "U1/trade/T3", "347.0", "346.50", "0.50", ["raw/U1/2024/s.xml:7"])
+    assert run(ledger, "report", "reconcile", "--tolerance", "1", "--fail-on-diff").exit_code == 0
+
+
+def test_explain_and_events(ledger):
+    report = json.loads(run(ledger, "explain", "AAPL", "realized", "--format", "json").output)
+    assert set(report) == EXPLAIN_KEYS and report["value"] == "347.0"
+    assert [set(e) for e in report["events"]] == [EVENT_KEYS]
+    by_conid = json.loads(run(ledger, "explain", "265598", "--format", "json").output)
+    assert by_conid["field"] == "total" and by_conid["value"] == "497.52"
+    assert "no instrument" in run(ledger, "explain", "TSLA", ok=False).output
+    events = json.loads(run(ledger, "report", "events", "--instrument", "AAPL", "--format", "json").output)
+    assert [e["amount"] for e in events["events"]] == ["-1001", "-1201", "1948.5", "1.20", "-0.18"]
+
+
+def test_positions_lists_lots(ledger):
+    report = json.loads(run(ledger, "report", "positions", "--format", "json").output)
+    [aapl] = report["positions"]
+    assert [(lot["quantity"], lot["cost_basis"], lot["ids"]) for lot in aapl["lots"]] == [
+        ("5", "600.5", ["U1/trade/T2"])]
+
+
+def test_missing_ledger_is_an_error_that_says_what_to_do(tmp_path):
+    result = run(tmp_path / "nope" / "main.beancount", "report", "pnl", ok=False)
+    assert result.exit_code == 1 and "beanflex init" in result.output
