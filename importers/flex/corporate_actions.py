@@ -168,7 +168,7 @@ def _flagged(item: ActionItem, instruments, booker: Booker) -> list:
             closed, left = tracker.close_in_order(inst.name, -quantity)
             if left:  # more than the ledger holds: a lot from before the first statement, at IBKR's basis
                 basis = abs(record.decimal("costBasis") or ZERO) * (1 if left > 0 else -1)
-                open_id = f"{ctx.account_id}/opening/{record.text('conid')}/{item.flex_id.rsplit('/', 1)[-1]}"
+                open_id = f"{ctx.account_id}/opening/{record.text('conid') or inst.name}/{item.flex_id.rsplit('/', 1)[-1]}"
                 gap = Lot(open_id, booker.before_statement(ctx, item), left, basis, currency,
                           per_unit(basis, left))
                 opening_entries.append(booker.opening(ctx, open_id, inst.name, gap, record))

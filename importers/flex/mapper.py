@@ -122,9 +122,12 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
 
 
 def _archive_order(item: tuple[str, FlexDocument]):
+    """(first day, longest period first, path): of two overlapping statements the wider one is read first, so
+    importing a shorter overlapping file later does not even move `flex_src`."""
     path, document = item
     starts = [s.from_date for s in document.statements if s.from_date is not None]
-    return (min(starts) if starts else datetime.date.max, path)
+    ends = [s.to_date for s in document.statements if s.to_date is not None]
+    return (min(starts) if starts else datetime.date.max, -(max(ends).toordinal() if ends else 0), path)
 
 
 class _Emitter:
@@ -192,7 +195,7 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
             for item in option_eae.collect(ctx, fresh, seen_ids):
                 events.append((item.when, 1, seq, "eae", item))
         for row in fresh:
-            events.append((row.when, 1, seq, "trade", row))
+            events.append((_sort_time(row), 1, seq, "trade", row))
         if corporate_actions is not None:
             for item in corporate_actions.collect(ctx, seen_ids):
                 events.append((item.when, 0, seq, "ca", item))
@@ -223,6 +226,15 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
             from .lots import position_openings
             for entry in position_openings(item, instruments, booker.account_lots(item)):
                 out.add(item.account_id, entry)
+
+
+def _sort_time(row: trades_mod.TradeRow) -> datetime.datetime:
+    """A trade given with a date only sorts at the end of its day, after that day's corporate actions (IBKR
+    books those in the evening, so a dated-only sale of new rights or split shares follows them)."""
+    text = row.record.text("dateTime") or ""
+    if row.when.time() == datetime.time() and not any(sep in text for sep in ";, T"):
+        return datetime.datetime.combine(row.when.date(), END_OF_DAY)
+    return row.when
 
 
 def _line(event) -> int:

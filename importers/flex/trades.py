@@ -267,7 +267,7 @@ class Booker:
             lot = tracker.find(commodity, label) if label else None
             if lot is None or abs(lot.units) < abs(units) or lot.units * units < 0:
                 lot_cost = abs(lot_row.decimal("cost") or ZERO) * (1 if units > 0 else -1)
-                open_id = f"{ctx.account_id}/opening/{record.text('conid')}/" \
+                open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
                           f"{lot_row.text('transactionID') or row.flex_id.rsplit('/', 1)[-1]}"
                 opened_on = lot_row.date("openDateTime") or self.before_statement(ctx, row)
                 lot = Lot(label or open_id, min(opened_on, row.when.date()), units, lot_cost, money.currency,
@@ -295,7 +295,7 @@ class Booker:
                     lot_cost = -money.cost - sum((c.cost_part for c in closed), ZERO)
                 else:
                     lot_cost = units * (money.price or ZERO) * money.multiplier
-                open_id = f"{ctx.account_id}/opening/{record.text('conid')}/{row.flex_id.rsplit('/', 1)[-1]}"
+                open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/{row.flex_id.rsplit('/', 1)[-1]}"
                 lot = Lot(open_id, self.before_statement(ctx, row), units, lot_cost, money.currency,
                           per_unit(lot_cost, units))
                 openings.append(self.opening(ctx, open_id, commodity, lot, record))

@@ -1,0 +1,98 @@
+"""Re-importing adds nothing, rebuild is byte-identical, and a hand fix in manual.beancount survives a rebuild."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from beancount import loader
+from click.testing import CliRunner
+
+from beanflex.cli import cli
+from samples import sample
+
+TRADES = Path(__file__).parent / "fixtures" / "trades"
+
+
+def new_ledger(root: Path) -> Path:
+    ledger = root / "ledger"
+    ledger.mkdir(parents=True)
+    (ledger / "main.beancount").write_text('include "generated/index.beancount"\ninclude "manual.beancount"\n')
+    (ledger / "manual.beancount").write_text("")
+    return ledger / "main.beancount"
+
+
+def beanflex(main: Path, *args: str) -> str:
+    run = CliRunner().invoke(cli, ["--ledger", str(main), *args])
+    assert run.exit_code == 0, run.output
+    return run.output
+
+
+def snapshot(main: Path) -> dict[str, bytes]:
+    generated = main.parent / "generated"
+    return {p.relative_to(generated).as_posix(): p.read_bytes() for p in sorted(generated.rglob("*.beancount"))}
+
+
+def test_same_statement_twice_and_rebuild_are_byte_identical(tmp_path):
+    main = new_ledger(tmp_path)
+    beanflex(main, "import", str(sample("opensteuerauszug__eTax_report_anonymised_2025.xml")))
+    first = snapshot(main)
+    out = beanflex(main, "import", str(sample("opensteuerauszug__eTax_report_anonymised_2025.xml")))
+    assert "already archived" in out
+    assert snapshot(main) == first
+    out = beanflex(main, "rebuild")
+    assert "0 written" in out
+    assert snapshot(main) == first
+
+
+def test_overlapping_statement_adds_nothing(tmp_path):
+    """A second file holding the AAPL statement's first two buys (same transactionIDs) changes no generated file."""
+    main = new_ledger(tmp_path)
+    full = TRADES / "aapl_fifo_closed_lots.xml"
+    beanflex(main, "import", str(full))
+    before = snapshot(main)
+    overlap = tmp_path / "overlap.xml"
+    text = full.read_text().replace('toDate="20241231"', 'toDate="20240215"')
+    lines = [line for line in text.splitlines() if "T3" not in line and "<Lot " not in line and "<Order " not in line]
+    overlap.write_text("\n".join(lines) + "\n")
+    out = beanflex(main, "import", str(overlap))
+    assert "(2 already imported)" in out
+    assert snapshot(main) == before
+
+
+def test_identical_twin_fills_stay_two(tmp_path):
+    """Two fills identical in everything but transactionID are two trades (flex-schema §2, eTax has 65 groups)."""
+    main = new_ledger(tmp_path)
+    text = (TRADES / "closed_lot_middle.xml").read_text()
+    twin = [line for line in text.splitlines() if 'transactionID="T1"' in line][0]
+    text = text.replace(twin, twin + "\n" + twin.replace('transactionID="T1"', 'transactionID="T1b"'))
+    path = tmp_path / "twins.xml"
+    path.write_text(text)
+    beanflex(main, "import", str(path))
+    entries, errors, _ = loader.load_file(str(main))
+    ids = [e.meta["flex_id"] for e in entries if e.meta.get("event") == "trade"]
+    assert "U1/trade/T1" in ids and "U1/trade/T1b" in ids
+
+
+def test_hand_fix_with_same_flex_id_survives_rebuild(tmp_path):
+    main = new_ledger(tmp_path)
+    beanflex(main, "import", str(TRADES / "merger_flagged.xml"))
+    generated = (main.parent / "generated" / "U1" / "2024.beancount").read_text()
+    assert 'flex_id: "U1/ca/C1"' in generated
+    (main.parent / "manual.beancount").write_text(
+        '2024-06-01 * "OLD -> NEW 1 for 2 plus 1.50 USD a share, fixed by hand"\n'
+        '  flex_id: "U1/ca/C1"\n'
+        '  Assets:IBKR:U1:Cash  15 USD\n'
+        '  Assets:IBKR:U1:Positions  -10 OLD {20 USD, 2024-01-02, "U1/trade/T1"}\n'
+        '  Assets:IBKR:U1:Positions  5 NEW {40 USD, 2024-06-01, "U1/ca/C2"}\n'
+        '  Income:IBKR:U1:PnL  -15 USD\n')
+    out = beanflex(main, "rebuild")
+    assert "hand-edited entries kept instead of generated ones: 1" in out
+    generated = (main.parent / "generated" / "U1" / "2024.beancount").read_text()
+    assert 'flex_id: "U1/ca/C1"' not in generated
+    entries, errors, _ = loader.load_file(str(main))
+    assert errors == []
+    fixed = [e for e in entries if e.meta.get("flex_id") == "U1/ca/C1"]
+    assert len(fixed) == 1 and fixed[0].flag == "*"
+    again = snapshot(main)
+    beanflex(main, "rebuild")
+    assert snapshot(main) == again
