@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,18 @@ def test_dockerfile_is_slim_non_root_and_copies_no_secrets():
     assert "IBKR_FLEX" not in text
 
 
+def test_dockerfile_copies_everything_the_package_build_needs():
+    """pip install . inside the image sees only the COPY'd paths: every package folder and the readme."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    copied = set(" ".join(re.findall(r"^COPY\s+(.+?)\s+\S+\s*$", (ROOT / "Dockerfile").read_text(), re.M)).split())
+    assert project["project"]["readme"] in copied
+    assert "pyproject.toml" in copied
+    for package, folder in project["tool"]["setuptools"]["package-dir"].items():
+        assert folder.split("/")[0] in copied, f"{package} lives in {folder}, which the image does not copy"
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert not copied & ignored, "the Dockerfile copies a path .dockerignore keeps out"
+
+
 def _beanflex_invocations() -> list[tuple[str, list[str]]]:
     """(where, argv after `beanflex`) for every beanflex command the deployment runs."""
     found = []
@@ -137,6 +150,17 @@ def test_every_beanflex_command_named_exists_with_its_options():
         for word in argv[1:]:
             if word.startswith("-"):
                 assert word.split("=")[0] in known, f"{where}: 'beanflex {argv[0]}' has no option {word}"
+
+
+def test_other_service_commands_are_scripts_on_the_image_path(compose):
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"PATH=/opt/beanflex/scripts:\$PATH", dockerfile)
+    assert re.search(r"^COPY scripts \./scripts$", dockerfile, re.M) and "WORKDIR /opt/beanflex" in dockerfile
+    for name, svc in compose["services"].items():
+        command = svc.get("command") or []
+        if command and command[0] != "beanflex":
+            assert (ROOT / "scripts" / command[0]).is_file(), f"{name} runs {command[0]}, not in scripts/"
+    assert compose["services"]["scheduler"]["command"] == ["beanflex-scheduler"]
 
 
 def test_scripts_are_executable_bash():
