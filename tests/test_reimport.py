@@ -96,3 +96,25 @@ def test_hand_fix_with_same_flex_id_survives_rebuild(tmp_path):
     again = snapshot(main)
     beanflex(main, "rebuild")
     assert snapshot(main) == again
+
+
+def test_beangulp_importer_deduplicates_on_flex_id(tmp_path):
+    """The beangulp Importer maps the same way; against a ledger that has the statement, everything is a duplicate,
+    while a twin fill with its own transactionID is not (no fuzzy matching on date and amount)."""
+    from beanflex.importers.flex.importer import FlexImporter
+
+    importer = FlexImporter()
+    path = str(TRADES / "closed_lot_middle.xml")
+    assert importer.identify(path) and importer.account(path) == "Assets:IBKR:U1"
+    existing = importer.extract(path, [])
+    assert any(e.meta.get("flex_id") == "U1/trade/T4" for e in existing)
+    again = importer.extract(path, existing)
+    importer.deduplicate(again, existing)
+    assert all("__duplicate__" in e.meta for e in again)
+    text = (TRADES / "closed_lot_middle.xml").read_text()
+    twin = [line for line in text.splitlines() if 'transactionID="T1"' in line][0]
+    twins = tmp_path / "twins.xml"
+    twins.write_text(text.replace(twin, twin + "\n" + twin.replace('transactionID="T1"', 'transactionID="T1b"')))
+    fresh = importer.extract(str(twins), existing)
+    importer.deduplicate(fresh, existing)
+    assert [e.meta["flex_id"] for e in fresh if "__duplicate__" not in e.meta] == ["U1/trade/T1b"]
