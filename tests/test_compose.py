@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -245,6 +246,31 @@ def test_scheduler_rejects_a_bad_time(tmp_path, fake_venv):
     assert proc.returncode == 2
     assert "BEANFLEX_SYNC_AT must be HH:MM" in proc.stderr
     assert not (tmp_path / "calls.txt").exists()
+
+
+def test_scheduler_first_start_inits_the_ledger_and_git_then_syncs_and_sleeps(tmp_path, fake_venv):
+    data = tmp_path / "data"
+    data.mkdir()
+    env = _script_env(tmp_path, fake_venv, BEANFLEX_HOME=str(data), BEANFLEX_SYNC_AT="03:15",
+                      BEANFLEX_SYNC_ON_START="1", TZ="UTC", GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+    env["PATH"] = f"{fake_venv / 'bin'}:/usr/bin:/bin"
+    proc = subprocess.Popen([str(ROOT / "scripts" / "beanflex-scheduler")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    try:
+        for line in proc.stdout:  # ends when it says when the next run is, then it sleeps until then
+            lines.append(line.rstrip("\n"))
+            if line.startswith("beanflex-scheduler: next sync at "):
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    calls = (tmp_path / "calls.txt").read_text().splitlines()[::2]
+    assert calls == [f"init {data}", "sync"]
+    assert (data / ".git").is_dir()
+    assert lines[0] == f"beanflex-scheduler: no ledger in {data} yet: running 'beanflex init {data}'"
+    assert re.fullmatch(r"beanflex-scheduler: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ sync exit 0", lines[-2])
+    assert re.fullmatch(r"beanflex-scheduler: next sync at \d{4}-\d\d-\d\d 03:15 UTC", lines[-1])
 
 
 def _statement(from_date: str, to_date: str) -> str:
