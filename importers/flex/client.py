@@ -177,10 +177,11 @@ class _Waits:
     def wait(self, step: str, reason: str, code: str | None = None) -> None:
         delay = self.settings.delay(self.attempt)
         if self.waited + delay > self.settings.max_wait:
+            hint = ("IBKR is slow or busy; run the fetch again later" if code else
+                    f"could not reach {_where(self.settings.url)}: check the network and IBKR_FLEX_URL, or try later")
             raise FlexServiceError(
                 f"{step}: still not ready after waiting {self.waited:g} s ({self.attempt} retries); last: {reason}",
-                code=code, hint="IBKR is slow or busy; run the fetch again later (the wait is bounded by "
-                                "BEANFLEX_FLEX_MAX_WAIT)")
+                code=code, hint=f"{hint} (the wait is bounded by BEANFLEX_FLEX_MAX_WAIT)")
         if self.progress is not None:
             self.progress(f"{step}: {reason}; retrying in {delay:g} s "
                           f"(waited {self.waited:g} of at most {self.settings.max_wait:g} s)")

@@ -23,6 +23,15 @@ LOCK_NAME = ".beanflex.lock"
 DEFAULT_LOCK_WAIT = 30.0
 
 
+def lock_wait_from_env(env: dict[str, str] | None = None) -> float:
+    """BEANFLEX_LOCK_WAIT seconds (e.g. "0" to fail at once when locked), else DEFAULT_LOCK_WAIT."""
+    text = (os.environ if env is None else env).get("BEANFLEX_LOCK_WAIT", "").strip()
+    try:
+        return max(float(text), 0.0) if text else DEFAULT_LOCK_WAIT
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
 def atomic_write(path: Path | str, data: bytes, *, replace: Callable[[str, str], None] = os.replace) -> None:
     """Write `data` to `path` so that a crash leaves either the old file or the complete new one.
 
