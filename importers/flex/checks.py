@@ -1,7 +1,8 @@
 """The self-checks IBKR gives for free (DESIGN §4, issue 4 item 8), IBKR's own figures, and the opening cash.
 
 - `OpenPositions` -> `balance Assets:IBKR:<acct>:Positions <qty> <COMMODITY>` the day after the report date, and
-  `custom "ibkr-position"` with IBKR's view (mark, cost basis, unrealized) on the report date.
+  `custom "ibkr-position"` with IBKR's view (mark, cost basis, unrealized) on the report date; an instrument traded
+  in the statement but not listed must be flat (`balance … 0 <COMMODITY>`).
 - `CashReport` per currency -> `balance Assets:IBKR:<acct>:Cash <endingCash> <CCY>` the day after `toDate`.
 - `CashReport` startingCash -> the opening cash transaction, for an account's first statement only.
 - Performance summaries -> `custom "ibkr-summary" "<section>"`, every numeric attribute as meta.
