@@ -205,22 +205,30 @@ def _with_reason(diff: Diff, reason: str) -> Diff:
 
 
 def _summary_checks(book: Book, result: Reconciliation) -> list[Diff]:
-    """FIFO performance summary rows per conid: IBKR's realized for the statement period vs the sum of our
-    closing trades' realized on or before the summary date in that calendar year (base currency where IBKR's
-    summary is in base)."""
+    """IBKR's FIFO performance summary rows (in base currency) per conid: `total_realized_pnl` against our base
+    realized from 1 January of the summary's year to its date (the YTD period these queries use), and
+    `total_unrealized_pnl` against our base unrealized at that date. An instrument the ledger has no events
+    for is missing history (the statement holds the summary but not the trades or positions behind it)."""
+    from . import pnl  # pnl builds on this module's siblings only; imported here to keep the plugin light
+
     checks = []
     for entry in book.summaries:
         meta = entry.meta
-        conid, account = str(meta.get("conid") or ""), str(meta.get("account") or "")
-        if not conid or "total_realized_pnl" not in meta or "FIFO" not in str(entry.values[0].value):
+        conid, account = str(meta.get("conid") or ""), account_component(str(meta.get("account") or ""))
+        if not conid or "FIFO" not in str(entry.values[0].value):
             continue
-        inst = book.instruments.get((account_component(account), conid))
-        ours = sum((d.ours for d in result.trades
-                    if inst is not None and (d.account, d.conid) == (inst.account, inst.conid)
-                    and d.date.year == entry.date.year and d.date <= entry.date), ZERO)
-        checks.append(Diff(entry.date, account, conid, str(meta.get("symbol") or ""), book.base_currency, "",
-                           "summary.total_realized_pnl", ours, Decimal(str(meta["total_realized_pnl"])),
-                           tuple(raw_refs(meta.get("flex_src"))), None, meta))
+        inst = book.instruments.get((account, conid))
+        options = pnl.Options(start=entry.date.replace(month=1, day=1), end=entry.date)
+        row = pnl.instrument_pnl(book, inst, options) if inst is not None else None
+        reason = None if inst is not None and inst.events else "missing_history"
+        for field_, ours_field in (("total_realized_pnl", "base.realized"), ("total_unrealized_pnl",
+                                                                              "base.unrealized")):
+            if field_ not in meta:
+                continue
+            ours = (row.value(ours_field) if row is not None else ZERO) or ZERO
+            checks.append(Diff(entry.date, account, conid, str(meta.get("symbol") or ""), book.base_currency, "",
+                               f"summary.{field_}", ours, Decimal(str(meta[field_])),
+                               tuple(raw_refs(meta.get("flex_src"))), reason, meta))
     return checks
 
 
