@@ -77,7 +77,8 @@ class BeanflexLabels(fava_pages.Page):
                                          "range, account and label filters)."}
             page["events"] = self.events_report(args, conid, page["instrument"]["account"])["events"]
         if page["level"] == "labels":
-            items = [(g["label"], g["totals"].get("total"), self.url(label=g["label"])) for g in report["labels"]]
+            items = [(g["label"], g["totals"].get("total"), self.url(label=g["label"]), g.get("colour"))
+                     for g in report["labels"]]
             if report["unlabelled"]["instruments"]:
                 items.append(("unlabelled", report["unlabelled"]["totals"].get("total"), self.url(label="-")))
             page["chart"] = fava_pages.bar_chart(items)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +39,24 @@ def entry_hashes(entries) -> dict[str, str]:
         if flex_id and (str(flex_id) not in hashes or str(meta.get("filename", "")).endswith("manual.beancount")):
             hashes[str(flex_id)] = hash_entry(entry)
     return hashes
+
+
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{3,8}$|^[a-z]{3,20}$")
+
+
+def money_text(value: Any) -> str:
+    """A report's decimal string for display: thousands separators and at least two decimals, no digit dropped.
+
+    "3802.5" -> "3,802.50"; "1351.125" -> "1,351.125"; "-150.65" -> "-150.65"; "0" -> "0.00".
+    """
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    places = max(2, -number.as_tuple().exponent)
+    return f"{number:,.{places}f}"
 
 
 def to_jsonable(value: Any) -> Any:
@@ -165,6 +184,11 @@ class Page(FavaExtensionBase):
             return {"error": exc.message}
 
     @staticmethod
+    def money(value: Any) -> str:
+        """money_text for the templates."""
+        return money_text(value)
+
+    @staticmethod
     def refs(value: Any) -> list[str]:
         """Raw references as `path:line` strings from any report shape: a `flex_src` string, a list of such
         strings, or explain's [{"file", "line", …}]."""
@@ -181,26 +205,28 @@ class Page(FavaExtensionBase):
         return out
 
 
-def bar_chart(items: list[tuple[str, Any, str | None]], width: int = 640, label_width: int = 150,
-              row_height: int = 22) -> dict:
-    """Geometry of a horizontal bar chart (inline SVG, drawn by the templates) for (name, amount, href) items.
+def bar_chart(items: list[tuple], width: int = 640, label_width: int = 150, row_height: int = 22) -> dict:
+    """Geometry of a horizontal bar chart (inline SVG, drawn by the templates) for (name, amount, href[, colour])
+    items; a label's `colour` from labels.yaml colours its bar.
 
     Amounts are the report's decimal strings; pixels are the only thing computed here. E.g. items AAPL 497.52
     and SAP 57.70 on a 400 px plot: AAPL's bar is 400 px, SAP's 400 × 57.70 / 497.52 = 46.4 px. Negative
     amounts grow left of the zero line; None (not computable) draws no bar.
     """
-    amounts = [Decimal(str(a)) if a not in (None, "") else None for _, a, _ in items]
+    amounts = [Decimal(str(item[1])) if item[1] not in (None, "") else None for item in items]
     known = [a for a in amounts if a is not None]
     low, high = min([Decimal(0), *known]), max([Decimal(0), *known])
     span = (high - low) or Decimal(1)
     plot = Decimal(width - label_width - 90)  # room on the right for the amount's text
     zero = label_width + plot * (-low) / span
     rows = []
-    for i, ((name, amount, href), value) in enumerate(zip(items, amounts)):
+    for i, (item, value) in enumerate(zip(items, amounts)):
+        name, amount, href = item[:3]
+        colour = item[3] if len(item) > 3 and _COLOUR.match(str(item[3] or "")) else None
         size = abs(value) * plot / span if value is not None else Decimal(0)
         x = zero - size if value is not None and value < 0 else zero
         rows.append({"name": name, "amount": amount, "href": href, "y": i * row_height,
                      "x": round(float(x), 1), "width": round(float(size), 1),
-                     "negative": value is not None and value < 0, "missing": value is None})
+                     "negative": value is not None and value < 0, "missing": value is None, "colour": colour})
     return {"width": width, "height": max(1, len(items)) * row_height + 4, "zero": round(float(zero), 1),
             "label_width": label_width, "row_height": row_height, "rows": rows}
