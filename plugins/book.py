@@ -255,9 +255,11 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         mine = len(legs) == 1 or str(meta.get("conid")) == conid
         currency = currencies.get((account, symbol)) or (commodities.get(symbol) or {}).get("currency", "")
         rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
+        paid = _in_trade_currency(-(commission or ZERO), str(meta.get("commission_currency") or currency),
+                                  currency, rate, book, entry.date)
         events.append(Event(kind=kind, account=account, conid=conid, symbol=symbol, currency=currency,
                             legs=tuple(its_legs), net_cash=net_cash if mine else None,
-                            commission=-(commission or ZERO) if mine else ZERO,
+                            commission=paid if mine else ZERO,
                             fifo_pnl_realized=dec(meta.get("fifo_pnl_realized")) if mine else None,
                             fx_rate=rate, **common))
     by_conid = {_conid(s, commodities): s for s in commodities}
@@ -265,6 +267,18 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         symbol = by_conid.get(conid, conid)
         events.extend(_income_events(entry, account, conid, symbol, currency, book, common))
     return events
+
+
+def _in_trade_currency(amount: Decimal, currency: str, trade_currency: str, rate: Decimal | None, book: Book,
+                       date: datetime.date) -> Decimal:
+    """A commission charged in another currency (often the base), in the trade currency at the trade's rate:
+    2 CHF on a USD trade at 0.90 CHF/USD -> 2 / 0.90 = 2.22 USD."""
+    if currency == trade_currency or not amount:
+        return amount
+    its_rate = book.rate(currency, date)
+    if its_rate is None or not rate:
+        return amount
+    return amount * its_rate / rate
 
 
 def _income_events(entry, account, conid, symbol, currency, book, common) -> list[Event]:

@@ -233,3 +233,11 @@ def test_date_range_counts_realized_and_income_inside_and_positions_at_the_end()
     assert (r.value("realized"), r.value("dividends"), r.value("withholding")) == (0, D("1.20"), D("0.18"))
     assert r.value("quantity") == 5 and r.value("commissions") == 0
     assert r.mark is None and r.value("unrealized") is None and "no_mark" in r.flags
+
+
+def test_commission_charged_in_the_base_currency_is_reported_in_the_trade_currency():
+    text = (header() + commodity("SAP", "14204")
+            # 1.20 USD commission on a EUR trade at 1.20 USD/EUR: 1.20 / 1.20 = 1 EUR
+            + trade("2024-01-02", "E1", "BUY 10 SAP @ 50", "14204", [("10", "SAP", "50.1", "2024-01-02", "E1")],
+                    "-500", "-1.20", rate="1.20", ccy="EUR", extra='  commission_currency: "USD"'))
+    assert row(text, "SAP").value("commissions") == D("1")
