@@ -188,3 +188,14 @@ def test_an_instrument_traded_but_not_listed_must_be_flat(tmp_path):
     _, errors, _ = loader.load_string(render(map_all(statement, ctx), ctx, held_3))
     [error] = errors
     assert isinstance(error, BalanceError) and "3 MSFT" in error.message
+
+
+def test_every_summary_and_position_record_has_its_own_flex_id():
+    """Custom records have no IBKR id; without one, a writer that de-duplicates by text would keep one FIFO summary
+    row per section and day (fifosum has 12 on 2022-02-21) and one position per commodity across accounts."""
+    path = next(p for p in public_samples() if p.name == "ibkr-flexquery-client-lib__report.xml")
+    statement = adapter.parse(path.read_bytes(), path.name).statements[1]
+    ctx = MapContext(statement, f"raw/{path.name}", CommodityNamer(), DriftReport())
+    ids = [c.meta["flex_id"] for c in checks.map_summaries(statement, ctx)]
+    assert len(ids) == len(set(ids)) == 12
+    assert "U555/summary/FIFOPerformanceSummaryInBase/U5556666/265598/2022-02-21" in ids

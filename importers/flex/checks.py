@@ -148,7 +148,8 @@ def opening_cash(statement: FlexStatement, ctx: MapContext) -> list[data.Transac
 def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom]:
     """Performance summary rows (FIFO, MTM, MTD/YTD) as `custom "ibkr-summary" "<section>"` on the report date.
 
-    Meta: the row tag, its instrument (conid, symbol, asset_category, description), then every numeric
+    Meta: flex_id `<acct>/summary/<section>/<row accountId>/<conid, symbol or description>/<date>`, the row tag,
+    the statement's account, the instrument (conid, symbol, asset_category, description), then every numeric
     attribute under its snake_case name (`totalRealizedPnl` -> `total_realized_pnl`), and flex_src.
     """
     entries = []
@@ -159,6 +160,9 @@ def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom
         if day is None:
             continue
         meta = data.new_metadata(ctx.raw_path, record.line)
+        row_key = record.text("conid") or record.text("symbol") or record.text("description") or record.tag
+        meta["flex_id"] = _id(ctx, "summary", record.section, record.text("accountId") or ctx.account_id, row_key,
+                              day.isoformat())
         meta["row"] = record.tag
         meta["account"] = ctx.account_id
         for name, key in (("conid", "conid"), ("symbol", "symbol"), ("assetCategory", "asset_category"),
@@ -200,6 +204,13 @@ def _cash_report_rows(statement: FlexStatement) -> list[FlexRecord]:
             if r.text("currency") not in (None, BASE_SUMMARY) and r.text("levelOfDetail") != "BaseCurrency"]
 
 
+def _id(ctx: MapContext, kind: str, *parts: str) -> str:
+    """flex_id of a record that has no IBKR id: `<acct>/<kind>/<part>/…`, spaces as `-`, e.g.
+    `U1/position/265598/2024-12-31`. It is what makes two accounts' same-day records two, and the same record in
+    two overlapping statements one."""
+    return "/".join([ctx.account_id, kind, *(re.sub(r"\s+", "-", part.strip()) for part in parts)])
+
+
 def _instrument_key(record: FlexRecord) -> str:
     return record.text("conid") or record.text("isin") or record.text("symbol") or f"line{record.line}"
 
@@ -213,7 +224,9 @@ def _position_meta(rows: list[FlexRecord], quantity: Decimal, ctx: MapContext) -
         return None if None in values else sum(values, Decimal(0))
 
     meta = data.new_metadata(ctx.raw_path, first.line)
+    day = first.date("reportDate") or ctx.statement.to_date
     fields = {
+        "flex_id": _id(ctx, "position", _instrument_key(first), day.isoformat()),
         "account": ctx.account_id,
         "conid": first.text("conid"),
         "isin": None if first.text("conid") else first.text("isin"),
