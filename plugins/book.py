@@ -299,15 +299,17 @@ def _income_events(entry, account, conid, symbol, currency, book, common) -> lis
 
 
 def _read_price(book: Book, entry: data.Price, commodities: dict) -> None:
-    """`price EUR 1.10 USD` is an FX rate when quoted in the base; `price AAPL 150 USD` is a mark."""
+    """`price EUR 1.10 USD` is an FX rate when quoted in the base; `price AAPL 150 USD` is a mark.
+
+    A commodity with a conid is an instrument (a mark only); anything else may be either (a hand-written ledger
+    need not declare commodities), so it is kept as both: marks are looked up by instrument, rates by currency.
+    """
     meta = entry.meta or {}
-    if entry.currency not in commodities or "conid" not in (commodities.get(entry.currency) or {}):
+    if "conid" not in (commodities.get(entry.currency) or {}):
         if entry.amount.currency == book.base_currency:
             book.rates[entry.currency].append((entry.date, entry.amount.number))
         elif entry.currency == book.base_currency and entry.amount.number:
             book.rates[entry.amount.currency].append((entry.date, 1 / entry.amount.number))
-        if entry.currency not in commodities:
-            return
     book.marks[entry.currency].append(Mark(entry.date, entry.amount.number, str(meta.get("source") or "price"),
                                            str(meta.get("flex_src") or "")))
 

@@ -16,8 +16,8 @@ Why each diff is explained (checked by hand against the XML):
   premium into the stock leg (flex-schema §2): +8504.59454 on the option, -8504.594537 on the stock.
 - vtandchill VT: the hand-edited rows disagree with IBKR's OpenPositions (e.g. 10 @ 142.035 with cost 14180);
   the ledger follows the rows' cost (ibkr_rows_disagree).
-- flexquery-client-lib FUV: a summary-only statement; the ledger has no FUV trades or positions for IBKR's
-  -3497.5 unrealized (missing_history).
+- flexquery-client-lib: a summary-only statement (12 instruments); the ledger has no trades or positions
+  behind IBKR's unrealized figures, e.g. FUV -3497.5 (missing_history). Realized is 0 on both sides.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ EXPECTED = {
     "alens-importers__forex-mix.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "beancount_reds_importers__dividend+tax.xml": (0, 0, set(), 1, 1, set(), 0, set()),
     "ibkr-flexquery-client-lib__report.xml": (
-        0, 0, set(), 0, 0, set(), 2, {("FUV", "summary.total_unrealized_pnl", "missing_history")}),
+        0, 0, set(), 0, 0, set(), 24, {(symbol, "summary.total_unrealized_pnl", "missing_history") for symbol in (
+            "AAPL", "DM", "FUV", "HUM", "IBM", "INTC", "MSFT", "NET", "NVDA", "WBC", "WBCPK", "WBK")}),
 }
 
 
