@@ -199,3 +199,16 @@ def test_every_summary_and_position_record_has_its_own_flex_id():
     ids = [c.meta["flex_id"] for c in checks.map_summaries(statement, ctx)]
     assert len(ids) == len(set(ids)) == 12
     assert "U555/summary/FIFOPerformanceSummaryInBase/U5556666/265598/2022-02-21" in ids
+
+
+def test_unit_price_per_contract_and_per_bond_face_unit():
+    from beanflex.importers.flex.adapter import FlexRecord
+
+    def row(**attrs):
+        return FlexRecord("OpenPositions", "OpenPosition", "U1", 1, attrs)
+
+    assert prices.unit_price(row(assetCategory="OPT", multiplier="100"), D("1.25")) == (D("125.00"), D("100"))
+    assert prices.unit_price(row(assetCategory="STK", multiplier="1"), D("150")) == (D("150"), D("1"))
+    assert prices.unit_price(row(assetCategory="STK"), D("150")) == (D("150"), D("1"))
+    # a bond marked 99.5 (percent of face): one face unit is worth 0.995
+    assert prices.unit_price(row(assetCategory="BOND", multiplier="1"), D("99.5")) == (D("0.995"), D("0.01"))

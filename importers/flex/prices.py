@@ -10,7 +10,8 @@ Sources, in the order they win when two give the same (date, commodity, currency
 
 Instrument prices are per unit of the commodity, and an option's unit is one contract (docs/ledger-format.md), so
 the price is IBKR's per-share mark times the multiplier: a call marked 1.25 with multiplier 100 is
-`price SA-250919C17 125.00 USD`; `mark_price`/`close_price` meta keep IBKR's figure.
+`price SA-250919C17 125.00 USD` (bonds: percent of face ÷ 100); `mark_price`/`close_price` and `multiplier` (the
+factor applied) meta keep IBKR's figure.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ def map_prices(statement: FlexStatement, ctx: MapContext) -> list[data.Price]:
         mark, currency, commodity = record.decimal("markPrice"), record.text("currency"), ctx.commodity(record)
         day = record.date("reportDate") or statement.to_date
         if None not in (mark, currency, commodity, day):
-            multiplier = record.decimal("multiplier") or Decimal(1)
-            add(day, commodity, mark * multiplier, currency, "OpenPositions.markPrice", record,
-                mark_price=mark if multiplier != 1 else None, multiplier=multiplier if multiplier != 1 else None)
+            unit, factor = unit_price(record, mark)
+            add(day, commodity, unit, currency, "OpenPositions.markPrice", record,
+                mark_price=mark if factor != 1 else None, multiplier=factor if factor != 1 else None)
 
     for record in statement.rows("Trades", "Trade"):
         close, currency = record.decimal("closePrice"), record.text("currency")
@@ -59,9 +60,9 @@ def map_prices(statement: FlexStatement, ctx: MapContext) -> list[data.Price]:
         day = record.date("dateTime") or record.date("tradeDate")
         commodity = ctx.commodity(record)
         if day is not None and commodity is not None:
-            multiplier = record.decimal("multiplier") or Decimal(1)
-            add(day, commodity, close * multiplier, currency, "Trade.closePrice", record,
-                close_price=close if multiplier != 1 else None, multiplier=multiplier if multiplier != 1 else None)
+            unit, factor = unit_price(record, close)
+            add(day, commodity, unit, currency, "Trade.closePrice", record,
+                close_price=close if factor != 1 else None, multiplier=factor if factor != 1 else None)
 
     covered: set[tuple[datetime.date, str]] = set()
     for record in statement.rows("ConversionRates", "ConversionRate"):
@@ -89,6 +90,17 @@ def map_prices(statement: FlexStatement, ctx: MapContext) -> list[data.Price]:
             add(day, currency, rate, base, "fxRateToBase", record)
 
     return [prices[key] for key in sorted(prices)]
+
+
+def unit_price(record: FlexRecord, quoted: Decimal) -> tuple[Decimal, Decimal]:
+    """(price of one unit of the commodity, the factor applied): IBKR quotes options and futures per share or
+    point, so one contract costs quoted × multiplier (1.25 × 100 = 125.00); bonds are quoted in percent of face
+    and held in face units, so one unit costs quoted ÷ 100 (99.5 -> 0.995)."""
+    if (record.text("assetCategory") or "") == "BOND":
+        factor = Decimal("0.01")
+    else:
+        factor = record.decimal("multiplier") or Decimal(1)
+    return quoted * factor, factor
 
 
 def _row_date(record: FlexRecord) -> datetime.date | None:
