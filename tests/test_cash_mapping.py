@@ -228,3 +228,29 @@ def test_booked_rows_add_up_to_ibkrs_cash_report(name):
             assert ours.get((currency, event), D(0)) == reported, (currency, event)
             compared += 1
     assert compared >= 5
+
+
+def test_rows_missing_what_a_booking_needs_are_drift_not_crashes(tmp_path):
+    path = tmp_path / "holes.xml"
+    path.write_text(
+        '<FlexQueryResponse queryName="q" type="AF"><FlexStatements count="1">\n'
+        '<FlexStatement accountId="U1" fromDate="20240101" toDate="20240131" period="x" whenGenerated="20240201">\n'
+        '<CashReport>\n<CashReportCurrency currency="USD" startingCash="" endingCash="" />\n</CashReport>\n'
+        '<CashTransactions>\n'
+        '<CashTransaction currency="USD" dateTime="20240105" type="Dividends" />\n'
+        '<CashTransaction amount="1" dateTime="20240105" type="Dividends" />\n'
+        '<CashTransaction currency="USD" amount="1" type="Other Fees" />\n'
+        '<CashTransaction currency="USD" amount="2" dateTime="20240106" />\n'
+        '</CashTransactions>\n<OpenPositions>\n<OpenPosition symbol="X" />\n</OpenPositions>\n'
+        '</FlexStatement></FlexStatements></FlexQueryResponse>\n')
+    statement, ctx = load_statement(path)
+    entries = map_all(statement, ctx)
+    # The only booking: the row with amount, currency and date but no type -> Unclassified.
+    [txn] = [e for e in entries if isinstance(e, data.Transaction)]
+    assert txn.meta["event"] == "unclassified" and txn.postings[0].units.number == D("2")
+    reasons = sorted(item.name for item in ctx.drift.items)
+    assert reasons == sorted([
+        "no amount; the row cannot be booked", "no currency; the row cannot be booked",
+        "no dateTime/reportDate; the row cannot be booked", "type=None (booked to Income:IBKR:U1:Unclassified)",
+        "no endingCash or toDate; no cash check written",
+        "no instrument, report date or position; no position check written"])
