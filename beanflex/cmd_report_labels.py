@@ -137,5 +137,9 @@ def render_table(report: dict) -> str:
             cells = [str(v).ljust(w) if i < 3 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))]
             lines.append("  " + "  ".join(cells).rstrip())
         lines.append("")
+    portfolio = report.get("portfolio_totals") or {}
+    if portfolio.get("total") is not None:
+        lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'])} "
+                     f"{portfolio.get('currency') or report['base_currency']}")
     lines.append(report["overlap"]["note"])
     return "\n".join(lines) + "\n"

@@ -132,6 +132,7 @@ def test_report_labels_command_on_the_demo(demo_repo, tmp_path):
     assert "Dividend: Held (partly) for the dividend" in table.output and "Software" not in table.output
     assert "1351.13" in table.output                      # 1201 + 0.25 × 600.50 = 1351.125, rounded for display
     assert "do not add up to the portfolio total" in table.output
+    assert "Portfolio total (each instrument once): 560.81 USD" in table.output
 
     out = tmp_path / "labels.csv"
     assert run_labels(demo_repo, "--format", "csv", "-o", str(out)).exit_code == 0
