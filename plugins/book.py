@@ -143,6 +143,7 @@ class Instrument:
 @dataclass
 class Book:
     base_currency: str
+    base_declared: bool = True  # False: no `option "operating_currency"`, the base was inferred (reports flag it)
     instruments: dict[tuple[str, str], Instrument] = field(default_factory=dict)
     marks: dict[str, list[Mark]] = field(default_factory=lambda: defaultdict(list))  # by commodity symbol
     rates: dict[str, list[tuple[datetime.date, Decimal]]] = field(default_factory=lambda: defaultdict(list))
@@ -168,9 +169,10 @@ class Book:
 
 
 def load_book(entries, options_map) -> Book:
-    """Build the Book from loaded entries; `options_map["operating_currency"][0]` is the base currency."""
-    base = (options_map.get("operating_currency") or ["USD"])[0]
-    book = Book(base)
+    """Build the Book from loaded entries; `options_map["operating_currency"][0]` is the base currency (inferred
+    from the rows converted at rate 1 when the ledger does not declare it)."""
+    declared = (options_map.get("operating_currency") or [None])[0]
+    book = Book(declared or infer_base_currency(entries), base_declared=bool(declared))
     commodities = {e.currency: e.meta for e in entries if isinstance(e, data.Commodity)}
     for entry in entries:  # rates and marks first: a trade's base rate may come from a same-day price
         if isinstance(entry, data.Price):
@@ -197,6 +199,22 @@ def load_book(entries, options_map) -> Book:
     for inst in book.instruments.values():
         inst.currency = inst.currency or next((e.currency for e in inst.events if e.currency), "")
     return book
+
+
+def infer_base_currency(entries) -> str:
+    """A guess at the base when main.beancount does not declare `operating_currency` (every P&L row is then
+    flagged `base_currency_assumed`): the currency whose rows IBKR converts at `fx_rate_to_base: 1` most often (cash rows by their `currency`, trades by their cost currency; FX
+    conversions say nothing), else USD."""
+    counts: dict[str, int] = defaultdict(int)
+    for entry in entries:
+        meta = getattr(entry, "meta", None) or {}
+        if not isinstance(entry, data.Transaction) or dec(meta.get("fx_rate_to_base")) != 1:
+            continue
+        currency = meta.get("currency") or next((p.cost.currency for p in entry.postings if p.cost is not None
+                                                 and p.cost.currency), None)
+        if currency and meta.get("event") != "fx":
+            counts[str(currency)] += 1
+    return max(sorted(counts), key=counts.__getitem__) if counts else "USD"
 
 
 def _instrument(book: Book, account: str, conid: str, symbol: str, commodities: dict) -> Instrument:

@@ -124,6 +124,8 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
             result.flags.append("flagged_corporate_action")
     if run.lots and mark is None:
         result.flags.append("no_mark")
+    if not book.base_declared:
+        result.flags.append("base_currency_assumed")  # declare option "operating_currency" in main.beancount
     result.flags = sorted(set(result.flags))
     return result
 

@@ -241,3 +241,12 @@ def test_commission_charged_in_the_base_currency_is_reported_in_the_trade_curren
             + trade("2024-01-02", "E1", "BUY 10 SAP @ 50", "14204", [("10", "SAP", "50.1", "2024-01-02", "E1")],
                     "-500", "-1.20", rate="1.20", ccy="EUR", extra='  commission_currency: "USD"'))
     assert row(text, "SAP").value("commissions") == D("1")
+
+
+def test_undeclared_base_currency_is_inferred_and_flagged():
+    # no operating_currency: the EUR trades are converted at 1.20 / 1.10, so nothing says EUR is the base;
+    # the AAPL rows say fx_rate_to_base 1 in USD -> USD, and every row says the base was assumed
+    text = DESIGN_AAPL.replace('option "operating_currency" "USD"\n', "").replace(
+        'event: "trade"\n', 'event: "trade"\n  fx_rate_to_base: 1\n', 1)
+    r = row(text, "AAPL")
+    assert "base_currency_assumed" in r.flags and r.value("base.total") == D("497.52")
