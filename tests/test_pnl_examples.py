@@ -250,3 +250,28 @@ def test_undeclared_base_currency_is_inferred_and_flagged():
         'event: "trade"\n', 'event: "trade"\n  fx_rate_to_base: 1\n', 1)
     r = row(text, "AAPL")
     assert "base_currency_assumed" in r.flags and r.value("base.total") == D("497.52")
+
+
+FLIP = (
+    header() + commodity("TSLA", "76792991")
+    # long 10 @ 100 + 1: lot 10 @ 100.1
+    + trade("2024-01-02", "F1", "BUY 10 TSLA @ 100", "76792991", [("10", "TSLA", "100.1", "2024-01-02", "F1")],
+            "-1001", "-1")
+    # C;O: sell 15 @ 110 - 1.5 = 1648.5; closes the 10 (their share 1100 - 1 = 1099, realized 1099 - 1001 = 98)
+    # and opens a short 5 at (550 - 0.5) / 5 = 109.9 (basis -549.5): 1648.5 - 1001 - 549.5 = 98
+    + trade("2024-02-01", "F2", "SELL 15 TSLA @ 110", "76792991", [("-10", "TSLA", "100.1", "2024-01-02", "F1"),
+                                                                ("-5", "TSLA", "109.9", "2024-02-01", "F2")],
+            "1648.5", "-1.5", fifo="98")
+    # cover 5 @ 100 + 0.5 = -500.5: -500.5 - (-549.5) = 49
+    + trade("2024-03-01", "F3", "BUY 5 TSLA @ 100", "76792991", [("5", "TSLA", "109.9", "2024-02-01", "F2")],
+            "-500.5", "-0.5", fifo="49")
+)
+
+
+@pytest.mark.parametrize("mode,method", [("ibkr", "fifo"), ("economic", "fifo"), ("economic", "average")])
+def test_flip_from_long_to_short(mode, method):
+    r = row(FLIP, "TSLA", mode, method)
+    assert [c.realized for c in r.closings] == [D("98"), D("49")]
+    assert r.value("realized") == D("147") and r.value("commissions") == D("3")  # 98 + 49; 1 + 1.5 + 0.5
+    between = row(FLIP, "TSLA", mode, method, end=datetime.date(2024, 2, 15))
+    assert (between.value("quantity"), between.value("cost_basis")) == (-5, D("-549.5"))
