@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from beanflex.cli import cli
 from beanflex.plugins import pnl, reports
+from beanflex.plugins.reconcile import reconcile_book
 from ledger_text import commodity, header, load, position, trade
 from samples import sample
 from test_pnl_examples import DESIGN_AAPL, EUR_STOCK, OPTIONS, SHORT, SPLIT, THREE_LOTS
@@ -50,39 +51,40 @@ def test_every_field_of_every_hand_written_example_adds_up():
 
 @st.composite
 def trade_histories(draw):
-    """A random run of buys and sells of one stock (never short), with IBKR-style FIFO closing legs."""
-    lots, lines, n = [], [], 0
-    for _ in range(draw(st.integers(1, 8))):
-        n += 1
-        held = sum(units for units, _, _ in lots)
+    """A random run of buys and sells of one stock: longs, shorts and flips, IBKR-style FIFO closing legs.
+
+    A trade of q units (signed) at price p with commission c has net cash -q p - c; it closes FIFO lots of the
+    opposite sign first, and the rest r opens a lot at p + c r/|q| / r per unit (its share of the commission).
+    """
+    lots, lines = [], []  # lots: [units, cost, day, label]
+    for n in range(1, draw(st.integers(1, 8)) + 1):
+        day, label = f"2024-01-{n:02d}", f"X{n:02d}"
+        q = draw(st.integers(-50, 50).filter(bool))
         price = D(draw(st.integers(1, 500))) + D(draw(st.integers(0, 99))) / 100
         commission = D(draw(st.integers(0, 300))) / 100
-        if held and draw(st.booleans()):
-            qty = draw(st.integers(1, held))
-            net_cash = qty * price - commission
-            legs, left = [], qty
-            while left:
-                units, cost, day = lots[0]
-                take = min(units, left)
-                legs.append((f"-{take}", "XYZ", str(cost), day, f"X{day[-2:]}"))
-                lots[0] = (units - take, cost, day)
-                if lots[0][0] == 0:
-                    lots.pop(0)
-                left -= take
-            basis = sum(-D(units) * D(cost) for units, _, cost, _, _ in legs)
-            lines.append(trade(f"2024-01-{n:02d}", f"X{n:02d}", f"SELL {qty} XYZ", "9", legs, str(net_cash),
-                               str(-commission), fifo=str(net_cash + basis)))
-        else:
-            qty = draw(st.integers(1, 50))
-            cost = (qty * price + commission) / qty
-            day = f"2024-01-{n:02d}"
-            lots.append((qty, cost, day))
-            lines.append(trade(day, f"X{n:02d}", f"BUY {qty} XYZ", "9", [(str(qty), "XYZ", str(cost), day, f"X{n:02d}")],
-                               str(-(qty * price + commission)), str(-commission)))
+        legs, left = [], q
+        while left and lots and lots[0][0] * left < 0:
+            take = -left if abs(left) <= abs(lots[0][0]) else lots[0][0]  # units taken, signed like the lot
+            legs.append((str(-take), "XYZ", str(lots[0][1]), lots[0][2], lots[0][3]))
+            lots[0][0] -= take
+            left += take
+            if not lots[0][0]:
+                lots.pop(0)
+        if left:
+            cost = price + commission * abs(left) / abs(q) / left
+            legs.append((str(left), "XYZ", str(cost), day, label))
+            lots.append([left, cost, day, label])
+        net_cash = -q * price - commission
+        closes = any(leg[4] != label for leg in legs)
+        realized = net_cash + sum(D(units) * D(cost) for units, _, cost, _, _ in legs)
+        lines.append(trade(day, label, f"{'BUY' if q > 0 else 'SELL'} {abs(q)} XYZ", "9", legs, str(net_cash),
+                           str(-commission), fifo=str(realized) if closes else None))
+    held = sum(lot[0] for lot in lots)
+    basis = sum(lot[0] * lot[1] for lot in lots)
     mark = draw(st.integers(1, 600))
-    held = sum(units for units, _, _ in lots)
     return header() + commodity("XYZ", "9") + "".join(lines) + (
-        position("2024-02-28", "XYZ", "9", str(held), str(mark), "0", "0") if held else "")
+        position("2024-02-28", "XYZ", "9", str(held), str(mark), str(basis), str(held * mark - basis)) if held
+        else "")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,6 +96,9 @@ def test_explain_adds_up_on_random_histories(text):
     inst = next(iter(book.instruments.values()))
     totals = {pnl.instrument_pnl(book, inst, options).value("total") for options in MODES}
     assert max(totals) - min(totals) < D("1e-20")
+    # the generator's IBKR figures (FIFO) and positions agree with the ledger's lots
+    found = reconcile_book(book, D("0.01"))
+    assert found.diffs == [] and len(found.trades) == text.count("fifo_pnl_realized")
 
 
 def test_public_sample_explain_adds_up_and_shows_the_raw_xml(tmp_path):
