@@ -23,7 +23,6 @@ EMPTY_MARKERS = frozenset({"", "-", "--", "N/A"})
 MULTI = "MULTI"
 
 _DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d-%b-%y")
-_TIME_FORMATS = ("%H%M%S", "%H:%M:%S", "%H:%M")
 _DATETIME_SPLIT = re.compile(r"^(?P<date>[^;,T ]+)(?:[;,T ]\s*(?P<time>\d{1,2}:?\d{2}(?::?\d{2})?))?(?:\s+[A-Z]{2,5})?$")
 
 
@@ -86,6 +85,8 @@ class FlexRecord:
 
 def parse_date(text: str) -> datetime.date | None:
     """Parse one of IBKR's date formats, e.g. `20240105`, `2024-01-05`, `01/05/2024`, `05-Jan-24`."""
+    if text.isdigit() and len(text) != 8:  # strptime would read "2024015" as 2024-01-05
+        return None
     for fmt in _DATE_FORMATS:
         try:
             return datetime.datetime.strptime(text, fmt).date()
@@ -105,12 +106,15 @@ def parse_datetime(text: str) -> datetime.datetime | None:
     time_text = match["time"]
     if not time_text:
         return datetime.datetime.combine(day, datetime.time())
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.datetime.combine(day, datetime.datetime.strptime(time_text, fmt).time())
-        except ValueError:
-            continue
-    return None
+    # Pick the format by shape: strptime alone would read "0930" with %H%M%S as 09:03:00.
+    fmt = {6: "%H%M%S", 4: "%H%M"}.get(len(time_text)) if time_text.isdigit() else \
+        ("%H:%M:%S" if time_text.count(":") == 2 else "%H:%M")
+    if fmt is None:
+        return None
+    try:
+        return datetime.datetime.combine(day, datetime.datetime.strptime(time_text, fmt).time())
+    except ValueError:
+        return None
 
 
 @dataclass
