@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +27,8 @@ from .book import Book, load_book
 
 #: The query parameters a beanflex page keeps when it links to itself or to another beanflex page.
 PAGE_PARAMS = ("mode", "method", "view")
+#: The page whose cache all pages share (any of the four would do; this one is always loaded with them).
+SHARED_CACHE_OWNER = "BeanflexPortfolio"
 #: Fava's own filters, kept on every link (Fava's url_for does the same for its pages).
 FAVA_PARAMS = ("time", "account", "filter", "conversion", "interval")
 
@@ -89,10 +92,14 @@ class Page(FavaExtensionBase):
         self._cache = {}
 
     def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        """`build()` once per ledger load and key."""
-        if key not in self._cache:
-            self._cache[key] = build()
-        return self._cache[key]
+        """`build()` once per ledger load and key, shared by the four pages: they keep one cache, the first
+        page's (Fava's `get_extension`), so the ledger is read into a Book once, not once per page (on a 10k-trade
+        ledger that read is ~3 s of a ~5 s first page)."""
+        owner = self.ledger.extensions.get_extension(SHARED_CACHE_OWNER) or self
+        cache = owner._cache  # noqa: SLF001 - the same class's attribute
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
 
     # -- where things are ----------------------------------------------------------------------------------
 
@@ -133,8 +140,9 @@ class Page(FavaExtensionBase):
                            lambda: fava_reports.reconcile(self.book(), args, self.ledger.options))
 
     def labels_report(self, args: fava_reports.ReportArgs) -> dict:
+        unfiltered = replace(args, label=None)  # the labels report groups the whole pnl report (--label picks groups)
         return self.cached(("labels", args.key()), lambda: fava_reports.labels(
-            self.book(), args, self.ledger.all_entries, self.labels_config()))
+            self.pnl_report(unfiltered), args, self.ledger.all_entries, self.labels_config()))
 
     def events_report(self, args: fava_reports.ReportArgs, conid: str, account: str | None) -> dict:
         return self.cached(("events", args.key(), conid, account), lambda: fava_reports.events(

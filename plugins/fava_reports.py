@@ -154,12 +154,12 @@ def labels_config(options_map, root_dir: Path):
     return config
 
 
-def labels(book: Book, args: ReportArgs, entries, config) -> dict:
-    """`report labels --format json`: the pnl report grouped by labels.yaml, `--label` keeping one group."""
+def labels(pnl_report: dict, args: ReportArgs, entries, config) -> dict:
+    """`report labels --format json`: the pnl report (of every label: `pnl(book, args without its label)`)
+    grouped by labels.yaml, `--label` keeping one group."""
     if args.label and config.get(args.label) is None:
         raise ReportError(f"No label {args.label!r} in {config.filename}.")
-    base = reports.pnl_report(book, options(args), _accounts(args))
-    return labels_report(base, config, instruments=instruments_from_entries(entries), only=_labels(args))
+    return labels_report(pnl_report, config, instruments=instruments_from_entries(entries), only=_labels(args))
 
 
 def events(book: Book, args: ReportArgs, conid: str, account: str | None, ledger_dir: Path) -> dict:
