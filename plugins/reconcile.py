@@ -215,18 +215,21 @@ def _summary_checks(book: Book, result: Reconciliation) -> list[Diff]:
     for entry in book.summaries:
         meta = entry.meta
         conid, account = str(meta.get("conid") or ""), account_component(str(meta.get("account") or ""))
-        if not conid or "FIFO" not in str(entry.values[0].value):
+        total_row = not conid and str(meta.get("description") or "").startswith("Total")
+        if not (conid or total_row) or "FIFO" not in str(entry.values[0].value):
             continue
-        inst = book.instruments.get((account, conid))
+        # one instrument, or every instrument of the account for IBKR's "Total (All Assets)" row
+        insts = [i for (a, c), i in book.instruments.items() if a == account and (total_row or c == conid)]
         options = pnl.Options(start=entry.date.replace(month=1, day=1), end=entry.date)
-        row = pnl.instrument_pnl(book, inst, options) if inst is not None else None
-        reason = None if inst is not None and inst.events else "missing_history"
+        rows = [pnl.instrument_pnl(book, inst, options) for inst in insts]
+        reason = None if any(inst.events for inst in insts) else "missing_history"
         for field_, ours_field in (("total_realized_pnl", "base.realized"), ("total_unrealized_pnl",
                                                                               "base.unrealized")):
             if field_ not in meta:
                 continue
-            ours = (row.value(ours_field) if row is not None else ZERO) or ZERO
-            checks.append(Diff(entry.date, account, conid, str(meta.get("symbol") or ""), book.base_currency, "",
+            ours = sum((r.value(ours_field) or ZERO for r in rows), ZERO)
+            symbol = "TOTAL" if total_row else str(meta.get("symbol") or "")
+            checks.append(Diff(entry.date, account, conid, symbol, book.base_currency, "",
                                f"summary.{field_}", ours, Decimal(str(meta[field_])),
                                tuple(raw_refs(meta.get("flex_src"))), reason, meta))
     return checks

@@ -17,7 +17,8 @@ Why each diff is explained (checked by hand against the XML):
 - vtandchill VT: the hand-edited rows disagree with IBKR's OpenPositions (e.g. 10 @ 142.035 with cost 14180);
   the ledger follows the rows' cost (ibkr_rows_disagree).
 - flexquery-client-lib: a summary-only statement (12 instruments); the ledger has no trades or positions
-  behind IBKR's unrealized figures, e.g. FUV -3497.5 (missing_history). Realized is 0 on both sides.
+  behind IBKR's unrealized figures, e.g. FUV -3497.5, nor behind its two "Total (All Assets)" rows
+  (missing_history). Realized is 0 on both sides.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ EXPECTED = {
     "alens-importers__forex-mix.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "beancount_reds_importers__dividend+tax.xml": (0, 0, set(), 1, 1, set(), 0, set()),
     "ibkr-flexquery-client-lib__report.xml": (
-        0, 0, set(), 0, 0, set(), 24, {(symbol, "summary.total_unrealized_pnl", "missing_history") for symbol in (
-            "AAPL", "DM", "FUV", "HUM", "IBM", "INTC", "MSFT", "NET", "NVDA", "WBC", "WBCPK", "WBK")}),
+        0, 0, set(), 0, 0, set(), 28, {(symbol, "summary.total_unrealized_pnl", "missing_history") for symbol in (
+            "AAPL", "DM", "FUV", "HUM", "IBM", "INTC", "MSFT", "NET", "NVDA", "WBC", "WBCPK", "WBK", "TOTAL")}),
 }
 
 
