@@ -207,3 +207,26 @@ def test_report_lists_every_diff_and_never_nets_them():
         ("U1/trade/M4", "0.50", ["raw/U1/2024/s.xml:20"]), ("U1/trade/M5", "-0.50", ["raw/U1/2024/s.xml:21"])]
     [day] = report["by_day"]
     assert (day["closing_trades"], day["matched"], day["diff"]) == (2, 0, "0.00")
+
+
+def test_performance_summary_rows_are_compared_in_base():
+    from test_pnl_examples import DESIGN_AAPL
+
+    summary = '''2024-12-31 custom "ibkr-summary" "FIFOPerformanceSummaryInBase"
+  account: "U1"
+  conid: "265598"
+  symbol: "AAPL"
+  total_realized_pnl: {realized}
+  total_unrealized_pnl: 149.5
+  flex_src: "raw/U1/2024/s.xml:30"
+'''
+    # YTD 2024: realized 347 (the March sale), unrealized 5 x 150 - 600.5 = 149.5, both in USD = base
+    *_, book = load(DESIGN_AAPL + summary.format(realized="347"))
+    found = reconcile.reconcile_book(book)
+    assert [(d.field, d.ours, d.ibkr) for d in found.summaries] == [
+        ("summary.total_realized_pnl", D("347.0"), D("347")), ("summary.total_unrealized_pnl", D("149.5"), D("149.5"))]
+    assert found.diffs == []
+    *_, book = load(DESIGN_AAPL + summary.format(realized="340"))
+    [d] = reconcile.reconcile_book(book).diffs
+    assert (d.field, d.diff, d.raw, d.reason) == ("summary.total_realized_pnl", D("7.0"), ("raw/U1/2024/s.xml:30",),
+                                                  None)
