@@ -9,15 +9,8 @@ from pathlib import Path
 
 import click
 
+from .cli import DiffFound, pass_workspace  # cli.py defines both before it imports the cmd_* modules
 from .workspace import Workspace
-
-pass_workspace = click.make_pass_decorator(Workspace)
-
-
-class DiffFound(click.ClickException):
-    """`--fail-on-diff` and the reconciliation found diffs above the tolerance (exit 3, DESIGN §5)."""
-
-    exit_code = 3
 
 
 def load_book(ws: Workspace):

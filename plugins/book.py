@@ -21,8 +21,6 @@ _ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+
 _RAW_ACCOUNT = re.compile(r"^raw/([^/]+)/")
 ZERO = Decimal(0)
 
-#: Trade-like events: they carry Positions postings and the trade metadata of ledger-format.md.
-TRADE_KINDS = ("trade", "expiry", "assignment", "exercise", "opening", "corporate_action", "split", "transfer")
 #: Income/expense accounts (the part after `<acct>:`) that belong to an instrument when the row names a conid.
 INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "withholding", "Expenses:Fees": "fee"}
 
