@@ -172,6 +172,9 @@ def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
     if not data.strip():
         raise FlexParseError("the file is empty", file=source,
                              hint="fetch the statement again; IBKR sometimes serves an empty body")
+    if (sniff_root(data[:4096]) or "").lower() == "html":
+        raise FlexParseError("this is an HTML page (a login or error page?), not a Flex statement", file=source,
+                             hint="download the statement as XML from Client Portal, or use 'beanflex fetch'")
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
         raise FlexParseError("the file declares a DTD or entities, which Flex statements never do; refusing "
                              "to parse it", file=source, hint="this is not an IBKR Flex statement")

@@ -1,0 +1,78 @@
+"""Bad input: each file is a clear exit 1 naming the file, and nothing is half-written to raw/ or generated/.
+
+Each file is tried at two levels: `archive.store` (the adapter refuses it before a byte is stored) and the real
+`beanflex import FILE` process on a fresh `beanflex init` ledger, whose files are compared before and after.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from beanflex.cmd_init import create_skeleton
+from beanflex.importers.flex import adapter, archive
+from beanflex.importers.flex.errors import FlexParseError
+
+BAD = Path(__file__).parent / "fixtures" / "bad-input"
+BEANFLEX = str(Path(sys.executable).parent / "beanflex")
+
+#: file -> what the message must say
+CASES = {
+    "empty.xml": "the file is empty",
+    "html_page.xml": "this is an HTML page",
+    "error_envelope.xml": "this is a Flex Web Service status reply (Status Warn, ErrorCode 1019",
+    "truncated.xml": "not well-formed XML",
+    "billion_laughs.xml": "declares a DTD or entities",
+    "external_entity.xml": "declares a DTD or entities",
+    "not_flex.xml": "root element is <OFX>, expected <FlexQueryResponse>",
+}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name not in ("runs.log", ".beanflex.lock")}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_archive_refuses_and_stores_nothing(tmp_path, name):
+    with pytest.raises(FlexParseError) as err:
+        archive.store((BAD / name).read_bytes(), tmp_path, None, source=str(BAD / name))
+    assert str(err.value).startswith(str(BAD / name))
+    assert CASES[name] in str(err.value)
+    assert not (tmp_path / "raw").exists()
+
+
+def test_cli_import_of_each_bad_file_exits_1_naming_it_and_writes_nothing(tmp_path):
+    create_skeleton(tmp_path)
+    before = snapshot(tmp_path)
+    for name, expected in CASES.items():
+        proc = subprocess.run([BEANFLEX, "--ledger", str(tmp_path / "ledger" / "main.beancount"), "import",
+                               str(BAD / name)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1, (name, proc.stdout, proc.stderr)
+        assert str(BAD / name) in proc.stderr and expected in proc.stderr, (name, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert snapshot(tmp_path) == before, name
+    assert not (tmp_path / "ledger" / "raw").exists()
+
+
+def test_entities_stay_unexpanded_even_past_the_dtd_check():
+    """Defence in depth: the parser itself neither expands entities nor reads files or the network."""
+    for name in ("billion_laughs.xml", "external_entity.xml"):
+        try:
+            root = etree.fromstring((BAD / name).read_bytes(), adapter._safe_parser())
+        except etree.XMLSyntaxError as exc:  # libxml2 refuses outright: amplification, external entity
+            assert "amplification" in str(exc) or "external entity" in str(exc), exc
+            continue
+        text = etree.tostring(root)
+        assert b"lollollol" not in text and b"root:" not in text
+
+
+def test_truncated_names_the_line():
+    with pytest.raises(FlexParseError) as err:
+        adapter.parse((BAD / "truncated.xml").read_bytes(), "truncated.xml")
+    assert err.value.line is not None and str(err.value).startswith(f"truncated.xml:{err.value.line}: ")
+    assert "fetch it again" in str(err.value)
