@@ -105,29 +105,51 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
     return result
 
 
+@dataclass(frozen=True)
+class _History:
+    """What an instrument's history says about its diffs, computed once: the first `!` event, the first lot from
+    before the first statement (an `opening` event)."""
+
+    first_flagged: datetime.date | None
+    first_opening: datetime.date | None
+
+    @classmethod
+    def of(cls, inst: Instrument) -> _History:
+        flagged = [e.date for e in inst.events if e.flag == "!"]
+        opening = [e.date for e in inst.events if e.kind == "opening" and e.legs]
+        return cls(min(flagged, default=None), min(opening, default=None))
+
+    def flagged_by(self, date: datetime.date) -> bool:
+        return self.first_flagged is not None and self.first_flagged <= date
+
+    def pre_statement_lots_by(self, date: datetime.date) -> bool:
+        return self.first_opening is not None and self.first_opening <= date
+
+
 def _trade_checks(inst: Instrument, run: lots_mod.LotRun) -> list[Diff]:
     by_event = {id(c.event): c for c in run.closings}
+    history = _History.of(inst)
     checks = []
     for event in inst.events:
         closing = by_event.get(id(event))
         if event.fifo_pnl_realized is None or (closing is None and not event.fifo_pnl_realized):
             continue
         ours = closing.realized if closing is not None else ZERO
-        reason = _trade_reason(inst, event, closing)
+        reason = _trade_reason(history, event, closing)
         checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
                            "realized", ours, event.fifo_pnl_realized, tuple(raw_refs(event.flex_src)), reason,
                            event.meta))
     return checks
 
 
-def _trade_reason(inst: Instrument, event: Event, closing: lots_mod.Closing | None) -> str | None:
+def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | None) -> str | None:
     """The known cause of a realized diff, checked in order; None when none applies (a bug to find)."""
-    if any(e.flag == "!" and e.date <= event.date for e in inst.events):
+    if history.flagged_by(event.date):
         return "flagged_corporate_action"
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
         return "missing_history"
     has_lot_rows = len(raw_refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
-    if not has_lot_rows and _has_pre_statement_lots(inst, event.date):
+    if not has_lot_rows and history.pre_statement_lots_by(event.date):
         # the ledger knows only the pre-statement lots still open at the end; IBKR may have closed others
         return "missing_history"
     if "W" in str(event.meta.get("notes") or "").split(";"):
@@ -140,17 +162,13 @@ def _trade_reason(inst: Instrument, event: Event, closing: lots_mod.Closing | No
     return None
 
 
-def _has_pre_statement_lots(inst: Instrument, date: datetime.date) -> bool:
-    return any(e.kind == "opening" and e.legs and e.date <= date for e in inst.events)
-
-
 def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lot], unmatched: set[str]
                      ) -> list[Diff]:
     """Quantity, cost basis and unrealized (at IBKR's own mark, so only the lots differ) of one position."""
     quantity = sum((lot.units for lot in lots), ZERO)
     basis = sum((lot.basis for lot in lots), ZERO)
     reason = None
-    if any(e.flag == "!" and e.date <= pos.date for e in inst.events):
+    if _History.of(inst).flagged_by(pos.date):
         reason = "flagged_corporate_action"
     elif any("/opening/" in i for lot in lots for i in lot.ids):
         reason = "missing_history"
