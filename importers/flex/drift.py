@@ -15,7 +15,7 @@ from dataclasses import dataclass
 class DriftItem:
     """One kind of surprise, counted: e.g. unknown attribute `fooBar` on `Trades/Trade`, 12 rows, first at line 40."""
 
-    kind: str  # unknown_section | unknown_attribute | unknown_value | unmapped_row | flagged_row
+    kind: str  # unknown_section | unknown_element | unknown_attribute | unknown_value | unmapped_row | flagged_row
     section: str
     tag: str
     name: str  # the attribute, value or reason
@@ -26,6 +26,7 @@ class DriftItem:
     def describe(self) -> str:
         what = {
             "unknown_section": f"unknown section <{self.section}>",
+            "unknown_element": f"unknown element <{self.tag}>",
             "unknown_attribute": f"unknown attribute {self.name!r} on <{self.tag}>",
             "unknown_value": f"unknown value {self.name} on <{self.tag}>",
             "unmapped_row": f"<{self.tag}> row not mapped: {self.name}",

@@ -106,15 +106,17 @@ def check_statement(statement: FlexStatement, source: str, *,
     for name in statement.attrs:
         if name not in STATEMENT_ATTRIBUTES:
             report.add("unknown_attribute", "FlexStatement", "FlexStatement", name, source, statement.line)
-    for section in statement.sections:
-        if section not in KNOWN_SECTIONS:
+    for section, rows in statement.sections.items():
+        if section not in KNOWN_SECTIONS and rows == 0:  # empty: no row to point at
             report.add("unknown_section", section, section, section, source, statement.line)
     missing: dict[tuple[str, str, Need], list[FlexRecord]] = {}
     for record in statement.records:
         known = KNOWN_ATTRIBUTES.get((record.section, record.tag))
-        if known is None:
-            if record.tag not in KNOWN_SECTIONS.get(record.section, frozenset()):
-                report.add("unknown_section", record.section, record.tag, record.tag, source, record.line)
+        if record.section not in KNOWN_SECTIONS:  # one counted item per unknown section, not per attribute
+            report.add("unknown_section", record.section, record.section, record.section, source, record.line)
+        elif known is None:
+            if record.tag not in KNOWN_SECTIONS[record.section]:
+                report.add("unknown_element", record.section, record.tag, record.tag, source, record.line)
         else:
             for name in record.attrs:
                 if name not in known:
