@@ -146,6 +146,7 @@ class Book:
     marks: dict[str, list[Mark]] = field(default_factory=lambda: defaultdict(list))  # by commodity symbol
     rates: dict[str, list[tuple[datetime.date, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     summaries: list[data.Custom] = field(default_factory=list)
+    symbol_by_conid: dict[str, str] = field(default_factory=dict)
 
     def rate(self, currency: str, date: datetime.date) -> Decimal | None:
         """Base units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base."""
@@ -172,6 +173,7 @@ def load_book(entries, options_map) -> Book:
     declared = (options_map.get("operating_currency") or [None])[0]
     book = Book(declared or infer_base_currency(entries), base_declared=bool(declared))
     commodities = {e.currency: e.meta for e in entries if isinstance(e, data.Commodity)}
+    book.symbol_by_conid = {_conid(symbol, commodities): symbol for symbol in commodities}
     for entry in entries:  # rates and marks first: a trade's base rate may come from a same-day price
         if isinstance(entry, data.Price):
             _read_price(book, entry, commodities)
@@ -278,7 +280,7 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
                             commission=paid if mine else ZERO,
                             fifo_pnl_realized=dec(meta.get("fifo_pnl_realized")) if mine else None,
                             fx_rate=rate, **common))
-    by_conid = {_conid(s, commodities): s for s in commodities}
+    by_conid = book.symbol_by_conid
     for account, conid, currency in sorted(income):
         symbol = by_conid.get(conid, conid)
         events.extend(_income_events(entry, account, conid, symbol, currency, book, common))
