@@ -27,9 +27,11 @@ INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "with
 
 def dec(value) -> Decimal | None:
     """A metadata value as Decimal: the importer writes numbers, hand edits may quote them."""
+    if isinstance(value, Decimal):
+        return value
     if value is None or value == "":
         return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    return Decimal(str(value))
 
 
 def split_account(account: str) -> tuple[str, str] | None:
