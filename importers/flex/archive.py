@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from .adapter import FlexDocument, parse
-from .errors import FlexError
+from .errors import FlexError, FlexParseError
 from .fsutil import atomic_write
 from .names import account_component
 
@@ -130,13 +130,18 @@ def _relpath(meta: dict, sha: str) -> str:
 
 
 def _describe_file(ledger_dir: Path, path: Path) -> ArchivedFile:
+    """An unindexed file's entry. One that does not parse is still listed (no accounts, no dates), so that
+    whoever reads it next (`check`, `rebuild`) reports it by name instead of it silently vanishing."""
     payload = path.read_bytes()
     relpath = path.relative_to(ledger_dir).as_posix()
-    document = parse(payload, source=relpath)
     name = _NAME.match(path.name)
+    sha = hashlib.sha256(payload).hexdigest()
+    try:
+        document = parse(payload, source=relpath)
+    except FlexParseError:
+        return ArchivedFile(path, relpath, sha, (), None, None, name["query"] if name else "manual")
     meta = _describe(document, name["query"] if name else None)
-    return ArchivedFile(path, relpath, hashlib.sha256(payload).hexdigest(), meta["accounts"], meta["from"],
-                        meta["to"], meta["query"])
+    return ArchivedFile(path, relpath, sha, meta["accounts"], meta["from"], meta["to"], meta["query"])
 
 
 def _find_sha(ledger_dir: Path, sha: str) -> ArchivedFile | None:

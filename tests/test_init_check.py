@@ -1,0 +1,87 @@
+"""`beanflex init` lays out a ledger that loads cleanly; `beanflex check` reports ledger errors and drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from beancount import loader
+from click.testing import CliRunner
+
+from beanflex.cli import cli
+from fake_flex_service import serve_flex
+
+SMALL = (Path(__file__).parent / "fixtures" / "foundation" / "small.xml").read_bytes()
+LAYOUT = ["labels.yaml", "ledger/generated/index.beancount", "ledger/main.beancount", "ledger/manual.beancount",
+          "notes/README.md"]
+
+
+def files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_init_creates_the_layout_and_the_ledger_loads_with_its_plugins(tmp_path):
+    result = CliRunner().invoke(cli, ["init", str(tmp_path), "--title", "My IBKR"])
+    assert result.exit_code == 0, result.output
+    assert files(tmp_path) == LAYOUT
+    main = (tmp_path / "ledger" / "main.beancount").read_text()
+    for line in ('option "title" "My IBKR"', '; option "operating_currency" "USD"',
+                 'option "booking_method" "STRICT"', 'plugin "beanflex.plugins.reconcile"',
+                 'plugin "beanflex.plugins.labels" "../labels.yaml"',
+                 '2000-01-01 custom "fava-extension" "beanflex.plugins.fava"',
+                 'include "generated/index.beancount"', 'include "manual.beancount"'):
+        assert line in main.splitlines(), line
+    assert (tmp_path / "ledger" / "generated" / "index.beancount").read_text().startswith("; written by beanflex")
+    assert yaml.safe_load((tmp_path / "labels.yaml").read_text()) == {"labels": {}}
+    entries, errors, options = loader.load_file(str(tmp_path / "ledger" / "main.beancount"))
+    assert errors == [] and options["title"] == "My IBKR" and options["booking_method"].name == "STRICT"
+
+
+def test_init_never_overwrites(tmp_path):
+    (tmp_path / "labels.yaml").write_text("labels: {Mine: {members: [AAPL]}}\n")
+    result = CliRunner().invoke(cli, ["init", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"not overwriting existing files: {tmp_path / 'labels.yaml'}" in result.output
+    assert files(tmp_path) == ["labels.yaml"]  # nothing else written either
+    assert "Mine" in (tmp_path / "labels.yaml").read_text()
+
+
+def test_init_then_fetch_and_check_from_that_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("BEANFLEX_LEDGER", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    with serve_flex(SMALL) as flex:
+        fetched = runner.invoke(cli, ["fetch"], env=flex.env())
+    assert fetched.exit_code == 0, fetched.output
+    archived = Path(fetched.stdout.strip().splitlines()[-1])
+    assert archived.read_bytes() == SMALL and archived.is_relative_to(tmp_path / "ledger" / "raw")
+    checked = runner.invoke(cli, ["check", "--strict"])
+    assert checked.exit_code == 0, checked.output
+    assert "0 error(s)" in checked.output and "raw archive: 1 file(s), 0 drift item(s), 0 error(s)" in checked.output
+
+
+def test_check_prints_ledger_errors_with_file_and_line_and_exits_1(tmp_path, monkeypatch):
+    CliRunner().invoke(cli, ["init", str(tmp_path)])
+    manual = tmp_path / "ledger" / "manual.beancount"
+    manual.write_text(manual.read_text() + "\n2024-01-01 * \"no such account\"\n  Assets:Nowhere  1 USD\n"
+                      "  Equity:Nowhere  -1 USD\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == 1, result.output
+    assert "ledger/manual.beancount:7: Invalid reference to unknown account 'Assets:Nowhere'" in result.output
+
+
+def test_check_without_a_ledger_says_run_init(tmp_path):
+    result = CliRunner().invoke(cli, ["--ledger", str(tmp_path / "ledger" / "main.beancount"), "check"])
+    assert result.exit_code == 1 and "run 'beanflex init'" in result.output
+
+
+def test_check_reports_an_unreadable_archive_file(tmp_path):
+    CliRunner().invoke(cli, ["init", str(tmp_path)])
+    broken = tmp_path / "ledger" / "raw" / "U1" / "2024" / "x.xml"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(SMALL[:500])
+    result = CliRunner().invoke(cli, ["--ledger", str(tmp_path / "ledger" / "main.beancount"), "check"])
+    assert result.exit_code == 1
+    assert "error: raw/U1/2024/x.xml" in result.output and "not well-formed XML" in result.output
