@@ -136,7 +136,7 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
         tol = Decimal(tolerance)
     except InvalidOperation:
         raise click.BadParameter(f"{tolerance!r} is not a number", param_hint="--tolerance") from None
-    report_ = reports.reconcile_report(load_book(ws), tol, accounts, start, end)
+    report_ = reports.reconcile_report(load_book(ws), tol, accounts, start, end, labels)
     emit("reconcile", report_, fmt, output)
     if fail_on_diff and report_["status"] == "diff":
         raise DiffFound(f"{len(report_['diffs'])} reconciliation diff(s) above {tol}; see the 'diffs' list")

@@ -111,14 +111,21 @@ def _sums(diffs: list[reconcile_mod.Diff], tolerance: Decimal) -> dict:
 
 
 def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLERANCE, accounts=(),
-                     start: datetime.date | None = None, end: datetime.date | None = None) -> dict:
-    """`report reconcile --format json` (DESIGN §6): every diff listed with its reason, nothing netted."""
+                     start: datetime.date | None = None, end: datetime.date | None = None, labels=()) -> dict:
+    """`report reconcile --format json` (DESIGN §6): every diff listed with its reason, nothing netted.
+
+    `labels` keeps the instruments carrying one of them (an account's summary totals then drop out)."""
     found = reconcile_mod.reconcile_book(book, tolerance, accounts)
 
     def inside(d):
+        if labels:
+            inst = book.instruments.get((d.account, d.conid))
+            if inst is None or not set(labels) & set(inst.labels):
+                return False
         return (start is None or d.date >= start) and (end is None or d.date <= end)
 
     trades = [d for d in found.trades if inside(d)]
+    found.summaries = [d for d in found.summaries if not labels or inside(d)]
     by_instrument, by_day = defaultdict(list), defaultdict(list)
     for d in trades:
         by_instrument[(d.account, d.conid, d.symbol, d.currency)].append(d)

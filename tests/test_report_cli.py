@@ -110,6 +110,9 @@ def test_reconcile_json_and_fail_on_diff(ledger):
     assert (diff["flex_id"], diff["ours"], diff["ibkr"], diff["diff"], diff["raw"]) == (
         "U1/trade/T3", "347.0", "346.50", "0.50", ["raw/U1/2024/s.xml:7"])
     assert run(ledger, "report", "reconcile", "--tolerance", "1", "--fail-on-diff").exit_code == 0
+    # --label keeps the labelled instruments: AAPL is Software, so another label leaves no diff
+    assert run(ledger, "report", "reconcile", "--label", "Software", "--fail-on-diff", ok=False).exit_code == 3
+    assert run(ledger, "report", "reconcile", "--label", "Europe", "--fail-on-diff").exit_code == 0
 
 
 def test_explain_and_events(ledger):
