@@ -190,15 +190,21 @@ def test_an_instrument_traded_but_not_listed_must_be_flat(tmp_path):
     assert isinstance(error, BalanceError) and "3 MSFT" in error.message
 
 
-def test_every_summary_and_position_record_has_its_own_flex_id():
-    """Custom records have no IBKR id; without one, a writer that de-duplicates by text would keep one FIFO summary
-    row per section and day (fifosum has 12 on 2022-02-21) and one position per commodity across accounts."""
+def test_summary_and_position_records_are_told_apart_by_their_text():
+    """Custom records have no flex_id and the writer de-duplicates them by their text without metadata, so the text
+    itself must tell rows apart: fifosum has 12 FIFO summary rows on 2022-02-21, and two accounts may hold the same
+    commodity on the same day."""
+    from beanflex.importers.flex.writer import dedup_key
+
     path = next(p for p in public_samples() if p.name == "ibkr-flexquery-client-lib__report.xml")
     statement = adapter.parse(path.read_bytes(), path.name).statements[1]
     ctx = MapContext(statement, f"raw/{path.name}", CommodityNamer(), DriftReport())
-    ids = [c.meta["flex_id"] for c in checks.map_summaries(statement, ctx)]
-    assert len(ids) == len(set(ids)) == 12
-    assert "U555/summary/FIFOPerformanceSummaryInBase/U5556666/265598/2022-02-21" in ids
+    summaries = checks.map_summaries(statement, ctx)
+    assert len({dedup_key(c) for c in summaries}) == len(summaries) == 12
+    assert [v.value for v in summaries[0].values] == ["FIFOPerformanceSummaryInBase", "U5556666/265598"]
+    _, _, entries = _mapped()
+    [aapl] = [c for c in entries if isinstance(c, data.Custom) and c.values[0].value == "AAPL"]
+    assert [v.value for v in aapl.values] == ["AAPL", "U1234567"]
 
 
 def test_unit_price_per_contract_and_per_bond_face_unit():

@@ -72,7 +72,7 @@ def map_position_checks(statement: FlexStatement, ctx: MapContext) -> list:
         entries.append(data.Balance(meta, day + ONE_DAY, ctx.accounts.positions, Amount(quantity, commodity),
                                     None, None))
         entries.append(data.Custom(_position_meta(rows, quantity, ctx), day, "ibkr-position",
-                                   [ValueType(commodity, str)]))
+                                   [ValueType(commodity, str), ValueType(ctx.account_id, str)]))
     entries.extend(_closed_position_checks(statement, ctx))
     return entries
 
@@ -148,8 +148,8 @@ def opening_cash(statement: FlexStatement, ctx: MapContext) -> list[data.Transac
 def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom]:
     """Performance summary rows (FIFO, MTM, MTD/YTD) as `custom "ibkr-summary" "<section>"` on the report date.
 
-    Meta: flex_id `<acct>/summary/<section>/<row accountId>/<conid, symbol or description>/<date>`, the row tag,
-    the statement's account, the instrument (conid, symbol, asset_category, description), then every numeric
+    Values: the section and `summary_key`. Meta: the row tag, the statement's account, the instrument (conid,
+    symbol, asset_category, description), then every numeric
     attribute under its snake_case name (`totalRealizedPnl` -> `total_realized_pnl`), and flex_src.
     """
     entries = []
@@ -160,9 +160,6 @@ def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom
         if day is None:
             continue
         meta = data.new_metadata(ctx.raw_path, record.line)
-        row_key = record.text("conid") or record.text("symbol") or record.text("description") or record.tag
-        meta["flex_id"] = _id(ctx, "summary", record.section, record.text("accountId") or ctx.account_id, row_key,
-                              day.isoformat())
         meta["row"] = record.tag
         meta["account"] = ctx.account_id
         for name, key in (("conid", "conid"), ("symbol", "symbol"), ("assetCategory", "asset_category"),
@@ -176,7 +173,8 @@ def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom
             if value is not None:
                 meta[snake_case(name)] = value
         meta["flex_src"] = ctx.src(record)
-        entries.append(data.Custom(meta, day, "ibkr-summary", [ValueType(record.section, str)]))
+        entries.append(data.Custom(meta, day, "ibkr-summary", [ValueType(record.section, str),
+                                                                ValueType(summary_key(record, ctx), str)]))
     return entries
 
 
@@ -204,11 +202,12 @@ def _cash_report_rows(statement: FlexStatement) -> list[FlexRecord]:
             if r.text("currency") not in (None, BASE_SUMMARY) and r.text("levelOfDetail") != "BaseCurrency"]
 
 
-def _id(ctx: MapContext, kind: str, *parts: str) -> str:
-    """flex_id of a record that has no IBKR id: `<acct>/<kind>/<part>/…`, spaces as `-`, e.g.
-    `U1/position/265598/2024-12-31`. It is what makes two accounts' same-day records two, and the same record in
-    two overlapping statements one."""
-    return "/".join([ctx.account_id, kind, *(re.sub(r"\s+", "-", part.strip()) for part in parts)])
+def summary_key(record: FlexRecord, ctx: MapContext) -> str:
+    """The second value of `custom "ibkr-summary"`: `<row accountId>/<conid, symbol or description>`, e.g.
+    `U1/265598` or `U1/Total-(All-Assets)`. Custom records have no flex_id, so this is what keeps the 12 rows of
+    one section and day apart when directives are de-duplicated by their text."""
+    row = record.text("conid") or record.text("symbol") or record.text("description") or record.tag
+    return re.sub(r"\s+", "-", f"{record.text('accountId') or ctx.account_id}/{row}")
 
 
 def _instrument_key(record: FlexRecord) -> str:
@@ -224,9 +223,7 @@ def _position_meta(rows: list[FlexRecord], quantity: Decimal, ctx: MapContext) -
         return None if None in values else sum(values, Decimal(0))
 
     meta = data.new_metadata(ctx.raw_path, first.line)
-    day = first.date("reportDate") or ctx.statement.to_date
     fields = {
-        "flex_id": _id(ctx, "position", _instrument_key(first), day.isoformat()),
         "account": ctx.account_id,
         "conid": first.text("conid"),
         "isin": None if first.text("conid") else first.text("isin"),
