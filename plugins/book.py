@@ -252,9 +252,7 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
             label = cost.label if cost is not None else None
             key = (account, posting.units.currency)
             legs[key].append(Leg(posting.units.number, cost.number if cost else None,
-                                 cost.date if cost else None, label,
-                                 True if (label == flex_id or kind == "opening") else None if label is None
-                                 else False))
+                                 cost.date if cost else None, label, _opens(label, flex_id, kind)))
             if cost is not None and cost.currency:
                 currencies[key] = cost.currency
         elif role in INCOME_KINDS:
@@ -270,7 +268,7 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         net_cash = sum((p.units.number for p in entry.postings if p.units.currency == currency
                         and (split_account(p.account) or ("", ""))[1] == "Assets:Cash"), ZERO)
     for (account, symbol), its_legs in legs.items():
-        conid = _conid(symbol, commodities, meta.get("conid"))
+        conid = _conid(symbol, commodities, meta.get("conid") if len(legs) == 1 else None)
         # net cash belongs to the instrument the row names (a merger's transaction has several)
         mine = len(legs) == 1 or str(meta.get("conid")) == conid
         currency = currencies.get((account, symbol)) or (commodities.get(symbol) or {}).get("currency", "")
@@ -287,6 +285,15 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         symbol = by_conid.get(conid, conid)
         events.extend(_income_events(entry, account, conid, symbol, currency, book, common))
     return events
+
+
+def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:
+    """Does this posting open its lot? Its label is the opening row's flex_id (ledger-format), so: yes when the
+    label is this transaction's own flex_id (or the transaction is an `opening` balance), no when the label
+    names another row, unknown (judged by sign in lots.py) for hand-written postings without a label."""
+    if label == flex_id or kind == "opening":
+        return True
+    return None if label is None else False
 
 
 def _in_trade_currency(amount: Decimal, currency: str, trade_currency: str, rate: Decimal | None, book: Book,

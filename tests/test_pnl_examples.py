@@ -275,3 +275,20 @@ def test_flip_from_long_to_short(mode, method):
     assert r.value("realized") == D("147") and r.value("commissions") == D("3")  # 98 + 49; 1 + 1.5 + 0.5
     between = row(FLIP, "TSLA", mode, method, end=datetime.date(2024, 2, 15))
     assert (between.value("quantity"), between.value("cost_basis")) == (-5, D("-549.5"))
+
+
+def test_hand_written_trades_without_labels_or_metadata():
+    # a manual fix as a user writes it: no flex_id, no net_cash, no lot labels; net cash comes from the Cash
+    # postings and a posting without a label opens or closes by its sign. 1299 - 1001 = 298
+    text = header() + commodity("AAPL", "265598") + '''
+2024-01-02 * "bought by hand"
+  Assets:IBKR:U1:Positions  10 AAPL {100.1 USD}
+  Assets:IBKR:U1:Cash  -1001 USD
+2024-02-01 * "sold by hand"
+  Assets:IBKR:U1:Positions  -10 AAPL {}
+  Assets:IBKR:U1:Cash  1299 USD
+  Income:IBKR:U1:PnL
+'''
+    for mode, method in (("ibkr", "fifo"), ("economic", "fifo"), ("economic", "average")):
+        r = row(text, "AAPL", mode, method)
+        assert (r.value("realized"), r.value("quantity")) == (D("298"), 0)
