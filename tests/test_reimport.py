@@ -118,3 +118,20 @@ def test_beangulp_importer_deduplicates_on_flex_id(tmp_path):
     fresh = importer.extract(str(twins), existing)
     importer.deduplicate(fresh, existing)
     assert [e.meta["flex_id"] for e in fresh if "__duplicate__" not in e.meta] == ["U1/trade/T1b"]
+
+
+def test_schema_drift_stops_before_generated_changes(tmp_path):
+    """A Trade row without `quantity` is schema drift: exit 1, nothing archived, generated/ untouched."""
+    from beanflex.importers.flex.errors import SchemaDriftError
+
+    main = new_ledger(tmp_path)
+    beanflex(main, "import", str(TRADES / "short_covered.xml"))
+    before = snapshot(main)
+    raw_before = sorted(p.name for p in (main.parent / "raw").rglob("*.xml"))
+    broken = tmp_path / "broken.xml"
+    broken.write_text((TRADES / "flip.xml").read_text().replace(' quantity="-15"', ""))
+    run = CliRunner().invoke(cli, ["--ledger", str(main), "import", str(broken)])
+    assert run.exit_code == 1 and isinstance(run.exception, SchemaDriftError)
+    assert "quantity" in str(run.exception).lower()
+    assert snapshot(main) == before
+    assert sorted(p.name for p in (main.parent / "raw").rglob("*.xml")) == raw_before
