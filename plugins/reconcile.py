@@ -253,12 +253,22 @@ def _summary_checks(book: Book, result: Reconciliation) -> list[Diff]:
     return checks
 
 
+def _show(number: Decimal) -> str:
+    """A number as written, without the trailing zeros of a long division: -73013.504713000000000000000 ->
+    -73013.504713 (1001.0 and 0.50 stay as they are)."""
+    if number.as_tuple().exponent >= -2:
+        return str(number)
+    trimmed = number.normalize()
+    return f"{trimmed:f}" if trimmed.as_tuple().exponent < 0 else f"{trimmed:.1f}"
+
+
 def mismatch_message(d: Diff) -> str:
     what = {"realized": "Realized P&L", "quantity": "Position quantity", "cost_basis": "Cost basis",
             "unrealized": "Unrealized P&L"}.get(d.field, d.field)
     where = f"'{d.flex_id}'" if d.flex_id else f"{d.symbol} (conid {d.conid}) on {d.date}"
     reason = f"; reason: {d.reason}" if d.reason else ""
-    return (f"{what} differs for {where}: ours {d.ours} != IBKR {d.ibkr} ({d.diff:+} {d.currency})"
+    return (f"{what} differs for {where}: ours {_show(d.ours)} != IBKR {_show(d.ibkr)} "
+            f"({'+' if d.diff >= 0 else ''}{_show(d.diff)} {d.currency})"
             f"{reason}; raw row {' '.join(d.raw) or '?'}")
 
 
