@@ -18,7 +18,7 @@ CONTEXT_LINES = 3
 #: A row element's text is cut here: Flex rows are one line of a few kB; a bigger "row" is not a row.
 MAX_ROW_CHARS = 200_000
 
-_SRC = re.compile(r"^(?P<path>[^:\s]+\.xml):(?P<line>[1-9][0-9]{0,8})$")
+_SRC = re.compile(r"^(?P<path>[^:\s\x00-\x1f]+\.xml):(?P<line>[1-9][0-9]{0,8})$")
 
 
 class RawRowRefused(Exception):
@@ -67,7 +67,7 @@ def resolve(ledger_dir: Path, ref: RawRef) -> Path:
     raw_root = (Path(ledger_dir) / "raw").resolve()
     try:
         target = (Path(ledger_dir) / ref.path).resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:  # ValueError: an embedded NUL byte
         raise RawRowRefused(404, f"no such raw file: {ref.path}") from exc
     if raw_root not in target.parents or target.suffix != ".xml" or not target.is_file():
         raise RawRowRefused(404, f"no such raw file: {ref.path}")

@@ -12,6 +12,7 @@ chromium`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -42,8 +43,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@functools.lru_cache(maxsize=None)
 def cli_json(main_file: Path, *args: str) -> dict:
-    """`beanflex --ledger MAIN report ARGS --format json`, parsed."""
+    """`beanflex --ledger MAIN report ARGS --format json`, parsed (run once per ledger and arguments)."""
     done = subprocess.run([str(BEANFLEX), "--ledger", str(main_file), "report", *args, "--format", "json"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

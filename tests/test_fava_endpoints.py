@@ -212,6 +212,8 @@ def test_raw_row_refuses_everything_outside_the_archive(client, base, main_file,
         "raw/U1234567/2024/missing.xml:1": 404,
         f"{RAW_FILE}:99999": 404,
         "raw/U1234567/2024/..%5C..%5Csecret.xml:1": 400,
+        "raw/U1234567/2024/x%00.xml:1": 400,  # NUL byte
+        "raw/U1234567/2024%00/../../../secret.xml:1": 400,
         "": 400,
     }
     for src, status in attempts.items():
@@ -249,3 +251,76 @@ def test_cache_is_cleared_when_the_ledger_reloads(app, client, base, main_file):
     ledger = next(iter(app.config["LEDGERS"].ledgers))
     ledger.load_file()
     assert Decimal(aapl_dividends()) == Decimal("2.2")  # 1.20 + 1.00
+
+
+def listening_addresses(port: int) -> list[str]:
+    """The local addresses with a listening TCP socket on `port`, from /proc/net/tcp{,6} (Linux; no `ss` needed).
+
+    A line reads `sl local_address rem_address st …` with the address in little-endian hex: 0100007F:1F90 with
+    state 0A (LISTEN) is 127.0.0.1:8080.
+    """
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in pathlib.Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                if len(address) == 8:
+                    found.append(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+                else:
+                    found.append("ipv6:" + address)
+    return found
+
+
+def test_serve_passes_read_only_and_binds_to_localhost(main_file, tmp_path):
+    """A real `beanflex serve --read-only` process: it listens on 127.0.0.1 only, edits are refused (Fava's 401),
+    the pages and the raw-row endpoint still answer."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    beanflex = pathlib.Path(sys.executable).with_name("beanflex")
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(beanflex), "--ledger", str(main_file), "serve", "--port", str(port),
+                                 "--read-only"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        root = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(root + "/", timeout=5) as response:
+                    slug = response.url[len(root) + 1:].split("/")[0]
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        assert f"Starting Fava on http://127.0.0.1:{port}" in log.read_text()
+        assert listening_addresses(port) == ["127.0.0.1"]
+        with urllib.request.urlopen(f"{root}/{slug}/extension/BeanflexLabels/raw_row?src={RAW_FILE}:{SALE_LINE}") as r:
+            assert json.loads(r.read())["line"] == SALE_LINE
+        request = urllib.request.Request(f"{root}/{slug}/api/source", data=b"{}", method="PUT",
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request)
+        assert refused.value.code == 401
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_serve_without_a_ledger_says_what_to_do(tmp_path):
+    from click.testing import CliRunner
+
+    from beanflex.cli import cli
+
+    result = CliRunner().invoke(cli, ["--ledger", str(tmp_path / "nope" / "main.beancount"), "serve"])
+    assert result.exit_code == 1
+    assert "beanflex init" in result.output
