@@ -146,7 +146,10 @@ def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float) -> None:
     if not quiet:
         for line in result.lines():
             click.echo(line)
-        if result.repo is None:
+        if result.repo is None and not gitops.git_available():
+            click.echo("note: git is not installed, so nothing was committed; install git to keep a history of "
+                       "the ledger", err=True)
+        elif result.repo is None:
             click.echo(f"note: {ws.ledger_dir} is not in a git repository, so nothing was committed; to keep a "
                        f"history, run: git -C {ws.root_dir} init", err=True)
     if strict and (result.diffs or result.drift):
