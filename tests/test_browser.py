@@ -2,9 +2,10 @@
 Playwright. Every number read off a page is compared with `beanflex report … --format json` on the same
 ledger, and the drilldown is clicked through: label -> instrument -> event -> Fava's entry context -> raw row.
 
-Two ledgers: the demo (`beanflex demo`, the importer's real output; its screenshots go to docs/screenshots/
-for the README) and the hand-written one of fava_ledger.py, which adds what the demo lacks: a flagged
-corporate action, an unmapped row, a reconciliation diff and notes on an event.
+Two ledgers: the demo (`beanflex demo`, the importer's real output; its screenshots are the README's, refreshed
+with `BEANFLEX_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/test_browser.py`) and the hand-written one of
+fava_ledger.py, which adds what the demo lacks: a flagged corporate action, an unmapped row, a reconciliation diff
+and notes on an event.
 
 Needs: `pip install playwright` (no `playwright install`: the browser is /usr/bin/chromium, `apt-get install
 chromium`).
@@ -34,7 +35,10 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 BEANFLEX = Path(sys.executable).with_name("beanflex")
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+#: Where the demo ledger's screenshots go: docs/screenshots/ when refreshing them for the README
+#: (`BEANFLEX_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/test_browser.py`), else a temporary folder, so a
+#: plain test run never changes the work tree (the import-health page shows the run's own timestamps).
+SCREENSHOTS_ENV = "BEANFLEX_SCREENSHOTS"
 
 
 def free_port() -> int:
@@ -133,17 +137,19 @@ def same(shown: str, value) -> bool:
 
 
 def shot(page, served: Served, name: str) -> None:
-    """docs/screenshots/<name>.png of the whole page (demo ledger only): Fava scrolls inside <article>, so the
-    window is made as tall as the article's content (at most 2400 px) for the picture, then restored."""
+    """<name>.png of the whole page (demo ledger only; folder: SCREENSHOTS_ENV): Fava scrolls inside <article>,
+    so the window is made as tall as the article's content (at most 2400 px) for the picture, then restored."""
     if served.ledger != "demo":
         return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or served.main_file.parent.parent / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
     height = page.evaluate("document.querySelector('article').scrollHeight + "
                            "document.querySelector('article').getBoundingClientRect().top + 20")
     page.set_viewport_size({"width": size["width"], "height": min(max(int(height), size["height"]), 2400)})
     page.evaluate("document.querySelector('article').scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(folder / f"{name}.png"))
+    assert (folder / f"{name}.png").stat().st_size > 10_000
     page.set_viewport_size(size)
 
 
