@@ -26,6 +26,9 @@ def _echo(ws: Workspace, summary) -> None:
     for line in summary.lines():
         click.echo(line)
     if ws.verbose:
+        for path, counts in sorted(summary.build.counts.items()) if summary.build else []:
+            click.echo(f"  {path}: {counts.read} read, {counts.mapped} mapped, {counts.flagged} flagged, "
+                       f"{counts.unmapped} not mapped")
         for line in summary.drift.lines():
             click.echo(f"  drift: {line}")
 

@@ -116,7 +116,7 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
     _book_events(contexts, instruments, out, accounted)
     _map_sections(contexts, out)
     result = BuildResult(overridden=sorted(out.overridden))
-    result.files = _files(out, instruments)
+    result.files = _files(out, instruments, config)
     _count_rows(contexts, out, accounted, drifts, result)
     return result
 
@@ -272,7 +272,7 @@ def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
                 out.add(ctx.account_id, entry)
 
 
-def _files(out: _Emitter, instruments: Instruments) -> dict[str, list]:
+def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dict[str, list]:
     """Directives per generated file: `generated/<ACCT>/<yyyy>.beancount` and `…/accounts.beancount`."""
     from .names import Accounts
 
@@ -289,8 +289,9 @@ def _files(out: _Emitter, instruments: Instruments) -> dict[str, list]:
                 if currency not in first_use or (entry.date, account) < first_use[currency]:
                     first_use[currency] = (entry.date, account)
         start = min(entry.date for entry in entries)
+        # A configured transfers account outside IBKR's tree is the user's to open (main.beancount).
         opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None)
-                 for name in Accounts(account).all()]
+                 for name in Accounts(account, config.transfers_account).all() if ":IBKR:" in name]
         files[f"generated/{account}/accounts.beancount"] = opens
     for inst in instruments.by_key.values():
         if inst.name in first_use:
