@@ -17,6 +17,7 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from flask import Response, request
+from markupsafe import Markup, escape
 
 from fava.beans.funcs import hash_entry
 from fava.context import g
@@ -60,6 +61,16 @@ def money_text(value: Any) -> str:
         return str(value)
     places = max(2, -number.as_tuple().exponent)
     return f"{number:,.{places}f}"
+
+
+def note_html(text: str) -> Markup:
+    """A Markdown note as escaped text whose `## 2024-03-01 15:30 UTC` headings (the dated entries `beanflex note`
+    appends) show in bold; everything else stays as written (the block keeps its line breaks)."""
+    lines = []
+    for line in (text or "").splitlines():
+        match = re.match(r"^#{1,6}\s+(.*)$", line)
+        lines.append(Markup("<b>{}</b>").format(match.group(1)) if match else escape(line))
+    return Markup("\n").join(lines)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -190,6 +201,11 @@ class Page(FavaExtensionBase):
             return raw_rows.read_row(self.ledger_dir, src)
         except raw_rows.RawRowRefused as exc:
             return {"error": exc.message}
+
+    @staticmethod
+    def note_html(text: str) -> Markup:
+        """note_html for the templates."""
+        return note_html(text)
 
     @staticmethod
     def money(value: Any) -> str:
