@@ -1,7 +1,8 @@
 """The Flex token never leaves the environment: not in stdout, stderr, logs, the archive, runs.log, or git.
 
-`beanflex fetch` runs against the fake service with a recognisable token, once as a real subprocess (with -v, so
-debug logging is on) and once through CliRunner, for success and every failure the client knows. Afterwards the
+`beanflex fetch` runs against the fake service with a recognisable token, in a real child process (with -v, so
+debug logging is on) and through CliRunner, for success and every failure the client knows; the installed
+`beanflex` script runs as its own process for three of them. Afterwards the
 whole ledger folder, and the git history of a repo holding it, are searched for the token.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,15 +89,63 @@ def test_clirunner_fetch_leaks_nothing(tmp_path, name):
     check_case(tmp_path, name, code, output)
 
 
-def test_subprocess_fetch_leaks_nothing(tmp_path):
-    """Every case as a real `beanflex -v fetch` process (run side by side: each start costs ~0.5 s of imports)."""
-    folders = {name: tmp_path / name for name in CASES}
-    for folder in folders.values():
-        folder.mkdir()
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = dict(zip(CASES, pool.map(lambda n: run_case(folders[n], n, "subprocess"), CASES)))
-    for name, (code, output) in results.items():
-        check_case(folders[name], name, code, output)
+#: Runs `beanflex.cli.main()` once per case inside ONE child process, each with its own environment and with the
+#: process's real file descriptors 1 and 2 pointed at per-case files, so every byte written (print, logging,
+#: tracebacks) is captured. One interpreter start instead of one per case keeps this test fast.
+DRIVER = """
+import json, os, sys
+from beanflex.cli import main
+base = dict(os.environ)
+for case in json.load(open(sys.argv[1])):
+    os.environ.clear(); os.environ.update(base); os.environ.update(case["env"])
+    sys.stdout.flush(); sys.stderr.flush()
+    out = os.open(case["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    saved = os.dup(1), os.dup(2)
+    os.dup2(out, 1); os.dup2(out, 2)
+    sys.argv = ["beanflex", *case["args"]]
+    try:
+        main(); code = 0
+    except SystemExit as exc:
+        code = exc.code
+    sys.stdout.flush(); sys.stderr.flush()
+    os.dup2(saved[0], 1); os.dup2(saved[1], 2); os.close(out)
+    open(case["out"] + ".rc", "w").write(str(code))
+"""
+
+
+def test_fetch_in_a_real_process_leaks_nothing(tmp_path):
+    """Every case in a real child process (see DRIVER), with -v so debug logging is on."""
+    import contextlib
+    import json
+
+    plan = []
+    with contextlib.ExitStack() as stack:
+        for name, case in CASES.items():
+            case = dict(case)
+            url, extra_env = case.pop("url", None), case.pop("env", {})
+            flex = stack.enter_context(serve_flex(STATEMENT, **case))
+            folder = tmp_path / name
+            (folder / "ledger").mkdir(parents=True)
+            max_wait = "5" if name in SUCCEEDS else "0.05"
+            env = flex.env(**{"BEANFLEX_FLEX_TIMEOUT": "10", "BEANFLEX_FLEX_MAX_WAIT": max_wait, **extra_env})
+            if url:
+                env["IBKR_FLEX_URL"] = url
+            plan.append({"env": env, "out": str(folder / "output.txt"),
+                         "args": ["-v", "--ledger", str(folder / "ledger" / "main.beancount"), "fetch"]})
+        (tmp_path / "plan.json").write_text(json.dumps(plan))
+        subprocess.run([sys.executable, "-c", DRIVER, str(tmp_path / "plan.json")], check=True, timeout=120)
+    for name, step in zip(CASES, plan):
+        output = Path(step["out"]).read_text()
+        code = int(Path(step["out"] + ".rc").read_text())
+        (tmp_path / name / "output.txt").unlink()  # not part of the ledger; checked above as `output`
+        check_case(tmp_path / name, name, code, output)
+
+
+@pytest.mark.parametrize("name", ["success", "fail-echoing-the-token", "no-server"])
+def test_beanflex_executable_leaks_nothing(tmp_path, name):
+    """The installed `beanflex` script itself, for a success and two failures."""
+    code, output = run_case(tmp_path, name, "subprocess")
+    check_case(tmp_path, name, code, output)
 
 
 def test_token_is_not_in_git_history(tmp_path):
