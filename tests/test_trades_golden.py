@@ -147,6 +147,7 @@ def test_merger_is_flagged_balanced_and_replaceable(tmp_path):
     assert result.total().flagged == 2 and result.drift.count("flagged_row") == 2
     result, files = generate("merger_flagged.xml", manual=frozenset({"U1/ca/C1"}))
     assert "U1/ca/C1" not in as_text(files) and result.overridden == ["U1/ca/C1"]
+    assert result.total().flagged == 0  # the hand fix replaced the flagged entry
 
 
 def test_partial_history_gets_opening_lots(tmp_path):

@@ -152,10 +152,11 @@ class _Emitter:
                 self.lines.setdefault(line, flag)
             return
         self.seen.add(key)
-        for line in lines:
+        overridden = meta.get("flex_id") in self.manual
+        for line in lines:  # a row behind a hand-fixed entry counts as mapped, not flagged
             if self.lines.get(line) != "!":
-                self.lines[line] = flag
-        if meta.get("flex_id") in self.manual:
+                self.lines[line] = "*" if overridden else flag
+        if overridden:
             self.overridden.add(meta["flex_id"])
             return
         self.by_account.setdefault(account, []).append(entry)
@@ -322,7 +323,8 @@ def _count_rows(contexts: list[MapContext], out: _Emitter, accounted: set[tuple[
                 flag = out.lines.get(key)
                 if flag == "!":
                     counts.flagged += 1
-                elif flag is not None or key in accounted or section in CONSUMED_SECTIONS \
+                elif flag is not None or key in accounted or key in out.duplicate_lines \
+                        or section in CONSUMED_SECTIONS \
                         or _repeats_named_row(record, named):
                     counts.mapped += 1
                 else:
