@@ -14,7 +14,7 @@ from beanflex.importers.flex import archive, runlog
 from beanflex.importers.flex.adapter import parse
 from beanflex.importers.flex.client import FlexSettings, fetch_statement, redact, tty_progress
 from beanflex.importers.flex.errors import FlexError
-from beanflex.importers.flex.fsutil import ledger_lock, lock_wait_from_env
+from beanflex.importers.flex.fsutil import ledger_lock
 
 from .cli import pass_workspace
 from .workspace import Workspace
@@ -31,7 +31,7 @@ def fetch(ws: Workspace) -> None:
     try:
         settings = FlexSettings.from_env()
         token = settings.token
-        with ledger_lock(ws.ledger_dir, lock_wait_from_env()):
+        with ledger_lock(ws.ledger_dir):
             archived = fetch_and_archive(ws, settings)
     except FlexError as exc:
         raise click.ClickException(redact(str(exc), token)) from None

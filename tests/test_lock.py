@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,32 @@ def test_cli_fetch_reports_locked(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_cli_import_waits_then_reports_locked(tmp_path):
+    """A second `beanflex import` while another run holds the lock: exit 1, "locked", nothing archived."""
+    from beanflex.cmd_init import create_skeleton
+
+    create_skeleton(tmp_path)
+    ledger = tmp_path / "ledger"
+    statement = Path(__file__).parent / "fixtures" / "foundation" / "small.xml"
+    proc = hold_lock(ledger, 30)
+    try:
+        started = time.monotonic()
+        run = subprocess.run([str(Path(sys.executable).parent / "beanflex"), "--ledger", str(ledger / "main.beancount"),
+                              "import", str(statement)], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "BEANFLEX_LOCK_WAIT": "0.5"})
+        assert run.returncode == 1, run.stderr
+        assert f"locked by another beanflex run (pid {proc.pid}); waited 0.5 s" in run.stderr
+        assert time.monotonic() - started >= 0.5
+        assert not (ledger / "raw").exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_lock_wait_from_env():
+    from beanflex.importers.flex.fsutil import DEFAULT_LOCK_WAIT, lock_wait_from_env
+
+    assert lock_wait_from_env({"BEANFLEX_LOCK_WAIT": "2.5"}) == 2.5
+    assert lock_wait_from_env({}) == DEFAULT_LOCK_WAIT == 30.0

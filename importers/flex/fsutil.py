@@ -76,13 +76,15 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def ledger_lock(ledger_dir: Path | str, wait_seconds: float = DEFAULT_LOCK_WAIT,
+def ledger_lock(ledger_dir: Path | str, wait_seconds: float | None = None,
                 poll_seconds: float = 0.1) -> Iterator[Path]:
     """Hold the exclusive lock on `ledger/.beanflex.lock` for the duration of the block.
 
-    Waits up to `wait_seconds` for another run to finish (polling every `poll_seconds`), then raises
-    LedgerLockedError naming the other run's pid. Yields the lock file's path.
+    Waits up to `wait_seconds` (default: $BEANFLEX_LOCK_WAIT, else 30 s) for another run to finish, polling every
+    `poll_seconds`, then raises LedgerLockedError naming the other run's pid. Yields the lock file's path.
     """
+    if wait_seconds is None:
+        wait_seconds = lock_wait_from_env()
     ledger_dir = Path(ledger_dir)
     ledger_dir.mkdir(parents=True, exist_ok=True)
     lock_path = ledger_dir / LOCK_NAME
