@@ -68,7 +68,8 @@ class BeanflexLabels(fava_pages.Page):
             page["label_name"] = page["group"]["label"] if page["group"] else label
             page["level"] = "label"
             if page["group"] is None:
-                return {**page, "error": f"No label {label!r} in labels.yaml."}
+                return {**page, "error": f"No label {label!r} in this report: not in labels.yaml, or left out by "
+                                         "the tag filter."}
         if conid:
             page["level"] = "instrument"
             page["instrument"] = fava_reports.find_instrument(report, conid, acct)
