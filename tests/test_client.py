@@ -222,3 +222,17 @@ def test_progress_shows_on_a_terminal(tmp_path):
     seen = os.read(leader, 4096).decode()
     os.close(leader)
     assert "GetStatement: IBKR 1019: Statement generation in progress" in seen and TOKEN not in seen
+
+
+def test_get_statement_answering_another_reference_is_an_error():
+    with serve_flex(STATEMENT) as flex:
+        flex.get_replies = [success("999", flex.base + "/x")]
+        with pytest.raises(FlexServiceError) as err:
+            fetch_statement(settings_for(flex), sleep=Sleeps())
+    assert "another reference code (999)" in str(err.value)
+
+
+def test_send_request_answering_with_the_statement_at_once_is_accepted():
+    with serve_flex(STATEMENT, send_replies=[Reply(STATEMENT)]) as flex:
+        assert fetch_statement(settings_for(flex), sleep=Sleeps()) == STATEMENT
+    assert len(flex.requests) == 1
