@@ -69,7 +69,7 @@ def main() -> None:
     from beanflex.importers.flex.errors import FlexError
 
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
@@ -84,3 +84,6 @@ def main() -> None:
     except OSError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    # Without standalone mode, click *returns* the code of an explicit `Exit(n)` (e.g. check --strict -> 3).
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -19,6 +19,7 @@ from beanflex.importers.flex.drift import DriftReport
 from beanflex.importers.flex.errors import FlexError
 
 from .cli import EXIT_DIFF, EXIT_ERROR, pass_workspace
+from .query_setup import newest_findings
 from .workspace import Workspace
 
 
@@ -83,10 +84,14 @@ def check(ws: Workspace, strict: bool) -> None:
         click.echo("  error: " + line)
     for line in report.lines():
         click.echo("  drift: " + line)
+    setup = newest_findings(ws.ledger_dir)  # the Flex Query vs docs/flex-query-setup.md (issue 8)
+    click.echo(f"query setup: {len(setup)} finding(s)" if setup else "query setup: as the guide says")
+    for line in setup:
+        click.echo("  setup: " + line)
     for line in reconcile_lines:
         click.echo(line)
     if errors or archive_errors:
         raise click.exceptions.Exit(EXIT_ERROR)
-    if strict and (report or diffs):
+    if strict and (report or diffs or setup):
         click.echo("--strict: drift or differences found", err=True)
         raise click.exceptions.Exit(EXIT_DIFF)
