@@ -30,12 +30,13 @@ from pathlib import Path
 import click
 
 from beanflex.importers.flex import runlog
+from beanflex.importers.flex.adapter import parse
 from beanflex.importers.flex.archive import ArchivedFile
 from beanflex.importers.flex.client import FlexSettings, redact
 from beanflex.importers.flex.errors import FlexError
 from beanflex.importers.flex.fsutil import DEFAULT_LOCK_WAIT, LOCK_NAME, ledger_lock
 
-from . import gitops
+from . import gitops, query_setup
 from .cli import DiffFound, pass_workspace
 from .workspace import Workspace
 
@@ -64,6 +65,7 @@ class SyncResult:
     gone_ids: list[str] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
+    setup: list[str] = field(default_factory=list)  # the query vs docs/flex-query-setup.md (query_setup.py)
     hand_edited: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     commit: str | None = None
@@ -106,6 +108,7 @@ class SyncResult:
             body.append(self.rows)
         for title, items in (("new", self.new_ids), ("removed", self.gone_ids),
                              ("drift warnings", self.drift), ("reconciliation diffs", self.diffs),
+                             ("query setup", self.setup),
                              ("hand-edited files", self.hand_edited)):
             if items:
                 body.append(f"{title} ({len(items)}):")
@@ -123,6 +126,7 @@ class SyncResult:
             out.append(f"committed {self.commit[:12]} in {self.repo.root}")
         out += [f"drift: {line}" for line in self.drift[:10]]
         out += [f"reconcile: {line}" for line in self.diffs[:10]]
+        out += [f"setup: {line}" for line in self.setup]
         return out
 
 
@@ -133,8 +137,8 @@ def _plural(count: int, noun: str, *, plural: str | None = None, prefix: str = "
 @click.command("sync")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (for cron); a failure still prints "
                                                  "one line.")
-@click.option("--strict", is_flag=True, help="Exit 3 after committing when there are reconciliation diffs or "
-                                             "drift warnings.")
+@click.option("--strict", is_flag=True, help="Exit 3 after committing when there are reconciliation diffs, "
+                                             "drift warnings or query setup findings.")
 @click.option("--wait", "wait_seconds", type=float, default=DEFAULT_LOCK_WAIT, show_default=True,
               help="Seconds to wait for another beanflex run to release the ledger lock.")
 @pass_workspace
@@ -152,9 +156,9 @@ def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float) -> None:
         elif result.repo is None:
             click.echo(f"note: {ws.ledger_dir} is not in a git repository, so nothing was committed; to keep a "
                        f"history, run: git -C {ws.root_dir} init", err=True)
-    if strict and (result.diffs or result.drift):
-        raise DiffFound(f"{len(result.diffs)} reconciliation diffs, {len(result.drift)} drift warnings "
-                        "(see 'beanflex check')")
+    if strict and (result.diffs or result.drift or result.setup):
+        raise DiffFound(f"{len(result.diffs)} reconciliation diffs, {len(result.drift)} drift warnings, "
+                        f"{len(result.setup)} query setup findings (see 'beanflex check')")
 
 
 def run_sync(ws: Workspace, *, wait_seconds: float = DEFAULT_LOCK_WAIT) -> SyncResult:
@@ -185,6 +189,8 @@ def _run_locked(ws: Workspace, settings: FlexSettings, result: SyncResult) -> No
         result.archived = fetch_and_archive(ws, settings)
     except Exception as exc:  # FlexError and anything unforeseen: nothing but raw/ and runs.log was touched
         raise SyncFailed(step, _reason(exc), token) from None
+    result.setup = query_setup.document_findings(parse(result.archived.path.read_bytes(),
+                                                       source=result.archived.relpath))
     with _Snapshot(ws.generated_dir) as snapshot:
         try:
             step = "import"

@@ -331,3 +331,16 @@ def test_an_unmappable_statement_fails_at_import_and_says_which_raw_file_to_move
     assert f"move raw/U7654321/2024/{kept.name} out of ledger/raw/" in line
     assert _commits(repo) == head
     assert _tree_digest(repo / "ledger" / "generated") == generated
+
+
+def test_query_setup_findings_go_into_the_commit_message(repo):
+    # January without its (empty) Transfers section: the query did not select it.
+    no_transfers = JAN.replace(b"<Transfers />\n", b"")
+    assert len(no_transfers) == len(JAN) - len(b"<Transfers />\n")
+    with serve_flex(no_transfers) as flex:
+        proc = _sync(repo, flex, "--strict")
+    assert proc.returncode == 3, proc.stderr
+    assert "1 query setup findings" in proc.stderr
+    body = _git(repo, "log", "-1", "--format=%b")
+    assert "query setup (1):\n  raw/U7654321/2024/20240101_20240131_987654_" in body
+    assert 'section <Transfers> is missing: select "Transfers" in the Flex Query' in body
