@@ -344,3 +344,30 @@ def test_query_setup_findings_go_into_the_commit_message(repo):
     body = _git(repo, "log", "-1", "--format=%b")
     assert "query setup (1):\n  raw/U7654321/2024/20240101_20240131_987654_" in body
     assert 'section <Transfers> is missing: select "Transfers" in the Flex Query' in body
+
+
+def test_the_cron_wrapper_around_the_real_sync_mails_one_line_only_on_failure(repo, tmp_path):
+    """scripts/beanflex-cron with the real beanflex (this venv): silent success, one masked line on failure."""
+    log = tmp_path / "sync.log"
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    with serve_flex(JAN) as flex:
+        env = _git_env(repo.parent)
+        env.update(flex.env())
+        del env["IBKR_FLEX_TOKEN"]
+        env.update({"IBKR_FLEX_TOKEN_FILE": str(token_file), "BEANFLEX_LOG": str(log),
+                    "BEANFLEX_VENV": str(Path(sys.executable).parent.parent), "PATH": "/usr/bin:/bin",
+                    "BEANFLEX_LEDGER": str(repo / "ledger" / "main.beancount")})
+        ok = subprocess.run([str(ROOT / "scripts" / "beanflex-cron")], env=env, capture_output=True, text=True)
+        assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
+        assert len(_commits(repo)) == 1
+        token_file.write_text(BAD_TOKEN)
+        bad = subprocess.run([str(ROOT / "scripts" / "beanflex-cron")], env=env, capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stdout == ""
+    line, = bad.stderr.splitlines()
+    assert line.startswith("Error: sync failed at fetch: ") and "1015" in line
+    text = log.read_text()
+    assert "| sync 2024-01-01..2024-01-31 U7654321: +2 trades, +1 cash row;" in text
+    assert "sync end: exit 0" in text and "sync end: exit 1" in text
+    assert TOKEN not in text and BAD_TOKEN not in text and BAD_TOKEN not in bad.stderr
+    assert len(_commits(repo)) == 1
