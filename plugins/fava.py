@@ -61,7 +61,7 @@ class BeanflexLabels(fava_pages.Page):
             return {"error": str(exc)}
         label, conid, acct = (request.args.get(k) or None for k in ("label", "conid", "acct"))
         page = {"args": args, "labels": report, "level": "labels", "label_name": None, "group": None,
-                "instrument": None, "events": [], "hashes": self.entry_hashes(), "notes": self.notes(),
+                "instrument": None, "events": [], "explain": None, "hashes": self.entry_hashes(), "notes": self.notes(),
                 "raw": self.raw_for_page()}
         if label:
             page["group"] = fava_reports.label_group(report, label)
@@ -76,7 +76,14 @@ class BeanflexLabels(fava_pages.Page):
             if page["instrument"] is None:
                 return {**page, "error": f"No instrument with conid {conid} in this report (check the time "
                                          "range, account and label filters)."}
-            page["events"] = self.events_report(args, conid, page["instrument"]["account"])["events"]
+            account = page["instrument"]["account"]
+            page["events"] = self.events_report(args, conid, account)["events"]
+            field = request.args.get("field")
+            if field:
+                try:
+                    page["explain"] = self.explain_report(args, conid, account, field)
+                except fava_reports.ReportError as exc:
+                    page["explain"] = {"error": str(exc)}
         if page["level"] == "labels":
             items = [(g["label"], g["totals"].get("total"), self.url(label=g["label"]), g.get("colour"))
                      for g in report["labels"]]
@@ -98,6 +105,17 @@ class BeanflexLabels(fava_pages.Page):
             if not conid:
                 raise fava_reports.ReportError("conid is required, e.g. ?conid=265598")
             return self.events_report(args, conid, request.args.get("acct") or None)
+        return self.json(build)
+
+    @extension_endpoint("explain")
+    def explain_json(self):
+        """`explain CONID FIELD --format json`: `?conid=265598&field=realized[&acct=U1234567]`."""
+        def build(args):
+            conid = request.args.get("conid")
+            if not conid:
+                raise fava_reports.ReportError("conid is required, e.g. ?conid=265598&field=realized")
+            return self.explain_report(args, conid, request.args.get("acct") or None,
+                                       request.args.get("field") or "total")
         return self.json(build)
 
     @extension_endpoint("raw_row")

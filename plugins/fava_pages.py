@@ -159,6 +159,10 @@ class Page(FavaExtensionBase):
         return self.cached(("events", args.key(), conid, account), lambda: fava_reports.events(
             self.book(), args, conid, account, self.ledger_dir))
 
+    def explain_report(self, args: fava_reports.ReportArgs, conid: str, account: str | None, field: str) -> dict:
+        return self.cached(("explain", args.key(), conid, account, field), lambda: fava_reports.explain(
+            self.book(), args, conid, account, field, self.ledger_dir))
+
     def notes(self) -> fava_reports.Notes:
         return self.cached(("notes",), lambda: fava_reports.Notes(self.ledger.all_entries))
 

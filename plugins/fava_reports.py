@@ -168,6 +168,15 @@ def events(book: Book, args: ReportArgs, conid: str, account: str | None, ledger
     return reports.events_report(book, options(args), accounts, key=conid, ledger_dir=ledger_dir)
 
 
+def explain(book: Book, args: ReportArgs, conid: str, account: str | None, field: str, ledger_dir: Path) -> dict:
+    """`explain CONID FIELD --format json`: the events behind one number, each with its raw rows."""
+    accounts = (account,) if account else _accounts(args)
+    try:
+        return reports.explain_report(book, conid, field, options(args), ledger_dir, accounts)
+    except LookupError as exc:
+        raise ReportError(str(exc.args[0])) from None
+
+
 def label_group(report: dict, name: str) -> dict | None:
     """A label's group from the labels report; `-` is the unlabelled group."""
     if name == "-":

@@ -48,9 +48,10 @@ def free_port() -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def cli_json(main_file: Path, *args: str) -> dict:
-    """`beanflex --ledger MAIN report ARGS --format json`, parsed (run once per ledger and arguments)."""
-    done = subprocess.run([str(BEANFLEX), "--ledger", str(main_file), "report", *args, "--format", "json"],
+def cli_json(main_file: Path, *args: str, command: str = "report") -> dict:
+    """`beanflex --ledger MAIN report ARGS --format json` (or another command), parsed; run once per ledger and
+    arguments."""
+    done = subprocess.run([str(BEANFLEX), "--ledger", str(main_file), *command.split(), *args, "--format", "json"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -186,6 +187,18 @@ def test_portfolio_shows_the_cli_numbers(page, served):
         assert "flagged_corporate_action" in cells(page, '#bf-pnl-table tr[data-bf-conid="999001"] td')[-1]
         assert "reconcile diff" in cells(page, '#bf-pnl-table tr[data-bf-conid="14204"] td')[-1]
     shot(page, served, "portfolio")
+
+    # a number -> the events behind it (`beanflex explain`), which add up to it
+    page.click('#bf-pnl-table tr[data-bf-conid="265598"] td[data-bf-value] >> nth=2')  # base realized
+    page.wait_for_selector("#bf-explain-table")
+    explained = cli_json(served.main_file, "265598", "base.realized", command="explain")
+    assert page.get_attribute("#bf-explain-table", "data-bf-field") == "base.realized"
+    amounts = cells(page, "#bf-explain-table tbody td[data-bf-value]")
+    assert len(amounts) == len(explained["events"]) >= 1
+    assert all(same(s, e["amount"]) for s, e in zip(amounts, explained["events"], strict=True))
+    assert same(cells(page, "#bf-explain-table tfoot td[data-bf-value]")[0], explained["value"])
+    page.go_back()
+    page.wait_for_selector("#bf-pnl-table")
 
     page.click('a[data-bf-view="local"]')
     page.wait_for_selector('span.bf-on[data-bf-view="local"]')

@@ -147,6 +147,14 @@ def test_labels_reconcile_positions_events_endpoints(client, base, main_file):
     assert [r["line"] for r in sale["raw"]] == [11, 12, 13]
     assert get_json(client, base + "BeanflexLabels/events", 400)["error"].startswith("conid is required")
 
+    got = get_json(client, base + "BeanflexLabels/explain?conid=265598&field=realized")
+    assert got == json.loads(json.dumps(reports.explain_report(book, "265598", "realized", Options(),
+                                                               main_file.parent)))
+    # the one sale realizes 1948.50 - 1601.50 = 347.00, and the events add up to the value
+    assert Decimal(got["value"]) == sum(Decimal(e["amount"]) for e in got["events"]) == Decimal("347.00")
+    assert get_json(client, base + "BeanflexLabels/explain?conid=265598&field=nope", 400)["error"].startswith(
+        "unknown field")
+
 
 def test_pages_show_the_library_numbers_and_drill_down(client, base):
     page = client.get(base + "BeanflexPortfolio/").data.decode()
@@ -163,6 +171,8 @@ def test_pages_show_the_library_numbers_and_drill_down(client, base):
     assert 'data-bf-flex-id="U1234567/trade/1004"' in page
     assert "#context-" in page  # link to Fava's entry context
     assert "IBKR closed the two oldest lots" in page  # the event note
+    page = client.get(base + "BeanflexLabels/?conid=265598&field=total").data.decode()
+    assert 'id="bf-explain-table"' in page and "U1234567/cash/2005" in page  # the withholding is part of total
     page = client.get(base + f"BeanflexLabels/?label=Software&conid=265598&raw={RAW_FILE}:{SALE_LINE}").data.decode()
     assert 'class="bf-row"' in page and "fifoPnlRealized=&#34;347&#34;" in page
     health = client.get(base + "BeanflexImportHealth/").data.decode()
