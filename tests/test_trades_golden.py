@@ -165,3 +165,18 @@ def test_partial_history_gets_opening_lots(tmp_path):
     assert str(openings["U1/opening/272093/T2"].date) == "2023-12-31"
     assert amount(txn(entries, "U1/trade/T1"), "Income:IBKR:U1:PnL") == -149  # 649 - 500
     assert amount(txn(entries, "U1/trade/T2"), "Income:IBKR:U1:PnL") == -299  # 1199 - 900
+
+
+def test_fifo_sale_takes_the_lots_held_before_the_statement_first(tmp_path):
+    """IBKR holds 5 at the end after buying 10 and selling 15, so 10 were held before the statement. IBKR's FIFO
+    sells those 10 first, then 5 of T1: basis 1300.5 = 10 × 80 (history) + 5 × 100.1, realized 1798.5 - 1300.5 =
+    498 as IBKR says, and 5 of T1 (500.5) stay, IBKR's cost basis."""
+    _, files = generate("history_fifo_no_lots.xml")
+    entries, errors, _ = load(files, tmp_path)
+    opening = txn(entries, "U1/opening/265598/T2")
+    assert (opening.postings[0].units.number, opening.postings[0].cost.number, str(opening.date)) == \
+        (10, 80, "2023-12-31")
+    sale = txn(entries, "U1/trade/T2")
+    assert [(p.units.number, p.cost.label) for p in sale.postings if p.cost] == \
+        [(-10, "U1/opening/265598/T2"), (-5, "U1/trade/T1")]
+    assert amount(sale, "Income:IBKR:U1:PnL") == -498

@@ -124,6 +124,77 @@ class OpenLots:
         return pairs
 
 
+def closes_history(open_close: str | None, record, pre_window: Decimal | None, remaining: Decimal) -> bool:
+    """Does the unmatched rest of a trade row close a lot opened before the first statement?
+
+    `C` says so. Old and trimmed exports have no indicator: then a realized P&L means a close, and so does a
+    position held before the statement (its end position minus its trades) on the other side; without
+    OpenPositions to tell, a sale of shares closes history (short stock is rarer than a partial history).
+    """
+    if open_close == "C":
+        return True
+    if open_close is not None:
+        return False
+    if record.decimal("fifoPnlRealized"):
+        return True
+    if pre_window is not None:
+        return pre_window * remaining < 0
+    return remaining < 0 and (record.text("assetCategory") or "STK") == "STK"
+
+
+class History:
+    """What a statement says was held before it began: OpenPositions at its end minus its own trades.
+
+    Example: IBKR holds 10 MSTR at the end, the statement bought 5 and sold 8, so 13 were held before it. The
+    first sales (IBKR's FIFO) close those 13 before any lot bought inside the statement, so the ledger opens them
+    (`materialize`) when a sale first needs them, at the cost IBKR's `cost` implies.
+    """
+
+    def __init__(self) -> None:
+        self._pre: dict[tuple[int, str | None], Decimal | None] = {}
+        self._used: dict[tuple[int, str | None], Decimal] = {}
+
+    def pre_window(self, ctx, record) -> Decimal | None:
+        """Units held before the statement; None when the statement has no OpenPositions to tell."""
+        from .instruments import instrument_key
+
+        key = (id(ctx), instrument_key(record))
+        if key not in self._pre:
+            if "OpenPositions" not in ctx.statement.sections:
+                self._pre[key] = None
+            else:
+                same = [r for r in ctx.statement.rows("OpenPositions", "OpenPosition")
+                        if instrument_key(r) == key[1]]
+                summary = [r for r in same if (r.text("levelOfDetail") or "").upper() != "LOT"]
+                end = sum((r.decimal("position") or ZERO for r in (summary or same)), ZERO)
+                traded = sum((r.decimal("quantity") or ZERO for r in ctx.statement.rows("Trades", "Trade")
+                              if instrument_key(r) == key[1]
+                              and (r.text("levelOfDetail") or "EXECUTION") == "EXECUTION"), ZERO)
+                self._pre[key] = end - traded
+        return self._pre[key]
+
+    def materialize(self, ctx, record, commodity: str, tracker: OpenLots, remaining: Decimal,
+                    before: datetime.date, currency: str, row_id: str) -> Lot | None:
+        """Open (cost to be set by the caller) the part of a FIFO sale that falls on pre-statement holdings."""
+        from .instruments import instrument_key
+
+        pre = self.pre_window(ctx, record)
+        key = (id(ctx), instrument_key(record))
+        left = (pre or ZERO) - self._used.get(key, ZERO)
+        if not left or left * remaining >= 0:
+            return None
+        known = sum((lot.units for lot in tracker.lots(commodity) if lot.date <= before), ZERO)
+        need = -remaining - known
+        if need * left <= 0:
+            return None
+        units = need if abs(need) <= abs(left) else left
+        label = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/{row_id}"
+        lot = Lot(label, before, units, ZERO, currency, ZERO)
+        tracker.open(commodity, lot)
+        self._used[key] = self._used.get(key, ZERO) + units
+        return lot
+
+
 def opening_entry(meta: dict, commodity: str, lot: Lot, accounts, narration: str) -> data.Transaction:
     """An `opening` transaction for a lot bought before the first statement: lot vs Equity:…:Opening.
 

@@ -25,8 +25,7 @@ from beancount.core.amount import Amount
 
 from .adapter import FlexRecord, parse_datetime
 from .context import MapContext
-from .instruments import instrument_key
-from .lots import ZERO, Closed, Lot, OpenLots, opening_entry, per_unit, plain
+from .lots import ZERO, Closed, History, Lot, OpenLots, closes_history, opening_entry, per_unit, plain
 
 SECTION = "Trades"
 EXECUTION = "EXECUTION"
@@ -243,7 +242,7 @@ class Booker:
     """Books trade rows in time order for one build, holding the open lots of every account."""
 
     lots: dict[str, OpenLots] = field(default_factory=dict)
-    _pre_window: dict = field(default_factory=dict)
+    history: History = field(default_factory=History)
 
     def account_lots(self, ctx: MapContext) -> OpenLots:
         return self.lots.setdefault(ctx.account_id, OpenLots())
@@ -279,6 +278,11 @@ class Booker:
             closed.append(tracker.take(commodity, lot, units))
             remaining += units
 
+        history_lot = None
+        if remaining != 0 and not row.lots and not lifo:  # IBKR's FIFO takes lots held before the statement first
+            history_lot = self.history.materialize(ctx, record, commodity, tracker, remaining,
+                                                   self.before_statement(ctx, row), money.currency,
+                                                   row.flex_id.rsplit("/", 1)[-1])
         held = tracker.held(commodity)
         if remaining != 0 and held * remaining < 0:  # 2. the rest closes held lots of the other side
             taken, left = tracker.close_in_order(commodity, -remaining, lifo)
@@ -288,7 +292,7 @@ class Booker:
         opened: Lot | None = None
         if remaining != 0:
             open_close = record.text("openCloseIndicator")
-            if self.closes_history(open_close, record, self.pre_window(ctx, record), remaining):
+            if closes_history(open_close, record, self.history.pre_window(ctx, record), remaining):
                 # 3a. closes a lot bought before the first statement: its cost is IBKR's cost minus what we closed.
                 units = -remaining
                 if money.cost is not None and money.cost != 0:
@@ -311,42 +315,15 @@ class Booker:
                              per_unit(total, remaining))
                 tracker.open(commodity, opened)
 
+        if history_lot is not None:  # its cost: IBKR's basis for the sale minus the lots the ledger knew
+            basis = -money.cost if money.cost else history_lot.units * (money.price or ZERO) * money.multiplier
+            part = next(c for c in closed if c.lot.label == history_lot.label)
+            known = sum((c.cost_part for c in closed if c is not part), ZERO)
+            total = basis - known if money.cost else basis
+            history_lot.total_cost = part.cost_part = part.lot.total_cost = total
+            history_lot.cost_per_unit = part.lot.cost_per_unit = per_unit(total, history_lot.units)
+            openings.append(self.opening(ctx, history_lot.label, commodity, history_lot, record))
         return openings + [self.transaction(row, money, commodity, closed, opened)]
-
-    @staticmethod
-    def closes_history(open_close: str | None, record: FlexRecord, pre_window: Decimal | None,
-                       remaining: Decimal) -> bool:
-        """Does the unmatched rest of this row close a lot opened before the first statement?
-
-        `C` says so. Old and trimmed exports have no indicator: then a realized P&L means a close, and so does a
-        position held before the statement (its end position minus its trades) on the other side; without
-        OpenPositions to tell, a sale of shares closes history (short stock is rarer than a partial history).
-        """
-        if open_close == "C":
-            return True
-        if open_close is not None:
-            return False
-        if record.decimal("fifoPnlRealized"):
-            return True
-        if pre_window is not None:
-            return pre_window * remaining < 0
-        return remaining < 0 and (record.text("assetCategory") or "STK") == "STK"
-
-    def pre_window(self, ctx: MapContext, record: FlexRecord) -> Decimal | None:
-        """Units held before the statement: OpenPositions at its end minus its trades; None without positions."""
-        if "OpenPositions" not in ctx.statement.sections:
-            return None
-        key = instrument_key(record)
-        cache = self._pre_window.setdefault(id(ctx), {})
-        if key not in cache:
-            rows = [r for r in ctx.statement.rows("OpenPositions", "OpenPosition") if instrument_key(r) == key]
-            summary = [r for r in rows if (r.text("levelOfDetail") or "").upper() != "LOT"]
-            end = sum((r.decimal("position") or ZERO for r in (summary or rows)), ZERO)
-            traded = sum((r.decimal("quantity") or ZERO for r in ctx.statement.rows(SECTION, "Trade")
-                          if instrument_key(r) == key and (r.text("levelOfDetail") or EXECUTION) == EXECUTION),
-                         ZERO)
-            cache[key] = end - traded
-        return cache[key]
 
     @staticmethod
     def before_statement(ctx: MapContext, row: TradeRow) -> datetime.date:
