@@ -10,8 +10,8 @@ from collections import Counter
 
 import click
 
-from beanflex.importers.flex import archive, runlog
-from beanflex.importers.flex.adapter import parse
+from beanflex.importers.flex import archive, runlog, schema
+from beanflex.importers.flex.adapter import FlexDocument, parse
 from beanflex.importers.flex.client import FlexSettings, fetch_statement, redact, tty_progress
 from beanflex.importers.flex.errors import FlexError
 from beanflex.importers.flex.fsutil import ledger_lock
@@ -64,10 +64,9 @@ def fetch_and_archive(ws: Workspace, settings: FlexSettings) -> archive.Archived
     return archived
 
 
-def _drift_warnings(document) -> list[str]:
-    """The schema-drift report of a fetched payload, as run-record warnings (missing fields are errors later)."""
-    from beanflex.importers.flex import schema
-
+def _drift_warnings(document: FlexDocument) -> list[str]:
+    """The schema-drift report of a fetched payload, as run-record warnings (a missing required field stops
+    `import` later; here the payload is already archived, as IBKR sent it, and the warning says why)."""
     warnings: list[str] = []
     for statement in document.statements:
         try:
