@@ -334,3 +334,47 @@ def test_serve_without_a_ledger_says_what_to_do(tmp_path):
     result = CliRunner().invoke(cli, ["--ledger", str(tmp_path / "nope" / "main.beancount"), "serve"])
     assert result.exit_code == 1
     assert "beanflex init" in result.output
+
+
+def test_report_args_from_fava_filters():
+    class Range:  # Fava's DateRange for `time=2024`: begin 2024-01-01, end 2025-01-01 (exclusive)
+        begin, end_inclusive = datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
+
+    args = fava_reports.report_args({"mode": "economic", "method": "average", "account": "Assets:IBKR:U1",
+                                     "filter": "#Dividend-Growth"}, Range())
+    assert (args.mode, args.method, args.start, args.end, args.account, args.tag) == (
+        "economic", "average", datetime.date(2024, 1, 1), datetime.date(2024, 12, 31), "U1", "Dividend-Growth")
+    args = fava_reports.report_args({"account": "Assets:Bank", "filter": "payee:IBKR"})
+    assert args.account is None and args.ignored_filters == ("account Assets:Bank", "filter payee:IBKR")
+    with pytest.raises(fava_reports.ReportError, match="method must be one of fifo, average"):
+        fava_reports.report_args({"method": "lifo"})
+
+
+def test_money_text_pads_and_groups_but_never_drops_a_digit():
+    from beanflex.plugins.fava_pages import money_text
+
+    assert [money_text(v) for v in ("3802.5", "1351.125", "-150.65", "0", "0.000001")] == [
+        "3,802.50", "1,351.125", "-150.65", "0.00", "0.000001"]
+
+
+def test_bar_chart_geometry():
+    from beanflex.plugins.fava_pages import bar_chart
+
+    chart = bar_chart([("AAPL", "497.52", None), ("SAP", "57.70", None), ("OPT", "-150.65", None),
+                       ("X", None, None)])
+    aapl, sap, opt, missing = chart["rows"]
+    # plot 640 - 150 - 90 = 400 px over the span 497.52 + 150.65 = 648.17; zero at 150 + 400 × 150.65 / 648.17
+    assert chart["zero"] == round(150 + 400 * 150.65 / 648.17, 1) == 243.0
+    assert aapl["width"] == round(400 * 497.52 / 648.17, 1) and aapl["x"] == chart["zero"]
+    assert sap["width"] == round(400 * 57.70 / 648.17, 1)
+    assert opt["negative"] and opt["x"] == 150.0 and missing["missing"]
+
+
+def test_runs_log_lines_that_do_not_parse_are_listed(main_file):
+    from beanflex.plugins import import_health
+
+    log = main_file.parent / "runs.log"
+    log.write_text(log.read_text() + "this is not a run\n")
+    runs, bad = import_health.read_runs(main_file.parent)
+    assert len(runs) == 2 and [b["line"] for b in bad] == [3]
+    assert runs[1]["rows"] == {"Trade": 7, "CashTransaction": 4, "CorporateAction": 1, "unmapped": 1}
