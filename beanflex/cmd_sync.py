@@ -139,10 +139,11 @@ def _plural(count: int, noun: str, *, plural: str | None = None, prefix: str = "
                                                  "one line.")
 @click.option("--strict", is_flag=True, help="Exit 3 after committing when there are reconciliation diffs, "
                                              "drift warnings or query setup findings.")
-@click.option("--wait", "wait_seconds", type=float, default=DEFAULT_LOCK_WAIT, show_default=True,
-              help="Seconds to wait for another beanflex run to release the ledger lock.")
+@click.option("--wait", "wait_seconds", type=float, default=None,
+              help="Seconds to wait for another beanflex run to release the ledger lock (default "
+                   f"$BEANFLEX_LOCK_WAIT, else {DEFAULT_LOCK_WAIT:g}).")
 @pass_workspace
-def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float) -> None:
+def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float | None) -> None:
     """Fetch the Flex statement, import it, check the ledger and commit ledger/ to git (what cron runs)."""
     quiet = quiet or ws.quiet
     ws = dataclasses.replace(ws, quiet=quiet)  # the fetch prints retry progress on a terminal unless quiet
@@ -161,7 +162,7 @@ def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float) -> None:
                         f"{len(result.setup)} query setup findings (see 'beanflex check')")
 
 
-def run_sync(ws: Workspace, *, wait_seconds: float = DEFAULT_LOCK_WAIT) -> SyncResult:
+def run_sync(ws: Workspace, *, wait_seconds: float | None = None) -> SyncResult:
     """The whole run; raises SyncFailed (one line, token redacted) with the ledger as it was before."""
     if not ws.main_file.is_file():
         raise SyncFailed("start", f"no ledger at {ws.main_file}: run 'beanflex init DIR' first, or set "

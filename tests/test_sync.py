@@ -371,3 +371,18 @@ def test_the_cron_wrapper_around_the_real_sync_mails_one_line_only_on_failure(re
     assert "sync end: exit 0" in text and "sync end: exit 1" in text
     assert TOKEN not in text and BAD_TOKEN not in text and BAD_TOKEN not in bad.stderr
     assert len(_commits(repo)) == 1
+
+
+def test_lock_wait_comes_from_the_environment_unless_wait_is_given(repo):
+    """BEANFLEX_LOCK_WAIT=0 (fsutil's knob for every command) makes a second sync fail at once; --wait wins."""
+    from beanflex.importers.flex.fsutil import ledger_lock
+
+    with serve_flex(JAN) as flex, ledger_lock(repo / "ledger", wait_seconds=0):
+        quick = _sync(repo, flex, BEANFLEX_LOCK_WAIT="0")
+        patient = _sync(repo, flex, "--wait", "0.5", BEANFLEX_LOCK_WAIT="600")
+    for proc in (quick, patient):
+        assert proc.returncode == 1
+        line, = proc.stderr.splitlines()
+        assert line.startswith("Error: sync failed at lock: ") and "locked by another beanflex run" in line
+    assert "waited 0 s" in quick.stderr and "waited 0.5 s" in patient.stderr
+    assert _commits(repo) == []
