@@ -24,7 +24,7 @@ DEFAULT_EMAIL = "beanflex@localhost"
 
 
 class GitError(Exception):
-    """A git command failed; the message quotes git's own first error line (never the token)."""
+    """A git command failed; the message quotes git's own first error line (sync redacts the token from it)."""
 
 
 class TokenInCommitError(GitError):
