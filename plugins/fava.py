@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import request
 
+from fava.context import g
 from fava.ext import extension_endpoint
 
 from . import fava_pages, fava_reports, import_health, raw_rows, reconcile
@@ -153,8 +154,11 @@ class BeanflexImportHealth(fava_pages.Page):
     report_title = "Import health"
 
     def health(self) -> dict:
-        return self.cached(("health",), lambda: import_health.import_health(self.ledger.all_entries,
-                                                                            self.ledger_dir))
+        """Runs from runs.log (all of them), flagged and unmapped entries from Fava's filtered entries (its time,
+        account and advanced filters narrow those lists)."""
+        filters = tuple(request.args.get(k) or "" for k in ("time", "account", "filter"))
+        return self.cached(("health", filters), lambda: import_health.import_health(g.filtered.entries,
+                                                                                    self.ledger_dir))
 
     def page(self) -> dict:
         return {"health": self.health(), "raw": self.raw_for_page(), "hashes": self.entry_hashes()}
