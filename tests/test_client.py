@@ -85,7 +85,7 @@ def test_total_wait_is_bounded():
     # 0.01 + 0.02 + 0.04 = 0.07; the next 0.04 would make 0.11 > 0.1, so it stops after 3 waits.
     assert sleeps == [0.01, 0.02, 0.04]
     assert err.value.code == "1019"
-    assert "still not ready after waiting 0.07 s" in str(err.value)
+    assert "GetStatement: gave up after waiting 0.07 s (3 retries); last: IBKR 1019" in str(err.value)
 
 
 @pytest.mark.parametrize("code", sorted(client.FAIL_HINTS))

@@ -81,7 +81,8 @@ class FlexSettings:
     """Where and how to fetch. `token` is never shown: repr hides it and every message redacts it.
 
     The backoff before retry n (0-based) is min(backoff_cap, backoff_initial × 2**n): 5, 10, 20, 40, 60, 60 … s
-    by default; the fetch gives up once the waits would exceed `max_wait` (600 s = 5+10+20+40+60×8+45 left).
+    by default; the fetch gives up when the next wait would pass `max_wait`: with the defaults after 12 retries
+    and 555 s of waiting (5 + 10 + 20 + 40 + 8 × 60; a 13th wait would make 615 > 600).
     """
 
     token: str = field(repr=False)
@@ -180,7 +181,7 @@ class _Waits:
             hint = ("IBKR is slow or busy; run the fetch again later" if code else
                     f"could not reach {_where(self.settings.url)}: check the network and IBKR_FLEX_URL, or try later")
             raise FlexServiceError(
-                f"{step}: still not ready after waiting {self.waited:g} s ({self.attempt} retries); last: {reason}",
+                f"{step}: gave up after waiting {self.waited:g} s ({self.attempt} retries); last: {reason}",
                 code=code, hint=f"{hint} (the wait is bounded by BEANFLEX_FLEX_MAX_WAIT)")
         if self.progress is not None:
             self.progress(f"{step}: {reason}; retrying in {delay:g} s "
