@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from beancount import loader
@@ -186,3 +187,47 @@ def test_rows_without_ids_in_overlapping_files_map_once():
     assert count(twice) == count(once)
     assert twice.counts["raw/b.xml"].duplicates > 0
     assert twice.counts["raw/b.xml"].read == twice.counts["raw/b.xml"].mapped
+
+
+def test_overlapping_later_statement_opens_no_phantom_history():
+    """A (Jan-Jun) buys 10 (T1, 1001) and sells 7 (T2); B (Apr-Dec) repeats T2, buys 10 (T4, 1201) and sells 5
+    (T3, basis 3 × 100.1 + 2 × 120.1 = 540.5). B's "held before" (its end 8 minus its trades) is history from
+    A, already in the ledger: no opening entry, and T3 closes 3 of T1 then 2 of T4."""
+    from beanflex.importers.flex.mapper import build_ledger
+
+    template = (TRADES / "history_fifo_no_lots.xml").read_text()
+    head = template[:template.index("<Trades>")]
+    buy, sell = [line for line in template.splitlines() if line.startswith("<Trade ")]
+
+    def trade(line, txid, when, quantity, net, cost, pnl):
+        return (line.replace('transactionID="T1"', f'transactionID="{txid}"')
+                .replace('transactionID="T2"', f'transactionID="{txid}"')
+                .replace('dateTime="20240201;100000"', f'dateTime="{when}"')
+                .replace('dateTime="20240301;100000"', f'dateTime="{when}"')
+                .replace('quantity="-15"', f'quantity="{quantity}"').replace('netCash="1798.5"', f'netCash="{net}"')
+                .replace('cost="-1300.5"', f'cost="{cost}"').replace('fifoPnlRealized="498"',
+                                                                       f'fifoPnlRealized="{pnl}"'))
+
+    t1 = trade(buy, "T1", "20240201;100000", None, None, None, None)
+    t2 = trade(sell, "T2", "20240510;100000", "-7", "839.5", "-700.7", "138.8")
+    t4 = trade(buy, "T4", "20240701;100000", None, None, None, None).replace('cost="1001"', 'cost="1201"') \
+        .replace('netCash="-1001"', 'netCash="-1201"').replace('tradePrice="100"', 'tradePrice="120"')
+    t3 = trade(sell, "T3", "20240801;100000", "-5", "599", "-540.5", "58.5")
+
+    def statement(start, end, rows, position, basis):
+        text = head.replace('fromDate="20240101" toDate="20241231"', f'fromDate="{start}" toDate="{end}"')
+        return _document(text + "<Trades>\n" + "\n".join(rows) + "\n</Trades>\n<OpenPositions>\n"
+                         '<OpenPosition accountId="U1" assetCategory="STK" symbol="AAPL" conid="265598" '
+                         f'currency="USD" reportDate="{end}" position="{position}" markPrice="130" '
+                         f'costBasisMoney="{basis}" levelOfDetail="SUMMARY" />\n'
+                         "</OpenPositions>\n</FlexStatement>\n</FlexStatements>\n</FlexQueryResponse>\n", "x.xml")
+
+    a = statement("20240101", "20240630", [t1, t2], 3, "300.3")
+    b = statement("20240401", "20241231", [t2, t4, t3], 8, "960.8")
+    result = build_ledger([("raw/a.xml", a), ("raw/b.xml", b)])
+    entries = [e for v in result.files.values() for e in v]
+    assert not [e for e in entries if getattr(e, "meta", {}).get("event") == "opening"]
+    sale = next(e for e in entries if e.meta.get("flex_id") == "U1/trade/T3")
+    assert [(p.units.number, p.cost.label) for p in sale.postings if p.cost] == \
+        [(-3, "U1/trade/T1"), (-2, "U1/trade/T4")]
+    assert sum(p.units.number for p in sale.postings if p.account.endswith("PnL")) == Decimal("-58.5")

@@ -151,6 +151,9 @@ class History:
     """
 
     def __init__(self) -> None:
+        #: id() of each account's first statement: only there is "held before" history, not an earlier file's
+        #: lots (overlapping later statements would otherwise open them twice).
+        self.first_statements: set[int] | None = None
         self._pre: dict[tuple[int, str | None], Decimal | None] = {}
         self._used: dict[tuple[int, str | None], Decimal] = {}
 
@@ -178,6 +181,8 @@ class History:
         """Open (cost to be set by the caller) the part of a FIFO sale that falls on pre-statement holdings."""
         from .instruments import instrument_key
 
+        if self.first_statements is not None and id(ctx) not in self.first_statements:
+            return None
         pre = self.pre_window(ctx, record)
         key = (id(ctx), instrument_key(record))
         left = (pre or ZERO) - self._used.get(key, ZERO)

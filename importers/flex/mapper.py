@@ -177,6 +177,7 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
     option_eae = _optional("option_eae")
     corporate_actions = _optional("corporate_actions")
     booker = trades_mod.Booker()
+    booker.history.first_statements = {id(ctx) for ctx in _first_statements(contexts).values()}
     events = []  # (when, priority, sequence, kind, payload)
     seen_ids: set[str] = set()
     for seq, ctx in enumerate(contexts):
@@ -255,14 +256,20 @@ def _book_trade(row: trades_mod.TradeRow, instruments: Instruments, booker: trad
     return booker.book(row, inst.name, inst.multiplier)
 
 
-def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
-    checks = _optional("checks")
-    first_statement: dict[str, MapContext] = {}
+def _first_statements(contexts: list[MapContext]) -> dict[str, MapContext]:
+    """Each account's earliest statement (by fromDate, then archive order): where history before the ledger is."""
+    first: dict[str, MapContext] = {}
     for ctx in contexts:
-        current = first_statement.get(ctx.account_id)
+        current = first.get(ctx.account_id)
         start = ctx.statement.from_date or datetime.date.max
         if current is None or start < (current.statement.from_date or datetime.date.max):
-            first_statement[ctx.account_id] = ctx
+            first[ctx.account_id] = ctx
+    return first
+
+
+def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
+    checks = _optional("checks")
+    first_statement = _first_statements(contexts)
     mappers = section_mappers()
     for ctx in contexts:
         for mapper in mappers:
