@@ -105,3 +105,24 @@ def test_fetch_twice_stores_one_file_and_records_two_runs(tmp_path):
     assert runs[0].accounts == ("U1234567",) and runs[0].rows == {"AccountInformation": 1, "CashTransaction": 1,
                                                                    "Trade": 1}
     assert runs[0].file == xml[0].relative_to(tmp_path / "ledger").as_posix()
+
+
+def test_check_exit_codes_through_the_installed_script(tmp_path):
+    """DESIGN §5 exit codes from the real entry point: 3 for drift under --strict, 1 for ledger errors."""
+    import subprocess
+    import sys
+
+    from beanflex.importers.flex import archive
+
+    beanflex = str(Path(sys.executable).parent / "beanflex")
+    CliRunner().invoke(cli, ["init", str(tmp_path)])
+    archive.store(SMALL.replace(b'transactionID="1001"', b'transactionID="1001" fooBar="1"'), tmp_path / "ledger",
+                  "1")
+    main = str(tmp_path / "ledger" / "main.beancount")
+    strict = subprocess.run([beanflex, "--ledger", main, "check", "--strict"], capture_output=True, text=True)
+    assert strict.returncode == 3, strict.stdout + strict.stderr
+    assert "unknown attribute 'fooBar' on <Trade>" in strict.stdout
+    manual = tmp_path / "ledger" / "manual.beancount"
+    manual.write_text(manual.read_text() + '\n2024-01-01 * "x"\n  Assets:Nowhere  1 USD\n  Equity:Nowhere  -1 USD\n')
+    broken = subprocess.run([beanflex, "--ledger", main, "check", "--strict"], capture_output=True, text=True)
+    assert broken.returncode == 1 and "Invalid reference to unknown account 'Assets:Nowhere'" in broken.stdout
