@@ -208,14 +208,17 @@ def map_fx(row: TradeRow) -> data.Transaction:
     acc = ctx.accounts
     base = (record.text("symbol") or "").split(".")[0] or money.currency
     proceeds = money.proceeds
-    postings = []
+    postings, flag = [], "*"
     if proceeds != 0:
         total = Amount(abs(proceeds), money.currency)
         postings.append(total_price_posting(acc.cash, Amount(money.quantity, base), total))
         postings.append(posting(acc.cash, proceeds, money.currency))
-    else:  # nothing paid for it: keep the quantity visible against Commissions? no: an unpriced conversion
+    else:  # a conversion without a counter amount cannot be right: keep it visible, flagged, never guessed
+        flag = "!"
         postings.append(posting(acc.cash, money.quantity, base))
-        postings.append(posting(acc.commissions, -money.quantity, base))
+        postings.append(posting(acc.unclassified, -money.quantity, base))
+        ctx.drift.add("flagged_row", SECTION, record.tag, "currency conversion without proceeds", ctx.raw_path,
+                      record.line)
     if money.commission:
         postings.append(posting(acc.cash, money.commission, money.commission_currency))
         postings.append(posting(acc.commissions, -money.commission, money.commission_currency))
@@ -223,7 +226,7 @@ def map_fx(row: TradeRow) -> data.Transaction:
         postings.append(posting(acc.cash, money.taxes, money.currency))
         postings.append(posting(acc.commissions, -money.taxes, money.currency))
     meta = trade_meta(row, "fx", money, *row.extra)
-    return data.Transaction(meta, row.when.date(), "*", None, narration(record, money, record.text("symbol") or ""),
+    return data.Transaction(meta, row.when.date(), flag, None, narration(record, money, record.text("symbol") or ""),
                             data.EMPTY_SET, data.EMPTY_SET, postings)
 
 
