@@ -180,3 +180,18 @@ def test_fifo_sale_takes_the_lots_held_before_the_statement_first(tmp_path):
     assert [(p.units.number, p.cost.label) for p in sale.postings if p.cost] == \
         [(-10, "U1/opening/265598/T2"), (-5, "U1/trade/T1")]
     assert amount(sale, "Income:IBKR:U1:PnL") == -498
+
+
+def test_zero_quantity_row_books_its_cash_against_pnl(tmp_path):
+    """A Trade row with quantity 0 and netCash -5 (an adjustment) moves cash only: Cash -5 / PnL 5."""
+    text = (FIXTURES / "short_covered.xml").read_text()
+    row = [line for line in text.splitlines() if 'transactionID="T2"' in line][0]
+    zero = row.replace('quantity="10"', 'quantity="0"').replace('netCash="-401"', 'netCash="-5"') \
+        .replace('cost="499"', 'cost="0"').replace('fifoPnlRealized="98"', 'fifoPnlRealized="0"')
+    document = adapter.parse(text.replace(row, zero).encode(), source="zero.xml")
+    result = build_ledger([("raw/U1/2024/zero.xml", document)])
+    files = {p: writer.render(e) for p, e in result.files.items()}
+    entries, errors, _ = load(files, tmp_path)
+    assert errors == []
+    adjustment = txn(entries, "U1/trade/T2")
+    assert amount(adjustment, "Assets:IBKR:U1:Cash") == -5 and amount(adjustment, "Income:IBKR:U1:PnL") == 5

@@ -350,9 +350,9 @@ class Booker:
         if money.commission and money.commission_currency != money.currency:
             postings.append(posting(acc.cash, money.commission, money.commission_currency))
             postings.append(posting(acc.commissions, -money.commission, money.commission_currency))
-        if closed:
-            weight = money.net_cash - sum((c.cost_part for c in closed), ZERO) \
-                + (opened.units * opened.cost_per_unit if opened else ZERO)
+        weight = money.net_cash - sum((c.cost_part for c in closed), ZERO) \
+            + (opened.units * opened.cost_per_unit if opened else ZERO)
+        if closed or (opened is None and weight):  # a zero-quantity row is cash only: its P&L
             pnl = -weight
             if abs(pnl.as_tuple().exponent) > 10:
                 pnl = pnl.quantize(PNL_PLACES)
