@@ -136,3 +136,27 @@ def test_runs_log_names_a_bad_line(tmp_path):
     with pytest.raises(Exception) as err:
         runlog.read_runs(tmp_path)
     assert "runs.log:2" in str(err.value)
+
+
+def test_index_heals_and_a_broken_index_line_is_named(tmp_path):
+    first = archive.store(SMALL, tmp_path, "1")
+    index = tmp_path / "raw" / "index.tsv"
+    index.unlink()
+    second = archive.store(TWO, tmp_path, "2")
+    lines = index.read_text().splitlines()
+    assert lines[0].startswith("# sha256") and len(lines) == 3  # both files, the first one found again
+    assert {line.split("\t")[1] for line in lines[1:]} == {first.relpath, second.relpath}
+    index.write_text(index.read_text() + "not\tenough\n")
+    with pytest.raises(Exception) as err:
+        archive.list_archive(tmp_path)
+    assert "raw/index.tsv:4" in str(err.value) and "expected 6 tab-separated fields, found 2" in str(err.value)
+
+
+def test_never_overwrites_a_different_file_under_the_same_name(tmp_path):
+    name = archive.store(SMALL, tmp_path / "a", "1").relpath
+    squatter = tmp_path / "b" / name
+    atomic_write(squatter, SMALL.replace(b"Test Person", b"Someone Else"))
+    with pytest.raises(Exception) as err:
+        archive.store(SMALL, tmp_path / "b", "1")
+    assert "already holds different bytes" in str(err.value)
+    assert b"Someone Else" in squatter.read_bytes()

@@ -141,3 +141,8 @@ def test_check_shows_drift_and_strict_exits_3(tmp_path):
     assert "unknown attribute 'fooBar' on <Trade> (1 row)" in result.output
     strict = CliRunner().invoke(cli, [*args, "--strict"])
     assert strict.exit_code == 3, strict.output
+
+
+def test_unknown_statement_attribute_is_drift():
+    text = SMALL.replace(b'period="LastYear"', b'period="LastYear" timezone="EST"')
+    assert drifted(text) == ["drift.xml:4: FlexStatement: unknown attribute 'timezone' on <FlexStatement> (1 row)"]

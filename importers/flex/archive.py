@@ -19,8 +19,9 @@ in it. The fetch path does not keep refused bodies elsewhere either (they are er
 message names the HTTP status and content type instead.
 
 `raw/index.tsv` is plain text, one line per file: sha256, relpath, accounts (comma-separated), fromDate, toDate,
-queryId. It is rewritten atomically after each new file. Files are the truth: `list_archive` also finds files the
-index does not list (say a crash came between the two writes) by parsing them.
+queryId. It is rewritten atomically after each new file, from the files themselves. Files are the truth:
+`list_archive` also finds files the index does not list (say a crash came between the two writes, or the index
+was deleted) by parsing them, and the next `store` writes them into the index.
 
 Call `store` while holding `fsutil.ledger_lock`.
 """
@@ -89,9 +90,10 @@ def store(payload: bytes, ledger_dir: Path, query_id: str | None = None, *, sour
     if target.exists():  # same 12-hex prefix, different bytes: never overwrite an archived file
         raise FlexError("an archived file with this name already holds different bytes", file=str(target),
                         hint="this is a sha256 prefix collision; move that file aside and report it")
+    known = list_archive(ledger_dir)  # before the write: the index heals itself from the files on each store
     atomic_write(target, payload, replace=replace)
     archived = ArchivedFile(target, relpath, sha, meta["accounts"], meta["from"], meta["to"], meta["query"], True)
-    _write_index(ledger_dir, [*_read_index(ledger_dir), dc_replace(archived, is_new=False)])
+    _write_index(ledger_dir, [*known, dc_replace(archived, is_new=False)])
     return archived
 
 
@@ -169,7 +171,7 @@ def _read_index(ledger_dir: Path) -> list[ArchivedFile]:
         fields = line.split("\t")
         if len(fields) != 6:
             raise FlexError(f"expected 6 tab-separated fields, found {len(fields)}", file=str(index), line=number,
-                            hint="delete raw/index.tsv; beanflex rebuilds it from the files in raw/")
+                            hint="delete raw/index.tsv; the next import or fetch writes it again from the files in raw/")
         sha, relpath, accounts, start, end, query = fields
         rows.append(ArchivedFile(ledger_dir / relpath, relpath, sha, tuple(a for a in accounts.split(",") if a),
                                  _iso(start), _iso(end), query))
