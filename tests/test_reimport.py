@@ -231,3 +231,19 @@ def test_overlapping_later_statement_opens_no_phantom_history():
     assert [(p.units.number, p.cost.label) for p in sale.postings if p.cost] == \
         [(-3, "U1/trade/T1"), (-2, "U1/trade/T4")]
     assert sum(p.units.number for p in sale.postings if p.account.endswith("PnL")) == Decimal("-58.5")
+
+
+def test_rebuild_removes_generated_files_of_a_removed_raw_file(tmp_path):
+    main = new_ledger(tmp_path)
+    beanflex(main, "import", str(TRADES / "short_covered.xml"), str(sample("ib-flex-reader__kmi.xml")))
+    assert "U12345678/2021.beancount" in snapshot(main)
+    for raw in (main.parent / "raw").rglob("*.xml"):
+        if "U12345678" in raw.as_posix():
+            raw.unlink()
+    (main.parent / "raw" / "index.tsv").unlink(missing_ok=True)
+    out = beanflex(main, "rebuild")
+    files = snapshot(main)
+    assert "removed" in out and not [p for p in files if p.startswith("U12345678/")]
+    assert "U12345678" not in files["index.beancount"].decode() and "U1/2024.beancount" in files["index.beancount"].decode()
+    entries, errors, _ = loader.load_file(str(main))
+    assert errors == []
