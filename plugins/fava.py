@@ -25,13 +25,11 @@ class BeanflexPortfolio(fava_pages.Page):
 
     report_title = "Portfolio"
 
+    @fava_pages.shows_errors
     def page(self) -> dict:
-        try:
-            args = self.args()
-            report = self.pnl_report(args)
-            recon = self.reconcile_report(args)
-        except fava_reports.ReportError as exc:
-            return {"error": str(exc)}
+        args = self.args()
+        report = self.pnl_report(args)
+        recon = self.reconcile_report(args)
         items = [(row["symbol"], row["base"]["total"],
                   self.url("BeanflexLabels", conid=row["conid"], acct=row["account"]))
                  for row in report["instruments"]]
@@ -54,12 +52,10 @@ class BeanflexLabels(fava_pages.Page):
 
     report_title = "Labels"
 
+    @fava_pages.shows_errors
     def page(self) -> dict:
-        try:
-            args = self.args()
-            report = self.labels_report(args)
-        except fava_reports.ReportError as exc:
-            return {"error": str(exc)}
+        args = self.args()
+        report = self.labels_report(args)
         label, conid, acct = (request.args.get(k) or None for k in ("label", "conid", "acct"))
         page = {"args": args, "labels": report, "level": "labels", "label_name": None, "group": None,
                 "instrument": None, "events": [], "explain": None, "hashes": self.entry_hashes(), "notes": self.notes(),
@@ -133,12 +129,10 @@ class BeanflexReconcile(fava_pages.Page):
 
     report_title = "Reconciliation"
 
+    @fava_pages.shows_errors
     def page(self) -> dict:
-        try:
-            args = self.args()
-            report = self.reconcile_report(args)
-        except fava_reports.ReportError as exc:
-            return {"error": str(exc)}
+        args = self.args()
+        report = self.reconcile_report(args)
         return {"args": args, "reconcile": report, "raw": self.raw_for_page(), "hashes": self.entry_hashes(),
                 "reasons": reconcile.REASONS}
 
@@ -160,6 +154,7 @@ class BeanflexImportHealth(fava_pages.Page):
         return self.cached(("health", filters), lambda: import_health.import_health(g.filtered.entries,
                                                                                     self.ledger_dir))
 
+    @fava_pages.shows_errors
     def page(self) -> dict:
         return {"health": self.health(), "raw": self.raw_for_page(), "hashes": self.entry_hashes()}
 

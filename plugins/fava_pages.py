@@ -8,7 +8,9 @@ The pages add no numbers of their own: fava_reports.py calls the report library 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
+import logging
 import re
 from dataclasses import replace
 from decimal import Decimal
@@ -32,6 +34,25 @@ PAGE_PARAMS = ("mode", "method", "view")
 SHARED_CACHE_OWNER = "BeanflexPortfolio"
 #: Fava's own filters, kept on every link (Fava's url_for does the same for its pages).
 FAVA_PARAMS = ("time", "account", "filter", "conversion", "interval")
+
+
+log = logging.getLogger(__name__)
+
+
+def shows_errors(page: Callable[..., dict]) -> Callable[..., dict]:
+    """A page method whose failure becomes a message on the page ({"error": …}) instead of Fava's bare 500:
+    a ReportError says what to change; anything else is a bug, logged with its traceback and named."""
+    @functools.wraps(page)
+    def wrapper(self, *args, **kwargs) -> dict:
+        try:
+            return page(self, *args, **kwargs)
+        except fava_reports.ReportError as exc:
+            return {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - shown, and logged with the traceback
+            log.exception("beanflex page %s failed", self.name)
+            return {"error": f"beanflex could not build this page ({type(exc).__name__}: {exc}); the same "
+                             "report on the command line (beanflex report …) shows the traceback."}
+    return wrapper
 
 
 def entry_hashes(entries) -> dict[str, str]:

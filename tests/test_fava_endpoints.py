@@ -382,3 +382,15 @@ def test_runs_log_lines_that_do_not_parse_are_listed(main_file):
     runs, bad = import_health.read_runs(main_file.parent)
     assert len(runs) == 2 and [b["line"] for b in bad] == [3]
     assert runs[1]["rows"] == {"Trade": 7, "CashTransaction": 4, "CorporateAction": 1, "unmapped": 1}
+
+
+def test_a_failing_report_is_a_message_on_the_page_not_a_500(client, base, monkeypatch):
+    def broken(*_args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(fava_reports, "pnl", broken)
+    response = client.get(base + "BeanflexPortfolio/")
+    assert response.status_code == 200
+    assert "could not build this page (ZeroDivisionError: division by zero)" in response.data.decode()
+    response = client.get(base + "BeanflexPortfolio/?mode=lifo")
+    assert "mode must be one of ibkr, economic" in response.data.decode()
