@@ -127,6 +127,9 @@ def test_option_events_are_not_double_counted(tmp_path):
     assert events == ["assignment", "assignment", "expiry"]
     assert len([e for e in entries if str(e.meta.get("flex_id", "")).startswith("U1/eae")]) == 0
     assert amount(txn(entries, "U1/trade/O3"), "Income:IBKR:U1:PnL") == Decimal(-199)
+    # the assigned put and the 100 shares it delivered share one link; the expired call has none
+    assert txn(entries, "U1/trade/O4").links == txn(entries, "U1/trade/O5").links == {"eae-U1-900002-20240315"}
+    assert not txn(entries, "U1/trade/O3").links
 
 
 def test_split_keeps_label_date_and_cost(tmp_path):

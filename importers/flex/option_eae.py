@@ -72,7 +72,37 @@ def collect(ctx: MapContext, rows: list[TradeRow], seen_ids: set[str]) -> list[T
         row = TradeRow(ctx, synthetic, flex_id, when, event=event)
         last_for_conid[(record.text("conid"), _key(record)[1])] = row
         own.append(row)
+    link_deliveries(ctx, rows + own)
     return own
+
+
+def link_deliveries(ctx: MapContext, rows: list[TradeRow]) -> None:
+    """Link an assigned or exercised option to the underlying trade of the same day: `^eae-<acct>-<conid>-<date>`.
+
+    The option row names its underlying by `underlyingConid` (or `underlyingSymbol`); the delivery is that
+    instrument's BookTrade (or OptionEAE Buy/Sell) on the same date.
+    """
+    for option in rows:
+        event = option.event or next((name for code, name in (("A", "assignment"), ("Ex", "exercise"))
+                                      if code in _codes(option.record)), None)
+        if event not in ("assignment", "exercise"):
+            continue
+        root = (option.record.text("symbol") or "").split(" ")[0] or None  # OCC root: "SA    250919C…" -> SA
+        underlying = option.record.text("underlyingConid"), option.record.text("underlyingSymbol") or root
+        day = option.when.date()
+        deliveries = [row for row in rows if row is not option and row.when.date() == day
+                      and row.record.text("transactionType") in ("BookTrade", None)
+                      and ((underlying[0] and row.record.text("conid") == underlying[0])
+                           or (not underlying[0] and underlying[1] and row.record.text("symbol") == underlying[1]))]
+        if not deliveries:
+            continue
+        link = f"eae-{ctx.account_id}-{option.record.text('conid') or 'x'}-{day:%Y%m%d}"
+        for row in [option, *deliveries]:
+            row.links = frozenset(row.links | {link})
+
+
+def _codes(record: FlexRecord) -> list[str]:
+    return [code.strip() for code in (record.text("notes") or "").split(";")]
 
 
 def _as_trade(record: FlexRecord, kind: str) -> FlexRecord:

@@ -49,6 +49,7 @@ class TradeRow:
     lots: list[FlexRecord] = field(default_factory=list)
     extra: list[FlexRecord] = field(default_factory=list)  # rows merged into this one (OptionEAE twins)
     event: str | None = None  # set by option_eae when an OptionEAE row names the event
+    links: frozenset = frozenset()  # ^eae-… ties an assignment/exercise to the stock or future it delivered
 
     @property
     def is_cancel(self) -> bool:
@@ -360,4 +361,4 @@ class Booker:
         event = row.event or next((name for code, name in EVENT_CODES if code in notes(record)), "trade")
         meta = trade_meta(row, event, money, *row.lots, *row.extra)
         return data.Transaction(meta, row.when.date(), "*", None, narration(record, money, commodity),
-                                data.EMPTY_SET, data.EMPTY_SET, postings)
+                                data.EMPTY_SET, row.links or data.EMPTY_SET, postings)
