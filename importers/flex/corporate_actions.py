@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from beancount.core import data
-from beancount.core.amount import Amount
 
 from .adapter import FlexRecord
 from .context import MapContext

@@ -2,7 +2,7 @@
 
 Order matters for lots, so the build is one pass over all statements of the archive together:
 
-1. statements are read in (fromDate, path) order and every instrument is named once (instruments.py);
+1. statements are read in (fromDate, longest period, path) order and every instrument is named once (instruments.py);
 2. trade-like events of all statements (trades, option events, corporate actions, end-of-statement position
    snapshots) are merged, de-duplicated on `flex_id` (overlapping files repeat rows; two identical fills with
    different ids stay two), sorted by time and booked against shared open lots (trades.py, lots.py);
@@ -26,7 +26,7 @@ from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
 from . import trades as trades_mod
-from .lots import OpenLots
+from .lots import position_openings
 from .writer import dedup_key
 
 #: Section-mapper modules written beside this one, each exposing `map_<x>(statement, ctx)` functions.
@@ -225,7 +225,6 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
             for entry in corporate_actions.book(item, instruments, booker):
                 out.add(item.ctx.account_id, entry)
         else:
-            from .lots import position_openings
             for entry in position_openings(item, instruments, booker.account_lots(item)):
                 out.add(item.account_id, entry)
 
