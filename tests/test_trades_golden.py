@@ -198,3 +198,23 @@ def test_zero_quantity_row_books_its_cash_against_pnl(tmp_path):
     assert errors == []
     adjustment = txn(entries, "U1/trade/T2")
     assert amount(adjustment, "Assets:IBKR:U1:Cash") == -5 and amount(adjustment, "Income:IBKR:U1:PnL") == 5
+
+
+def test_cancel_pairs_with_the_original_even_when_the_rebook_has_the_same_quantity(tmp_path):
+    """Re-book of 10 (T3, listed first) and original of 10 (T1) share tradeID R1: the cancel T2 reverses T1, the
+    earliest by transactionID, so T3 is the trade that stays."""
+    text = (FIXTURES / "cancel_rebook.xml").read_text()
+    lines = text.splitlines()
+    t3 = next(i for i, line in enumerate(lines) if 'transactionID="T3"' in line)
+    t1 = next(i for i, line in enumerate(lines) if 'transactionID="T1"' in line)
+    rebook = lines[t3].replace('quantity="12"', 'quantity="10"').replace('tradePrice="100"', 'tradePrice="101"') \
+        .replace('proceeds="-1200"', 'proceeds="-1010"').replace('netCash="-1201"', 'netCash="-1011"') \
+        .replace('cost="1201"', 'cost="1011"')
+    lines[t1], lines[t3] = rebook, lines[t1]
+    document = adapter.parse("\n".join(lines).encode(), source="rebook.xml")
+    result = build_ledger([("raw/U1/2024/rebook.xml", document)])
+    files = {p: writer.render(e) for p, e in result.files.items()}
+    entries, errors, _ = load(files, tmp_path)
+    assert errors == []
+    assert [e.meta["flex_id"] for e in entries if e.meta.get("event") == "trade"] == ["U1/trade/T3"]
+    assert txn(entries, "U1/trade/T2").meta["cancelled_flex_id"] == "U1/trade/T1"

@@ -117,14 +117,21 @@ def pair_cancels(rows: list[TradeRow]) -> list[tuple[TradeRow, TradeRow]]:
             continue
         orig_id = cancel.record.text("origTradeID") or cancel.record.text("tradeID")
         quantity = cancel.record.decimal("quantity")
-        for row in rows:
-            if (row is not cancel and not row.is_cancel and row.flex_id not in used
-                    and row.ctx.account_id == cancel.ctx.account_id
-                    and row.record.text("tradeID") == orig_id and row.record.decimal("quantity") == -quantity):
-                used.add(row.flex_id)
-                pairs.append((row, cancel))
-                break
+        candidates = [row for row in rows
+                      if row is not cancel and not row.is_cancel and row.flex_id not in used
+                      and row.ctx.account_id == cancel.ctx.account_id
+                      and row.record.text("tradeID") == orig_id and row.record.decimal("quantity") == -quantity]
+        if candidates:
+            original = min(candidates, key=_booking_order)
+            used.add(original.flex_id)
+            pairs.append((original, cancel))
     return pairs
+
+
+def _booking_order(row: TradeRow) -> tuple:
+    """Earliest first: by time, then transactionID (numerically when it is a number)."""
+    tx = row.record.text("transactionID") or ""
+    return (row.when, 0 if tx.isdigit() else 1, int(tx) if tx.isdigit() else 0, tx)
 
 
 def cancel_note(original: TradeRow, cancel: TradeRow) -> data.Note:
