@@ -57,6 +57,12 @@ def test_shape_of_the_statement(statement):
     for name in ("transactionID", "tradeID", "ibExecID"):
         values = [t.text(name) for t in trades]
         assert len(set(values)) == len(values), f"{name} must be unique"
+    # ibOrderID is unique per order; only the partial fills of one order share it (same conid, side, day).
+    orders = defaultdict(set)
+    for t in trades:
+        orders[t.text("ibOrderID")].add((t.text("conid") or t.text("symbol"), t.text("buySell"), t.text("tradeDate")))
+    assert all(len(fills) == 1 for fills in orders.values())
+    assert len(orders) < len(trades)
     all_ids = [r.text("transactionID") for r in statement.records
                if r.tag in ("Trade", "CashTransaction", "CorporateAction")]
     assert len(set(all_ids)) == len(all_ids)
