@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -51,6 +52,29 @@ def repo(tmp_path) -> Path:
     home.mkdir()
     subprocess.run([BEANFLEX, "init", str(home)], check=True, capture_output=True, env=_git_env(tmp_path))
     _git(home, "init", "-q")
+    return home
+
+
+@pytest.fixture(scope="module")
+def _january_template(tmp_path_factory) -> Path:
+    """Built once: a repo after a first sync of January (one commit), copied by `jan_repo` for each test."""
+    base = tmp_path_factory.mktemp("january")
+    home = base / "money"
+    home.mkdir()
+    subprocess.run([BEANFLEX, "init", str(home)], check=True, capture_output=True, env=_git_env(base))
+    _git(home, "init", "-q")
+    with serve_flex(JAN) as flex:
+        proc = _sync(home, flex)
+    assert proc.returncode == 0, proc.stderr
+    return home
+
+
+@pytest.fixture
+def jan_repo(_january_template, tmp_path) -> Path:
+    """A private copy of the January repo: January synced and committed, nothing else."""
+    home = tmp_path / "money"
+    shutil.copytree(_january_template, home, symlinks=True)
+    assert len(_commits(home)) == 1
     return home
 
 
@@ -118,9 +142,8 @@ def test_first_run_commits_and_the_same_statement_again_does_not(repo):
     _no_token_anywhere(repo, TOKEN)
 
 
-def test_a_new_statement_commits_only_its_new_rows(repo):
-    with serve_flex(JAN) as flex:
-        assert _sync(repo, flex).returncode == 0
+def test_a_new_statement_commits_only_its_new_rows(jan_repo):
+    repo = jan_repo
     before = (repo / ACCOUNT_GEN).read_text()
     with serve_flex(FEB) as flex:
         proc = _sync(repo, flex)
@@ -149,9 +172,9 @@ def test_a_new_statement_commits_only_its_new_rows(repo):
     assert _bean_check(repo).returncode == 0
 
 
-def test_a_bad_token_fails_with_one_line_commits_nothing_and_leaks_nothing(repo):
+def test_a_bad_token_fails_with_one_line_commits_nothing_and_leaks_nothing(jan_repo):
+    repo = jan_repo
     with serve_flex(JAN) as flex:
-        assert _sync(repo, flex).returncode == 0
         head = _commits(repo)
         generated = _tree_digest(repo / "ledger" / "generated")
         proc = _sync(repo, flex, IBKR_FLEX_TOKEN=BAD_TOKEN)
@@ -168,9 +191,8 @@ def test_a_bad_token_fails_with_one_line_commits_nothing_and_leaks_nothing(repo)
     assert BAD_TOKEN not in proc.stderr and TOKEN not in proc.stderr
 
 
-def test_a_failing_check_restores_the_ledger_and_the_next_good_run_commits_the_kept_payload(repo):
-    with serve_flex(JAN) as flex:
-        assert _sync(repo, flex).returncode == 0
+def test_a_failing_check_restores_the_ledger_and_the_next_good_run_commits_the_kept_payload(jan_repo):
+    repo = jan_repo
     head = _commits(repo)
     generated = _tree_digest(repo / "ledger" / "generated")
     manual = repo / "ledger" / "manual.beancount"
@@ -295,12 +317,11 @@ def test_gitops_token_guard_before_the_first_commit_unstages(tmp_path):
     assert repo.head() is None
 
 
-def test_reconciliation_diffs_are_committed_and_reported_and_strict_exits_3(repo):
+def test_reconciliation_diffs_are_committed_and_reported_and_strict_exits_3(jan_repo):
+    repo = jan_repo
     # IBKR claims 198.40 realized on the MSFT sale; the ledger's lots give 2049 - 1850.50 = 198.50.
     claimed = FEB.replace(b'fifoPnlRealized="198.5"', b'fifoPnlRealized="198.4"')
     assert claimed.count(b'fifoPnlRealized="198.4"') == 2  # the Trade row and its closed Lot row
-    with serve_flex(JAN) as flex:
-        assert _sync(repo, flex).returncode == 0
     with serve_flex(claimed) as flex:
         proc = _sync(repo, flex, "--strict")
     assert proc.returncode == 3, proc.stderr
@@ -313,12 +334,11 @@ def test_reconciliation_diffs_are_committed_and_reported_and_strict_exits_3(repo
     assert "reconciliation diffs (1):\n  generated/U7654321/2024.beancount:" in body and "IBKR 198.4" in body
 
 
-def test_an_unmappable_statement_fails_at_import_and_says_which_raw_file_to_move(repo):
+def test_an_unmappable_statement_fails_at_import_and_says_which_raw_file_to_move(jan_repo):
+    repo = jan_repo
     # February without the sale's quantity: the schema check stops the rebuild before generated/ changes.
     broken = FEB.replace(b' quantity="-5"', b"")
     assert len(broken) == len(FEB) - len(' quantity="-5"')
-    with serve_flex(JAN) as flex:
-        assert _sync(repo, flex).returncode == 0
     head = _commits(repo)
     generated = _tree_digest(repo / "ledger" / "generated")
     with serve_flex(broken) as flex:
