@@ -274,7 +274,14 @@ class Booker:
                 continue
             label = f"{ctx.account_id}/trade/{lot_row.text('transactionID')}" if lot_row.text("transactionID") \
                 else None
-            lot = tracker.find(commodity, label) if label else None
+            if label is None:  # no id: the ledger lot opened that day, else leave it to FIFO below
+                opened_day = lot_row.date("openDateTime")
+                lot = next((lot for lot in tracker.lots(commodity) if lot.date == opened_day
+                            and lot.units * units > 0 and abs(lot.units) >= abs(units)), None)
+                if lot is None and tracker.held(commodity) * units > 0:
+                    continue
+            else:
+                lot = tracker.find(commodity, label)
             if lot is None or abs(lot.units) < abs(units) or lot.units * units < 0:
                 lot_cost = abs(lot_row.decimal("cost") or ZERO) * (1 if units > 0 else -1)
                 open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
