@@ -157,3 +157,18 @@ def test_largest_sample_parses_fast():
     assert sum(len(s.records) for s in doc.statements) == 912
     assert elapsed < 2.0, elapsed
 
+
+
+def test_a_row_spread_over_several_lines_is_cited_at_its_first_line():
+    """libxml2 reports the line where a start tag ends; flex_src must point where the row begins."""
+    payload = (b'<FlexQueryResponse queryName="q" type="AF">\n<FlexStatements count="1">\n'
+               b'<FlexStatement accountId="U1" fromDate="20240101" toDate="20240131" whenGenerated="20240201;010101">\n'
+               b'<Trades>\n'
+               b'<Trade accountId="U1"\n'          # line 5: the row starts here ...
+               b'       conid="1"\n'
+               b'       quantity="2" />\n'         # ... and its start tag ends on line 7
+               b'<Trade accountId="U1" conid="2" quantity="3" />\n'  # line 8
+               b'</Trades>\n</FlexStatement>\n</FlexStatements>\n</FlexQueryResponse>\n')
+    statement = adapter.parse(payload, "multi-line.xml").statements[0]
+    assert [record.line for record in statement.records] == [5, 8]
+    assert statement.line == 3

@@ -7,6 +7,7 @@ Parsing is safe by construction: no DTD, no entity expansion, no network, no hug
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 from dataclasses import dataclass, field
@@ -194,7 +195,8 @@ def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
     if root.tag != "FlexQueryResponse":
         raise FlexParseError(f"root element is <{root.tag}>, expected <FlexQueryResponse>", file=source,
                              line=root.sourceline, hint="is this an IBKR Flex Query XML export?")
-    statements = [_read_statement(el, source) for el in root.iter("FlexStatement")]
+    lines = _StartLines(data)
+    statements = [_read_statement(el, source, lines) for el in root.iter("FlexStatement")]
     if not statements:
         raise FlexParseError("no <FlexStatement> inside <FlexQueryResponse>", file=source,
                              hint="the Flex Query returned nothing; check its period and accounts")
@@ -202,26 +204,45 @@ def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
                         statements=statements, source=source)
 
 
-def _read_statement(element: etree._Element, source: str) -> FlexStatement:
+class _StartLines:
+    """The line where an element's start tag begins.
+
+    libxml2 gives the line where the start tag *ends*; a pretty-printed row whose attributes span lines 5-34
+    would be cited as line 34. `flex_src` must point at the row's first line, so look back for `<Tag`
+    (attribute values cannot contain `<`, so the nearest one is the row's own).
+    """
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._newlines = [m.start() for m in re.finditer(rb"\n", data)]
+
+    def __call__(self, element: etree._Element) -> int:
+        line = element.sourceline
+        end = self._newlines[line - 1] if line - 1 < len(self._newlines) else len(self._data)
+        start = self._data.rfind(b"<" + element.tag.encode(), 0, end)
+        return bisect.bisect_left(self._newlines, start) + 1 if start >= 0 else line
+
+
+def _read_statement(element: etree._Element, source: str, start_line: _StartLines) -> FlexStatement:
     attrs = dict(element.attrib)
-    holder = FlexRecord("FlexStatement", "FlexStatement", attrs.get("accountId", ""), element.sourceline,
+    holder = FlexRecord("FlexStatement", "FlexStatement", attrs.get("accountId", ""), start_line(element),
                         attrs, source)
     statement = FlexStatement(account=attrs.get("accountId", ""), from_date=holder.date("fromDate"),
                               to_date=holder.date("toDate"), when_generated=holder.datetime("whenGenerated"),
-                              line=element.sourceline, attrs=attrs)
+                              line=start_line(element), attrs=attrs)
     for child in element:
         if not isinstance(child.tag, str):
             continue
         if len(child) == 0 and child.attrib:
             # A data element directly under the statement, e.g. <AccountInformation …/>.
             statement.sections[child.tag] = statement.sections.get(child.tag, 0) + 1
-            statement.records.append(FlexRecord(child.tag, child.tag, statement.account, child.sourceline,
+            statement.records.append(FlexRecord(child.tag, child.tag, statement.account, start_line(child),
                                                 dict(child.attrib), source))
             continue
         rows = [row for row in child if isinstance(row.tag, str)]
         statement.sections[child.tag] = statement.sections.get(child.tag, 0) + len(rows)
         for row in rows:
-            statement.records.append(FlexRecord(child.tag, row.tag, statement.account, row.sourceline,
+            statement.records.append(FlexRecord(child.tag, row.tag, statement.account, start_line(row),
                                                 dict(row.attrib), source))
     return statement
 
