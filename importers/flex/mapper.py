@@ -69,6 +69,8 @@ class BuildResult:
     counts: dict[str, FileCounts] = field(default_factory=dict)  # raw path -> counts
     drift: DriftReport = field(default_factory=DriftReport)
     overridden: list[str] = field(default_factory=list)  # flex_ids left out because a hand-edited file has them
+    base_currencies: list[str] = field(default_factory=list)  # AccountInformation.currency, newest statement first
+
 
     def total(self) -> FileCounts:
         total = FileCounts()
@@ -115,10 +117,23 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
     accounted: set[tuple[str, int]] = set()  # rows known to repeat a mapped row
     _book_events(contexts, instruments, out, accounted)
     _map_sections(contexts, out)
-    result = BuildResult(overridden=sorted(out.overridden))
+    result = BuildResult(overridden=sorted(out.overridden), base_currencies=_base_currencies(contexts))
     result.files = _files(out, instruments, config)
     _count_rows(contexts, out, accounted, drifts, result)
     return result
+
+
+def _base_currencies(contexts: list[MapContext]) -> list[str]:
+    """The statements' base currencies (DESIGN §4: declared as operating_currency), the newest statement's first.
+
+    A user's own `option "operating_currency"` in main.beancount comes before the generated one and so wins.
+    """
+    found: list[str] = []
+    for ctx in sorted(contexts, key=lambda c: (c.statement.to_date or datetime.date.min, c.account_id), reverse=True):
+        base = ctx.statement.base_currency
+        if base and base not in found:
+            found.append(base)
+    return found
 
 
 def _archive_order(item: tuple[str, FlexDocument]):

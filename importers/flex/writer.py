@@ -152,12 +152,15 @@ def render(entries: list) -> str:
     return HEADER + ("\n" + body if body else "")
 
 
-def render_index(paths: list[str]) -> str:
-    lines = [f'include "{Path(p).relative_to("generated").as_posix()}"' for p in sorted(paths)]
+def render_index(paths: list[str], base_currencies: list[str] = ()) -> str:
+    """The include list of generated files, after the statements' base currencies as operating_currency."""
+    lines = [f'option "operating_currency" "{currency}"' for currency in base_currencies]
+    lines += [f'include "{Path(p).relative_to("generated").as_posix()}"' for p in sorted(paths)]
     return HEADER + "\n" + "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None) -> dict[str, list[str]]:
+def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None,
+                    base_currencies: list[str] = ()) -> dict[str, list[str]]:
     """Write every generated file whose bytes changed, remove stale ones, rewrite the index.
 
     Returns {"written": [...], "unchanged": [...], "removed": [...]} (paths relative to ledger/).
@@ -166,7 +169,7 @@ def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None)
         from .fsutil import atomic_write
     ledger_dir = Path(ledger_dir)
     texts = {path: render(entries) for path, entries in files.items()}
-    texts[INDEX] = render_index([p for p in texts if p != INDEX])
+    texts[INDEX] = render_index([p for p in texts if p != INDEX], base_currencies)
     report: dict[str, list[str]] = {"written": [], "unchanged": [], "removed": []}
     for path in sorted(texts):
         target = ledger_dir / path
