@@ -19,6 +19,7 @@ FILES = (
     ("ledger/main.beancount", "main.beancount"),
     ("ledger/manual.beancount", "manual.beancount"),
     ("ledger/generated/index.beancount", "index.beancount"),
+    ("ledger/.gitignore", "ledger-gitignore"),
     ("labels.yaml", "labels.yaml"),
     ("notes/README.md", "notes-README.md"),
 )

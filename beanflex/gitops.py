@@ -98,6 +98,9 @@ class Repo:
           TokenInCommitError: `secret` occurs in the staged diff or the message; the paths are unstaged again.
           GitError: any git command failed (hooks, disk, …); the message quotes git; the paths are unstaged.
         """
+        # git refuses an exclude that names an ignored file literally (e.g. runs.log once ledger/.gitignore lists
+        # it), and needs no exclude for it anyway.
+        exclude = [p for p in exclude if any(c in p for c in "*?[") or not self.is_ignored(p)]
         specs = pathspecs(paths, exclude)
         self.run("add", "--all", "--", *specs)
         staged = self.run("diff", "--cached", "--name-only", "-z", "--", *specs).stdout
@@ -115,6 +118,10 @@ class Repo:
             self.unstage(specs)
             raise
         return self.head()
+
+    def is_ignored(self, path: str) -> bool:
+        """True when git ignores `path` (relative to the root) through a .gitignore or exclude file."""
+        return self.run("check-ignore", "--quiet", "--", path, check=False).returncode == 0
 
     def unstage(self, specs: Sequence[str]) -> None:
         """Take `specs` out of the index again (back to HEAD, or out entirely before the first commit)."""

@@ -12,7 +12,7 @@ from beanflex.cli import cli
 from fake_flex_service import serve_flex
 
 SMALL = (Path(__file__).parent / "fixtures" / "foundation" / "small.xml").read_bytes()
-LAYOUT = ["labels.yaml", "ledger/generated/index.beancount", "ledger/main.beancount", "ledger/manual.beancount",
+LAYOUT = ["labels.yaml", "ledger/.gitignore", "ledger/generated/index.beancount", "ledger/main.beancount", "ledger/manual.beancount",
           "notes/README.md"]
 
 
