@@ -248,7 +248,7 @@ def _rebuild(ws: Workspace, result: SyncResult) -> None:
     from . import ingest
 
     archived = [(result.archived.relpath, result.archived.is_new)] if result.archived else []
-    summary = ingest._rebuild_locked(ws, ImportConfig(), ingest.Summary(archived=archived), "sync")
+    summary = ingest.rebuild_locked(ws, ImportConfig(), ingest.Summary(archived=archived), "sync")
     result.drift = summary.drift.lines()
     lines = [line for line in summary.lines() if line.startswith("rows:")]
     result.rows = lines[0] if lines else ""

@@ -92,12 +92,13 @@ def load_archive(ledger_dir: Path, drift: DriftReport) -> list[tuple[str, adapte
     return documents
 
 
-def _rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, command: str) -> Summary:
+def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, command: str) -> Summary:
+    """The rebuild itself, for callers that already hold the ledger lock (`rebuild`, `import_files`, `sync`)."""
     record = runlog.RunRecord(command=command, status="error")
     try:
         documents = load_archive(ws.ledger_dir, summary.drift)
         result = build_ledger(documents, config, manual_flex_ids(ws))
-        report = writer.write_generated(ws.ledger_dir, result.files)
+        report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies)
     except Exception as exc:
         record.message = str(exc)[:500]
         runlog.record_run(ws.ledger_dir, record)
@@ -120,7 +121,7 @@ def _rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comma
 def rebuild(ws: Workspace, config: ImportConfig | None = None) -> Summary:
     """Regenerate all of `ledger/generated/` from the raw archive, under the ledger lock."""
     with ledger_lock(ws.ledger_dir):
-        return _rebuild_locked(ws, config or ImportConfig(), Summary(), "rebuild")
+        return rebuild_locked(ws, config or ImportConfig(), Summary(), "rebuild")
 
 
 def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None = None) -> Summary:
@@ -137,4 +138,4 @@ def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None =
         for path, payload in payloads:
             stored = archive.store(payload, ws.ledger_dir, None, source=str(path))
             summary.archived.append((stored.relpath, stored.is_new))
-        return _rebuild_locked(ws, config or ImportConfig(), summary, "import")
+        return rebuild_locked(ws, config or ImportConfig(), summary, "import")
