@@ -192,10 +192,10 @@ KNOWN_ATTRIBUTES: dict[tuple[str, str], frozenset[str]] = {
         "ibCommission ibCommissionCurrency ibExecID ibOrderID isAPIOrder isin issuer levelOfDetail "
         "listingExchange model mtmPnl multiplier netCash notes openCloseIndicator openDateTime orderReference "
         "orderTime orderType origOrderID origTradeDate origTradeID origTradePrice principalAdjustFactor proceeds "
-        "putCall quantity reportDate securityID securityIDType serialNumber settleDateTarget strike symbol taxes "
-        "tradeDate tradeID tradeMoney tradePrice traderID transactionID transactionType underlyingConid "
-        "underlyingListingExchange underlyingSecurityID underlyingSymbol volatilityOrderLink weight whenRealized "
-        "whenReopened "
+        "putCall quantity reportDate securityID securityIDType serialNumber settleDateTarget strike subCategory "
+        "symbol taxes tradeDate tradeID tradeMoney tradePrice traderID transactionID transactionType "
+        "underlyingConid underlyingListingExchange underlyingSecurityID underlyingSymbol volatilityOrderLink "
+        "weight whenRealized whenReopened "
     ),
     ("Trades", "Order"): _names(
         "accountId accruedInt acctAlias assetCategory brokerageOrderID buySell changeInPrice changeInQuantity "
