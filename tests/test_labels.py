@@ -386,10 +386,11 @@ def test_label_report_matches_rows_without_ledger_catalogue():
 
 
 
-def test_documented_example_is_valid():
+@pytest.mark.parametrize("document", ["docs/labels-and-notes.md", "README.md"])
+def test_documented_example_is_valid(document):
     import re
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "labels-and-notes.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[1] / document).read_text(encoding="utf-8")
     example = re.search(r"```yaml\n(.*?)```", doc, re.S).group(1)
     config, errors = parse_labels(example, "docs example")
     membership, match_errors = assign(config, INSTRUMENTS + [Instrument("MSFT", "272093", None, None, "STK")])
