@@ -41,7 +41,7 @@ class DiffFound(click.ClickException):
     exit_code = EXIT_DIFF
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.option("--ledger", metavar="PATH", help="Ledger root file (default $BEANFLEX_LEDGER, else ledger/main.beancount).")
 @click.option("-v", "--verbose", is_flag=True, help="Say more.")
 @click.option("-q", "--quiet", is_flag=True, help="Say only errors (for cron).")
