@@ -83,7 +83,8 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
     raise ValueError(f"unknown report kind {kind!r}")
 
 
-def _number(value) -> Decimal | None:
+def decimal_or_none(value) -> Decimal | None:
+    """A report cell as a Decimal ("347.00" -> Decimal("347.00")), or None when it is empty or not a number."""
     if value is None or value == "":
         return None
     try:
@@ -95,7 +96,7 @@ def _number(value) -> Decimal | None:
 def _cell_text(column: str, value) -> str:
     if value is None:
         return ""
-    number = _number(value) if column in NUMERIC else None
+    number = decimal_or_none(value) if column in NUMERIC else None
     if number is None:
         return str(value)
     if column == "cost" or column == "average_cost":
@@ -149,7 +150,7 @@ def render_xlsx(kind: str, report: dict) -> bytes:
         sheet = book.create_sheet(name[:31])
         sheet.append(list(columns))
         for row in rows:
-            sheet.append([_number(row.get(c)) if c in NUMERIC else row.get(c) for c in columns])
+            sheet.append([decimal_or_none(row.get(c)) if c in NUMERIC else row.get(c) for c in columns])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

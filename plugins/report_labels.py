@@ -11,10 +11,11 @@ label form the `unlabelled` group.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Iterable
 
 from .labels_config import Instrument, LabelsConfig, assign
+from .report_formats import decimal_or_none
 
 OVERLAP_NOTE = ("Label totals overlap: {n} instrument(s) sit in more than one label, so the label totals do not "
                 "add up to the portfolio total; see portfolio_totals for that.")
@@ -80,7 +81,7 @@ def weighted_totals(rows: list[dict], base_currency: str | None) -> dict:
         for field, value in (row.get("base") or {}).items():
             if field == "currency":
                 continue
-            number = _decimal(value)
+            number = decimal_or_none(value)
             if number is None or (field in sums and sums[field] is None):
                 sums[field] = None
             else:
@@ -139,11 +140,3 @@ def _key(row: dict) -> str:
 def _opt(value) -> str | None:
     return None if value in (None, "") else str(value)
 
-
-def _decimal(value) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
