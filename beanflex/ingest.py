@@ -134,8 +134,8 @@ def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None =
             document = adapter.parse(payload, source=str(path))  # refuse non-statements before archiving any
             for statement in document.statements:
                 _schema_check(statement, str(path), DriftReport())
-            payloads.append((path, payload))
-        for path, payload in payloads:
-            stored = archive.store(payload, ws.ledger_dir, None, source=str(path))
+            payloads.append((path, payload, document))
+        for path, payload, document in payloads:
+            stored = archive.store(payload, ws.ledger_dir, None, source=str(path), document=document)
             summary.archived.append((stored.relpath, stored.is_new))
         return rebuild_locked(ws, config or ImportConfig(), summary, "import")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -96,8 +97,12 @@ def parse_date(text: str) -> datetime.date | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_datetime(text: str) -> datetime.datetime | None:
-    """Parse IBKR's date-times: `20240105;093000`, `2024-01-05, 09:30:00`, `20240105 093000`, `… AEST`."""
+    """Parse IBKR's date-times: `20240105;093000`, `2024-01-05, 09:30:00`, `20240105 093000`, `… AEST`.
+
+    Cached: a statement repeats the same few thousand dates and times on tens of thousands of rows.
+    """
     match = _DATETIME_SPLIT.match(text.strip())
     if not match:
         return None

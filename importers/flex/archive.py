@@ -68,7 +68,7 @@ def safe_query_id(text: str | None) -> str:
 
 
 def store(payload: bytes, ledger_dir: Path, query_id: str | None = None, *, source: str = "<payload>",
-          replace: Callable[[str, str], None] = os.replace) -> ArchivedFile:
+          replace: Callable[[str, str], None] = os.replace, document: FlexDocument | None = None) -> ArchivedFile:
     """Archive `payload` (if new) and return where it is. Nothing is written for a non-statement.
 
     Args:
@@ -77,9 +77,11 @@ def store(payload: bytes, ledger_dir: Path, query_id: str | None = None, *, sour
       query_id: the Flex Query id when fetched; None for a hand-downloaded file (queryName or "manual" is used).
       source: the name used in error messages (the user's file path, or "GetStatement reply").
       replace: the final rename, injectable to simulate a crash in tests.
+      document: `payload` already parsed by the caller (saves parsing a large statement twice).
     """
     ledger_dir = Path(ledger_dir).absolute()
-    document = parse(payload, source=source)  # raises FlexParseError: refused, not archived
+    if document is None:
+        document = parse(payload, source=source)  # raises FlexParseError: refused, not archived
     sha = hashlib.sha256(payload).hexdigest()
     existing = _find_sha(ledger_dir, sha)
     if existing is not None:

@@ -156,6 +156,7 @@ class History:
         self.first_statements: set[int] | None = None
         self._pre: dict[tuple[int, str | None], Decimal | None] = {}
         self._used: dict[tuple[int, str | None], Decimal] = {}
+        self._totals: dict[int, tuple[dict, dict]] = {}
 
     def pre_window(self, ctx, record) -> Decimal | None:
         """Units held before the statement; None when the statement has no OpenPositions to tell."""
@@ -166,15 +167,36 @@ class History:
             if "OpenPositions" not in ctx.statement.sections:
                 self._pre[key] = None
             else:
-                same = [r for r in ctx.statement.rows("OpenPositions", "OpenPosition")
-                        if instrument_key(r) == key[1]]
-                summary = [r for r in same if (r.text("levelOfDetail") or "").upper() != "LOT"]
-                end = sum((r.decimal("position") or ZERO for r in (summary or same)), ZERO)
-                traded = sum((r.decimal("quantity") or ZERO for r in ctx.statement.rows("Trades", "Trade")
-                              if instrument_key(r) == key[1]
-                              and (r.text("levelOfDetail") or "EXECUTION") == "EXECUTION"), ZERO)
-                self._pre[key] = end - traded
+                ends, traded = self._statement_totals(ctx)
+                self._pre[key] = ends.get(key[1], ZERO) - traded.get(key[1], ZERO)
         return self._pre[key]
+
+    def _statement_totals(self, ctx) -> tuple[dict, dict]:
+        """Per instrument of one statement: the position IBKR reports at its end, and the units traded in it.
+
+        Computed once per statement (one pass over its rows), not once per instrument: a 10k-trade statement
+        has hundreds of instruments, and scanning every row for each of them dominated the import's time.
+        """
+        from .instruments import instrument_key
+
+        cached = self._totals.get(id(ctx))
+        if cached is not None:
+            return cached
+        summary: dict = {}
+        lots: dict = {}
+        for row in ctx.statement.rows("OpenPositions", "OpenPosition"):
+            is_lot = (row.text("levelOfDetail") or "").upper() == "LOT"
+            target = lots if is_lot else summary
+            key = instrument_key(row)
+            target[key] = target.get(key, ZERO) + (row.decimal("position") or ZERO)
+        ends = {**lots, **summary}  # SUMMARY rows when there are any for the instrument, else its LOT rows
+        traded: dict = {}
+        for row in ctx.statement.rows("Trades", "Trade"):
+            if (row.text("levelOfDetail") or "EXECUTION") == "EXECUTION":
+                key = instrument_key(row)
+                traded[key] = traded.get(key, ZERO) + (row.decimal("quantity") or ZERO)
+        self._totals[id(ctx)] = (ends, traded)
+        return ends, traded
 
     def materialize(self, ctx, record, commodity: str, tracker: OpenLots, remaining: Decimal,
                     before: datetime.date, currency: str, row_id: str) -> Lot | None:

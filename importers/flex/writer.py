@@ -136,9 +136,10 @@ def format_entry(entry) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sort_key(entry) -> tuple:
+def sort_key(entry, text: str | None = None) -> tuple:
+    """(date, kind, flex_id, text): the stable order of generated files; pass `text` if already formatted."""
     flex_id = (entry.meta or {}).get("flex_id") or ""
-    return (entry.date, KIND_ORDER.get(type(entry), 9), flex_id, format_entry(entry))
+    return (entry.date, KIND_ORDER.get(type(entry), 9), flex_id, format_entry(entry) if text is None else text)
 
 
 def dedup_key(entry) -> str:
@@ -148,7 +149,9 @@ def dedup_key(entry) -> str:
 
 def render(entries: list) -> str:
     """A whole generated file: header, then the directives in stable order, one blank line apart."""
-    body = "\n".join(format_entry(entry) for entry in sorted(entries, key=sort_key))
+    formatted = [(entry, format_entry(entry)) for entry in entries]  # each entry formatted once
+    formatted.sort(key=lambda pair: sort_key(*pair))
+    body = "\n".join(text for _entry, text in formatted)
     return HEADER + ("\n" + body if body else "")
 
 
