@@ -32,7 +32,8 @@ EXPECTED = {
     "ib-flex__activity_complex_corporate_actions.xml": (10, 0, 10, 0, 0),
     # one synthetic crypto Transfer: transfers are not mapped yet (reported)
     "ibflex__crypto_transfer.xml": (1, 0, 0, 1, 0),
-    # USD -21.82 / CHF +18.87 ending cash: IBKR's CashReport books some FX commissions (stated in CHF) in USD
+    # ledger cash USD 21.82 too much, CHF 18.87 too little: IBKR took 9 FX commissions (2025-02-25..05-14) in USD
+    # (5.821296 + 8 × 2.00 = 21.821296) while their Trade rows say 18.867786263 CHF; test_etax_fx_commissions.py
     "opensteuerauszug__eTax_report_anonymised_2025.xml": (912, 912, 0, 0, 2),
     # synthetic: 280000 - 180012 - 4000.50 + 1746.50 + 1955.10 + 600 - 90 + 5.25 = 100204.35, CashReport says 96190.85
     "opensteuerauszug__minimal_short_options_repro_2025.xml": (16, 16, 0, 0, 1),
