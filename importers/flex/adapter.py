@@ -23,14 +23,17 @@ from .errors import FlexParseError
 EMPTY_MARKERS = frozenset({"", "-", "--", "N/A"})
 #: IBKR's marker for "several values" in summary rows; treated as no single value.
 MULTI = "MULTI"
+_NO_VALUE = EMPTY_MARKERS | {MULTI}  # text() is called ~800k times for a 10k-trade statement: one lookup
 
 _DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d-%b-%y")
 _DATETIME_SPLIT = re.compile(r"^(?P<date>[^;,T ]+)(?:[;,T ]\s*(?P<time>\d{1,2}:?\d{2}(?::?\d{2})?))?(?:\s+[A-Z]{2,5})?$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FlexRecord:
     """One data element of a statement, e.g. a `<Trade>` inside `<Trades>`.
+
+    Slotted: a 100k-trade statement holds ~250k of these, and a per-instance `__dict__` cost ~100 bytes each.
 
     `section` is the container (`Trades`), `tag` the element (`Trade`, `Lot`, `Order`); top-level data elements
     such as `<AccountInformation>` have section == tag. `line` is the element's line in the source bytes.
@@ -53,7 +56,7 @@ class FlexRecord:
         if value is None:
             return None
         value = value.strip()
-        return None if value in EMPTY_MARKERS or value == MULTI else value
+        return None if value in _NO_VALUE else value
 
     def decimal(self, name: str) -> Decimal | None:
         """The attribute as a Decimal (exactly as written, thousands separators removed), or None if empty."""
@@ -89,6 +92,13 @@ def parse_date(text: str) -> datetime.date | None:
     """Parse one of IBKR's date formats, e.g. `20240105`, `2024-01-05`, `01/05/2024`, `05-Jan-24`."""
     if text.isdigit() and len(text) != 8:  # strptime would read "2024015" as 2024-01-05
         return None
+    if len(text) == 8 and text.isascii() and text.isdigit():
+        # yyyyMMdd, the format beanflex asks for: what strptime("%Y%m%d") reads, at 1/20th of its cost (strptime
+        # was 0.1 s of a 10k-trade import). 8 ASCII digits leave strptime just this split; no other format fits.
+        try:
+            return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            return None
     for fmt in _DATE_FORMATS:
         try:
             return datetime.datetime.strptime(text, fmt).date()
@@ -135,6 +145,7 @@ class FlexStatement:
     attrs: Mapping[str, str]
     records: list[FlexRecord] = field(default_factory=list)
     sections: dict[str, int] = field(default_factory=dict)  # section name -> rows (0 = present but empty)
+    _index: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def base_currency(self) -> str | None:
@@ -145,8 +156,19 @@ class FlexStatement:
         return None
 
     def rows(self, section: str, tag: str | None = None) -> Iterator[FlexRecord]:
-        """The rows of one section (optionally only elements named `tag`)."""
-        return (r for r in self.records if r.section == section and (tag is None or r.tag == tag))
+        """The rows of one section (optionally only elements named `tag`).
+
+        Served from a per-section index built once (and rebuilt when `records` grows or is replaced): the
+        mappers ask for ~15 sections, and walking all 25k records of a 10k-trade statement each time cost 0.2 s.
+        """
+        index = self._index
+        if index is None or index[0] is not self.records or index[1] != len(self.records):
+            by_section: dict[str, list[FlexRecord]] = {}
+            for record in self.records:
+                by_section.setdefault(record.section, []).append(record)
+            index = self._index = (self.records, len(self.records), by_section)
+        found = index[2].get(section, ())
+        return iter(found) if tag is None else (r for r in found if r.tag == tag)
 
 
 @dataclass
@@ -184,6 +206,14 @@ def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
         raise FlexParseError("the file declares a DTD or entities, which Flex statements never do; refusing "
                              "to parse it", file=source, hint="this is not an IBKR Flex statement")
+    document = _stream(data, source)
+    if document is not None:
+        return document
+    return _parse_tree(data, source)
+
+
+def _parse_tree(data: bytes, source: str) -> FlexDocument:
+    """The whole-tree parse: the reference reading, and the one that words every error (see `_stream`)."""
     try:
         root = etree.fromstring(data, _safe_parser())
     except etree.XMLSyntaxError as exc:
@@ -250,6 +280,130 @@ def _read_statement(element: etree._Element, source: str, start_line: _StartLine
             statement.records.append(FlexRecord(child.tag, row.tag, statement.account, start_line(row),
                                                 dict(row.attrib), source))
     return statement
+
+
+class _RowCollector:
+    """An lxml parser target that builds FlexStatements straight from the start-tag events, with no tree.
+
+    Reads exactly what `_read_statement` reads from a tree: for every <FlexStatement>, each child that is a
+    data element (no children, some attributes) is a row of its own; each other child is a section whose
+    element children are its rows. On a 10k-trade statement (25 MB) this takes 0.25 s and no tree, where
+    `fromstring` plus copying every attrib took 0.9 s and held a ~300 MB tree at the peak.
+    """
+
+    def __init__(self, source: str, lines: list[int]):
+        self.source, self.lines = source, lines
+        self.root_tag: str | None = None
+        self.query: tuple[str, str] = ("", "")
+        self.statements: list[FlexStatement] = []
+        self.started = 0  # start tags seen, the index into `lines`
+        self.depth = 0
+        self.statement: FlexStatement | None = None
+        self.statement_depth = 0
+        self.child: tuple[str, dict, int] | None = None  # the statement's current child: (tag, attrib, line)
+        self.child_rows = 0
+        self.nested = False  # a FlexStatement inside another: leave such odd files to the tree reading
+
+    def start(self, tag, attrib):
+        line = self.lines[self.started] if self.started < len(self.lines) else 0
+        self.started += 1
+        self.depth += 1
+        depth = self.depth
+        if self.root_tag is None:
+            self.root_tag = tag
+            self.query = (attrib.get("queryName", ""), attrib.get("type", ""))
+        statement = self.statement
+        if tag == "FlexStatement":
+            if statement is not None:
+                self.nested = True
+                return
+            self.statement = _new_statement(dict(attrib), self.source, line)
+            self.statement_depth = depth
+        elif statement is None:
+            return
+        elif depth == self.statement_depth + 1:
+            self.child, self.child_rows = (tag, attrib, line), 0
+            statement.sections[tag] = statement.sections.get(tag, 0)
+        elif depth == self.statement_depth + 2:
+            section = self.child[0]
+            self.child_rows += 1
+            statement.sections[section] += 1
+            statement.records.append(FlexRecord(section, tag, statement.account, line, attrib, self.source))
+
+    def end(self, tag):
+        statement = self.statement
+        if statement is not None:
+            if self.depth == self.statement_depth:
+                self.statements.append(statement)
+                self.statement = None
+            elif self.depth == self.statement_depth + 1 and self.child_rows == 0 and self.child[1]:
+                tag, attrib, line = self.child  # a data element directly under the statement
+                statement.sections[tag] += 1
+                statement.records.append(FlexRecord(tag, tag, statement.account, line, attrib, self.source))
+        self.depth -= 1
+
+    def close(self):
+        return None
+
+
+def _start_tag_lines(data: bytes) -> list[int]:
+    """The line of every start tag, in document order (comments, CDATA and processing instructions skipped).
+
+    In well-formed XML a `<` is markup everywhere except inside comments, CDATA and PIs, so stepping from `<` to
+    `<` finds exactly the elements the parser reports, in the same order (`_stream` checks the count).
+    """
+    lines: list[int] = []
+    find, count = data.find, data.count
+    pos, line, counted = data.find(b"<"), 1, 0
+    while pos >= 0:
+        nxt = data[pos + 1:pos + 2]
+        if nxt == b"/":
+            pos = find(b"<", pos + 2)
+            continue
+        if nxt == b"!" or nxt == b"?":
+            closer = b"-->" if data.startswith(b"<!--", pos) else \
+                b"]]>" if data.startswith(b"<![CDATA[", pos) else b"?>" if nxt == b"?" else b">"
+            end = find(closer, pos + 2)
+            if end < 0:
+                break
+            pos = find(b"<", end + len(closer))
+            continue
+        line += count(b"\n", counted, pos)
+        counted = pos
+        lines.append(line)
+        pos = find(b"<", pos + 1)
+    return lines
+
+
+def _stream(data: bytes, source: str) -> FlexDocument | None:
+    """The fast reading of a well-formed Flex statement, or None to leave the file to `_parse_tree`.
+
+    None for anything unusual (not well-formed, not a FlexQueryResponse, no statement, nested statements, a
+    start-tag count that disagrees with the parser's): the tree reading then parses it again and words the
+    error exactly as before, so only ordinary statements take this path.
+    """
+    lines = _start_tag_lines(data)
+    collector = _RowCollector(source, lines)
+    # resolve_entities=True only makes lxml hand a target `&` for `&amp;` (it passes "&#38;" otherwise); parse()
+    # has already refused any DTD or entity declaration, so only XML's predefined entities exist to resolve.
+    parser = etree.XMLParser(target=collector, resolve_entities=True, no_network=True, huge_tree=False,
+                             load_dtd=False, dtd_validation=False, remove_comments=True, remove_pis=True)
+    try:
+        etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, FlexParseError):
+        return None
+    if collector.root_tag != "FlexQueryResponse" or not collector.statements or collector.nested \
+            or collector.started != len(lines):
+        return None
+    query_name, kind = collector.query
+    return FlexDocument(query_name=query_name, type=kind, statements=collector.statements, source=source)
+
+
+def _new_statement(attrs: dict, source: str, line: int) -> FlexStatement:
+    holder = FlexRecord("FlexStatement", "FlexStatement", attrs.get("accountId", ""), line, attrs, source)
+    return FlexStatement(account=attrs.get("accountId", ""), from_date=holder.date("fromDate"),
+                         to_date=holder.date("toDate"), when_generated=holder.datetime("whenGenerated"),
+                         line=line, attrs=attrs)
 
 
 def sniff_root(head: bytes) -> str | None:

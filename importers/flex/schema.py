@@ -34,7 +34,7 @@ class Need:
     label: str  # the field's name in IBKR's Flex Query editor, for the hint
 
     def met_by(self, record: FlexRecord) -> bool:
-        return any(name in record.attrs for name in self.names)
+        return not record.attrs.keys().isdisjoint(self.names)
 
 
 def need(*names: str, label: str | None = None) -> Need:
@@ -117,11 +117,12 @@ def check_statement(statement: FlexStatement, source: str, *,
         elif known is None:
             if record.tag not in KNOWN_SECTIONS[record.section]:
                 report.add("unknown_element", record.section, record.tag, record.tag, source, record.line)
-        else:
+        elif not known.issuperset(record.attrs):
             for name in record.attrs:
                 if name not in known:
                     report.add("unknown_attribute", record.section, record.tag, name, source, record.line)
-        _check_values(record, report, source)
+        if _has_unknown_value(record):
+            _check_values(record, report, source)
         for item in required.get((record.section, record.tag), ()):
             if not item.met_by(record):
                 missing.setdefault((record.section, record.tag, item), []).append(record)
@@ -137,6 +138,35 @@ def check_statement(statement: FlexStatement, source: str, *,
                                    file=source, section=section, line=statement.line,
                                    hint=f"{rule.fix}, then fetch or export the statement again")
     return report
+
+
+#: element tag -> ((attribute, known values), ...): the enum attributes to check on that element, from KNOWN_VALUES.
+_VALUE_CHECKS: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}
+
+
+def _has_unknown_value(record: FlexRecord) -> bool:
+    """Whether `_check_values` would report anything for this row: it asks only about the handful of enum
+    attributes the row's element has, where `_check_values` looks up all ~50 attributes of every row in
+    KNOWN_VALUES twice (0.3 s of 0.6 s for a 10k-trade statement). Rows it flags are reported by `_check_values`,
+    so the report and its order stay the same."""
+    checks = _VALUE_CHECKS.get(record.tag)
+    if checks is None:
+        names = dict.fromkeys(name for tag, name in KNOWN_VALUES if tag in ("*", record.tag))
+        checks = _VALUE_CHECKS[record.tag] = tuple(
+            (name, KNOWN_VALUES.get((record.tag, name)) or KNOWN_VALUES.get(("*", name))) for name in names)
+    attrs = record.attrs
+    for name, known in checks:
+        value = attrs.get(name)
+        if value is None or known is None:
+            continue
+        value = value.strip()
+        if value in known or value in EMPTY_MARKERS:
+            continue
+        if name not in ("notes", "code"):
+            return True
+        if any(part.strip() not in known and part.strip() not in EMPTY_MARKERS for part in value.split(";")):
+            return True
+    return False
 
 
 def _check_values(record: FlexRecord, report: DriftReport, source: str) -> None:
