@@ -190,17 +190,27 @@ def test_an_instrument_traded_but_not_listed_must_be_flat(tmp_path):
     assert isinstance(error, BalanceError) and "3 MSFT" in error.message
 
 
+SUMMARY_ROWS = b"""<FlexQueryResponse queryName="q" type="AF"><FlexStatements count="1">
+<FlexStatement accountId="U555" fromDate="20220103" toDate="20220221" period="YearToDate" whenGenerated="20220222;212323">
+<FIFOPerformanceSummaryInBase>
+<FIFOPerformanceSummaryUnderlying accountId="U5556666" assetCategory="STK" symbol="AAPL" conid="265598" reportDate="20220221" realizedSTProfit="10" totalRealizedPnl="10" />
+<FIFOPerformanceSummaryUnderlying accountId="U5556666" assetCategory="STK" symbol="MSFT" conid="272093" reportDate="20220221" realizedSTProfit="0" totalRealizedPnl="0" />
+<FIFOPerformanceSummaryUnderlying accountId="U5556677" assetCategory="STK" symbol="AAPL" conid="265598" reportDate="20220221" realizedSTProfit="0" totalRealizedPnl="0" />
+<FIFOPerformanceSummaryUnderlying accountId="U5556666" assetCategory="" symbol="" conid="" description="Total (All Assets)" reportDate="20220221" realizedSTProfit="10" totalRealizedPnl="10" />
+</FIFOPerformanceSummaryInBase></FlexStatement></FlexStatements></FlexQueryResponse>
+"""
+
+
 def test_summary_and_position_records_are_told_apart_by_their_text():
     """Custom records have no flex_id and the writer de-duplicates them by their text without metadata, so the text
-    itself must tell rows apart: fifosum has 12 FIFO summary rows on 2022-02-21, and two accounts may hold the same
-    commodity on the same day."""
+    itself must tell rows apart: summary rows share a day (the fifosum sample has 12 on 2022-02-21), the same conid
+    appears under two accounts, and the total row has no symbol; two accounts may hold the same commodity."""
     from beanflex.importers.flex.writer import dedup_key
 
-    path = next(p for p in public_samples() if p.name == "ibkr-flexquery-client-lib__report.xml")
-    statement = adapter.parse(path.read_bytes(), path.name).statements[1]
-    ctx = MapContext(statement, f"raw/{path.name}", CommodityNamer(), DriftReport())
+    statement = adapter.parse(SUMMARY_ROWS, "summaries.xml").statements[0]
+    ctx = MapContext(statement, "raw/summaries.xml", CommodityNamer(), DriftReport())
     summaries = checks.map_summaries(statement, ctx)
-    assert len({dedup_key(c) for c in summaries}) == len(summaries) == 12
+    assert len({dedup_key(c) for c in summaries}) == len(summaries) == 4
     assert [v.value for v in summaries[0].values] == ["FIFOPerformanceSummaryInBase", "U5556666/265598"]
     _, _, entries = _mapped()
     [aapl] = [c for c in entries if isinstance(c, data.Custom) and c.values[0].value == "AAPL"]
