@@ -236,3 +236,11 @@ def test_send_request_answering_with_the_statement_at_once_is_accepted():
     with serve_flex(STATEMENT, send_replies=[Reply(STATEMENT)]) as flex:
         assert fetch_statement(settings_for(flex), sleep=Sleeps()) == STATEMENT
     assert len(flex.requests) == 1
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-1", "soon"])
+def test_a_wait_setting_that_is_not_a_finite_number_of_seconds_is_refused(text):
+    """float("nan") parses, and `waited + delay > nan` is never true: the retries would never stop."""
+    env = {"IBKR_FLEX_TOKEN": "t", "IBKR_FLEX_QUERY_ID": "1", "BEANFLEX_FLEX_MAX_WAIT": text}
+    with pytest.raises(FlexServiceError, match="BEANFLEX_FLEX_MAX_WAIT"):
+        FlexSettings.from_env(env)

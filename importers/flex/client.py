@@ -14,6 +14,7 @@ holds the URL) are never chained or shown. The CLI also keeps httpx's INFO reque
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -138,10 +139,10 @@ class FlexSettings:
 
 def _seconds(name: str, text: str) -> float:
     try:
-        value = float(text)
+        value = float(text)  # seconds of waiting, not money
     except ValueError:
         value = -1.0
-    if value < 0:
+    if not math.isfinite(value) or value < 0:  # "nan" or "inf" would make the retry loop endless
         raise FlexServiceError(f"{name}={text!r} is not a number of seconds", hint=f"e.g. {name}=5")
     return value
 
