@@ -27,7 +27,7 @@ def lock_wait_from_env(env: dict[str, str] | None = None) -> float:
     """BEANFLEX_LOCK_WAIT seconds (e.g. "0" to fail at once when locked), else DEFAULT_LOCK_WAIT."""
     text = (os.environ if env is None else env).get("BEANFLEX_LOCK_WAIT", "").strip()
     try:
-        return max(float(text), 0.0) if text else DEFAULT_LOCK_WAIT
+        return max(float(text), 0.0) if text else DEFAULT_LOCK_WAIT  # seconds, not money
     except ValueError:
         return DEFAULT_LOCK_WAIT
 
