@@ -323,6 +323,23 @@ def test_backfill_refuses_a_folder_with_a_non_statement(tmp_path, fake_venv):
     assert not (tmp_path / "calls.txt").exists(), "nothing is imported when one file is not a statement"
 
 
+def test_backfill_passes_global_options_before_the_subcommand(tmp_path):
+    """`--ledger X` is a global option: the real beanflex refuses it after `import` (click usage error, exit 2)."""
+    ledger = tmp_path / "books"
+    subprocess.run([str(ROOT / ".venv" / "bin" / "beanflex"), "init", str(ledger)], check=True,
+                   capture_output=True)
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / "2024.xml").write_text(_statement("20240101", "20241231"))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "BEANFLEX_VENV": str(ROOT / ".venv")}
+    main = ledger / "ledger" / "main.beancount"
+    proc = subprocess.run([str(ROOT / "scripts" / "backfill"), str(folder), "--ledger", str(main)], env=env,
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 1 file(s)" in proc.stdout
+    assert list((ledger / "ledger" / "raw").rglob("20240101_20241231_q_*.xml")), "the statement was archived"
+
+
 # ---- Docker, where a daemon answers ---------------------------------------------------------------------------
 
 def _docker_unavailable() -> str | None:
