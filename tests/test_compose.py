@@ -131,10 +131,10 @@ def _beanflex_invocations() -> list[tuple[str, list[str]]]:
             code = line.split(" #", 1)[0].strip()
             if code.startswith("#") or code.startswith("echo") or code.startswith("msg="):
                 continue
-            for match in re.finditer(r"(?:^|[\s(|;&])beanflex\s+([a-z][a-z_-]*)\b([^|;&)\n]*)", code):
+            for match in re.finditer(r"(?:^|[\s(|;&])beanflex\s+(?:\"\$@\"\s+)?([a-z][a-z_-]*)\b([^|;&)\n]*)", code):
                 words = [w for w in shlex.split(match.group(2)) if not re.match(r"\$|\d*[<>]", w)]
                 found.append((f"scripts/{script}:{number}", [match.group(1), *words]))
-    return found
+    return found  # `beanflex "$@" import …` (global options passed through, scripts/backfill) counts as `import`
 
 
 def test_every_beanflex_command_named_exists_with_its_options():
