@@ -340,6 +340,20 @@ def test_backfill_passes_global_options_before_the_subcommand(tmp_path):
     assert list((ledger / "ledger" / "raw").rglob("20240101_20241231_q_*.xml")), "the statement was archived"
 
 
+def test_setup_docs_say_how_the_container_user_reads_the_token_and_how_to_hash_without_starting_fava():
+    """The secret file is bind-mounted with its host owner/mode and the container runs as uid 1000 (Dockerfile);
+    `proxy` depends on `fava`, so `compose run` without --no-deps would start Fava just to hash a password."""
+    assert re.search(r"useradd\b.*--uid 1000\b", (ROOT / "Dockerfile").read_text())
+    for name in ["docs/flex-query-setup.md", "docker-compose.yml"]:
+        text = (ROOT / name).read_text()
+        assert "chown 1000 deploy/secrets/ibkr_flex_token" in text, name
+    for name in ["docs/flex-query-setup.md", "docker-compose.yml", "deploy/Caddyfile", "deploy/env.example"]:
+        text = re.sub(r"\s+", " ", (ROOT / name).read_text())
+        runs = re.findall(r"docker compose run [^`\n]*?caddy hash-password", text)
+        assert runs, f"{name} does not say how to make the hash"
+        assert all("--no-deps" in run for run in runs), (name, runs)
+
+
 # ---- Docker, where a daemon answers ---------------------------------------------------------------------------
 
 def _docker_unavailable() -> str | None:
