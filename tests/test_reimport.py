@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -119,6 +121,22 @@ def test_beangulp_importer_deduplicates_on_flex_id(tmp_path):
     fresh = importer.extract(str(twins), existing)
     importer.deduplicate(fresh, existing)
     assert [e.meta["flex_id"] for e in fresh if "__duplicate__" not in e.meta] == ["U1/trade/T1b"]
+
+
+def test_beangulp_importer_files_under_the_raw_archive_name(tmp_path):
+    """`filename` is the name `beanflex import` gives the same file in ledger/raw/ (beangulp's default is None:
+    the download's own name)."""
+    from beanflex.importers.flex.importer import FlexImporter
+
+    main = new_ledger(tmp_path)
+    path = TRADES / "closed_lot_middle.xml"
+    beanflex(main, "import", str(path))
+    archived = list((main.parent / "raw").rglob("*.xml"))
+    assert len(archived) == 1
+    name = FlexImporter().filename(str(path))
+    assert name == archived[0].name
+    sha12 = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    assert re.fullmatch(rf"\d{{8}}_\d{{8}}_[A-Za-z0-9._-]+_{sha12}\.xml", name), name
 
 
 def test_schema_drift_stops_before_generated_changes(tmp_path):

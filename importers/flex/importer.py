@@ -14,12 +14,13 @@ still import through `beanflex import FILE`, which does not go through beangulp.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from pathlib import Path
 
 import beangulp
 from beancount.core import data
 
-from . import adapter
+from . import adapter, archive
 from .context import ImportConfig
 from .mapper import build_ledger
 from .names import Accounts
@@ -54,6 +55,21 @@ class FlexImporter(beangulp.Importer):
     def date(self, filepath: str) -> datetime.date | None:
         ends = [s.to_date for s in self._document(filepath).statements if s.to_date]
         return max(ends) if ends else None
+
+    def filename(self, filepath: str) -> str:
+        """The name `beanflex import` archives this file under: `<from>_<to>_<queryId>_<sha12>.xml`.
+
+        So `beangulp archive` and the raw archive (DESIGN §2) name a statement alike, e.g. a 2024 statement of
+        query "Annual Tax Report" whose bytes hash to 3f2a9c0b1d4e… -> `20240101_20241231_Annual-Tax-Report_3f2a9c0b1d4e.xml`
+        (the earliest fromDate and latest toDate of its statements; no query id in a hand download: its queryName).
+        """
+        payload = Path(filepath).read_bytes()
+        document = adapter.parse(payload, source=Path(filepath).name)
+        froms = [s.from_date for s in document.statements if s.from_date]
+        tos = [s.to_date for s in document.statements if s.to_date]
+        day = lambda dates, pick: pick(dates).strftime("%Y%m%d") if dates else "nodate"  # noqa: E731
+        sha12 = hashlib.sha256(payload).hexdigest()[:12]
+        return f"{day(froms, min)}_{day(tos, max)}_{archive.safe_query_id(document.query_name)}_{sha12}.xml"
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
         document = self._document(filepath)
