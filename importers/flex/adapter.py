@@ -11,6 +11,7 @@ import bisect
 import datetime
 import functools
 import re
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Iterator, Mapping
@@ -303,6 +304,7 @@ class _RowCollector:
         self.child: tuple[str, dict, int] | None = None  # the statement's current child: (tag, attrib, line)
         self.child_rows = 0
         self.nested = False  # a FlexStatement inside another: leave such odd files to the tree reading
+        self.names: dict[str, tuple[str, ...]] = {}  # element -> attribute names of its last row (see shared)
 
     def start(self, tag, attrib):
         line = self.lines[self.started] if self.started < len(self.lines) else 0
@@ -328,7 +330,20 @@ class _RowCollector:
             section = self.child[0]
             self.child_rows += 1
             statement.sections[section] += 1
-            statement.records.append(FlexRecord(section, tag, statement.account, line, attrib, self.source))
+            statement.records.append(FlexRecord(section, tag, statement.account, line, self.shared(tag, attrib),
+                                                self.source))
+
+    def shared(self, tag: str, attrib: dict) -> dict:
+        """`attrib` with its names shared by every row of the same element and shape.
+
+        lxml hands each row fresh name strings: for a 10k-trade statement, 1.3M of them, 78 MB of 154 MB.
+        Rows of one element nearly always list the same names in the same order, so the names are compared
+        (cheap, in C) to the previous row's and reused: ~0.05 s for the 78 MB.
+        """
+        names = self.names.get(tag)
+        if names is None or len(names) != len(attrib) or not all(map(str.__eq__, names, attrib)):
+            names = self.names[tag] = tuple(sys.intern(name) for name in attrib)
+        return dict(zip(names, attrib.values()))
 
     def end(self, tag):
         statement = self.statement
@@ -339,7 +354,8 @@ class _RowCollector:
             elif self.depth == self.statement_depth + 1 and self.child_rows == 0 and self.child[1]:
                 tag, attrib, line = self.child  # a data element directly under the statement
                 statement.sections[tag] += 1
-                statement.records.append(FlexRecord(tag, tag, statement.account, line, attrib, self.source))
+                statement.records.append(FlexRecord(tag, tag, statement.account, line, self.shared(tag, attrib),
+                                                    self.source))
         self.depth -= 1
 
     def close(self):
