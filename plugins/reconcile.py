@@ -32,8 +32,9 @@ REASONS = {
     "assignment_premium_in_stock_leg": "IBKR folds an assigned/exercised option's premium into the stock leg "
                                        "(flex-schema §2); ours books it on the option",
     "commission_in_other_currency": "the commission is charged in another currency than the trade",
-    "ibkr_rows_disagree": "IBKR's figure disagrees with IBKR's own opening rows, which the ledger follows "
-                          "(the closed lots are certain and all opened inside the imported statements)",
+    "ibkr_rows_disagree": "IBKR's figure disagrees with IBKR's own opening rows, which the ledger follows: the "
+                          "closing row's cost (IBKR's closed-lot basis) differs from the opening rows' cost by the "
+                          "diff, or an open lot's opening row gives a cost that is not its net cash",
 }
 
 
@@ -95,11 +96,12 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
         if accounts and account not in accounts:
             continue
         run = lots_mod.run(inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
-        trades = _trade_checks(inst, run)
+        trades = _trade_checks(inst, run, tolerance)
         result.trades.extend(trades)
         unmatched = {d.flex_id for d in result.beyond(trades)}
         for pos in inst.positions:
-            result.positions.extend(_position_checks(inst, pos, run.snapshots.get(pos.date, run.lots), unmatched))
+            result.positions.extend(_position_checks(inst, pos, run.snapshots.get(pos.date, run.lots), unmatched,
+                                                     tolerance))
     _name_assignment_reasons(book, result, tolerance)
     result.summaries.extend(_summary_checks(book, result))
     return result
@@ -126,7 +128,7 @@ class _History:
         return self.first_opening is not None and self.first_opening <= date
 
 
-def _trade_checks(inst: Instrument, run: lots_mod.LotRun) -> list[Diff]:
+def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = DEFAULT_TOLERANCE) -> list[Diff]:
     by_event = {id(c.event): c for c in run.closings}
     history = _History.of(inst)
     checks = []
@@ -135,14 +137,15 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun) -> list[Diff]:
         if event.fifo_pnl_realized is None or (closing is None and not event.fifo_pnl_realized):
             continue
         ours = closing.realized if closing is not None else ZERO
-        reason = _trade_reason(history, event, closing)
+        reason = _trade_reason(history, event, closing, tolerance)
         checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
                            "realized", ours, event.fifo_pnl_realized, tuple(raw_refs(event.flex_src)), reason,
                            event.meta))
     return checks
 
 
-def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | None) -> str | None:
+def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | None,
+                  tolerance: Decimal = DEFAULT_TOLERANCE) -> str | None:
     """The known cause of a realized diff, checked in order; None when none applies (a bug to find)."""
     if history.flagged_by(event.date):
         return "flagged_corporate_action"
@@ -157,13 +160,28 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
     ccy = event.meta.get("commission_currency")
     if ccy and ccy != event.currency and event.commission:
         return "commission_in_other_currency"
-    if has_lot_rows or closing.lots_before == 1 or not closing.remaining:
+    if _closed_basis_disagrees(event, closing, tolerance):
         return "ibkr_rows_disagree"
     return None
 
 
-def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lot], unmatched: set[str]
-                     ) -> list[Diff]:
+def _closed_basis_disagrees(event: Event, closing: lots_mod.Closing, tolerance: Decimal) -> bool:
+    """Evidence that IBKR's own rows disagree: IBKR's figure is its own proceeds minus its closing row's `cost`
+    (the basis of the lots IBKR closed), and that basis differs from the opening rows' cost the ledger closed by
+    exactly the diff. kmi: IBKR 3656.05 - 3311.054283 = 344.995717; the opening rows cost 1700 + 1650 = 3350, so
+    ours 3656.05 - 3350 = 306.05 and 3350 - 3311.054283 = 38.945717 = -(306.05 - 344.995717).
+    A figure that is not its own proceeds minus cost (347 -> 300 while cost says 1601.50) is no such evidence."""
+    cost = event.meta.get("ibkr_cost")
+    if cost is None or event.fifo_pnl_realized is None:
+        return False
+    ibkr_basis = -Decimal(str(cost))
+    ibkr_is_own_rows = abs(closing.proceeds - ibkr_basis - event.fifo_pnl_realized) <= tolerance
+    diff = closing.realized - event.fifo_pnl_realized
+    return ibkr_is_own_rows and abs((closing.basis - ibkr_basis) + diff) <= tolerance
+
+
+def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lot], unmatched: set[str],
+                     tolerance: Decimal = DEFAULT_TOLERANCE) -> list[Diff]:
     """Quantity, cost basis and unrealized (at IBKR's own mark, so only the lots differ) of one position."""
     quantity = sum((lot.units for lot in lots), ZERO)
     basis = sum((lot.basis for lot in lots), ZERO)
@@ -172,8 +190,9 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
         reason = "flagged_corporate_action"
     elif any("/opening/" in i for lot in lots for i in lot.ids):
         reason = "missing_history"
-    elif quantity == pos.position and not any(e.date <= pos.date for e in inst.events if e.flex_id in unmatched):
-        reason = "ibkr_rows_disagree"  # every open lot is an opening row in the ledger, every close agreed
+    elif (quantity == pos.position and not any(e.date <= pos.date for e in inst.events if e.flex_id in unmatched)
+          and _opening_rows_disagree(inst, lots, tolerance)):
+        reason = "ibkr_rows_disagree"  # every close agreed, and an open lot's own row disagrees with itself
     pairs = [("quantity", quantity, pos.position), ("cost_basis", basis, pos.cost_basis_money)]
     if pos.mark_price is not None:
         multiplier = pos.meta.get("multiplier") or inst.multiplier
@@ -183,6 +202,21 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
     return [Diff(pos.date, inst.account, inst.conid, inst.symbol, currency, "", name, ours, ibkr,
                  tuple(raw_refs(pos.flex_src)), reason, pos.meta)
             for name, ours, ibkr in pairs if ibkr is not None]
+
+
+def _opening_rows_disagree(inst: Instrument, lots: list[lots_mod.Lot], tolerance: Decimal) -> bool:
+    """Evidence for a position diff: an open lot's opening row whose IBKR `cost` is not its net cash (vtandchill
+    VT: BUY 10 @ 142.035, netCash -1418, cost 14180). The ledger books the cash paid; IBKR's position follows
+    its own figures, so the two can only disagree through rows like this."""
+    by_id = {e.flex_id: e for e in inst.events}
+    for lot in lots:
+        row = by_id.get(lot.ids[0]) if lot.ids else None
+        cost = row.meta.get("ibkr_cost") if row is not None else None
+        if row is not None and "C" in str(row.meta.get("open_close") or ""):
+            continue  # a flip's net cash also pays for the close
+        if cost is not None and row.net_cash is not None and abs(Decimal(str(cost)) + row.net_cash) > tolerance:
+            return True
+    return False
 
 
 def _name_assignment_reasons(book: Book, result: Reconciliation, tolerance: Decimal) -> None:

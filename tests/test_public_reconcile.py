@@ -6,16 +6,20 @@ has a reason; an unexplained one (reason None) fails the test as a bug to find, 
 
 Why each diff is explained (checked by hand against the XML):
 - kmi 598954750: IBKR's CLOSED_LOT rows give the lots a basis of 1686 + 1625.05 while their opening trades cost
-  1700 + 1650 (ibkr_rows_disagree; realized 306.05 vs 344.995717, 3350 - 3311.054283 = 38.945717).
+  1700 + 1650 (ibkr_rows_disagree; realized 306.05 vs 344.995717, 3350 - 3311.054283 = 38.945717). The evidence
+  the plugin checks: IBKR's figure is its own netCash 3656.05 + cost -3311.054283 = 344.995717, and the ledger's
+  closed basis 3350 differs from that cost by -(306.05 - 344.995717) = 38.945717.
 - eTax 31409561172: a short call expires; the opening row says cost -767.1073096, the expiry row 767.11731
-  (0.0100004 apart: ibkr_rows_disagree).
+  (0.0100004 apart: ibkr_rows_disagree; IBKR 0 + 767.11731 = its figure; ours -767.1073096 basis vs IBKR's
+  -767.11731: 0.0100004 = -(767.1073096 - 767.11731)).
 - eTax 31727819196, 31851775572 (MSTR sales with no CLOSED_LOT rows, IBKR's basis a lot from before 2025) now
   match: the importer opens what was held before the statement (OpenPositions minus the trades) at the cost
   IBKR's sale implies, and sells it first, as IBKR's FIFO does.
 - eTax 35691010785 / 35691010795 and pp02 ORCL put: IBKR reports 0 on the assigned option and folds the
   premium into the stock leg (flex-schema §2): +8504.59454 on the option, -8504.594537 on the stock.
 - vtandchill VT: the hand-edited rows disagree with IBKR's OpenPositions (e.g. 10 @ 142.035 with cost 14180);
-  the ledger follows the rows' cost (ibkr_rows_disagree).
+  the ledger follows the rows' net cash (ibkr_rows_disagree; the evidence: two open lots' rows say cost 14180
+  but netCash -1418, so IBKR's own rows contradict themselves).
 - flexquery-client-lib: a summary-only statement (12 instruments); the ledger has no trades or positions
   behind IBKR's unrealized figures, e.g. FUV -3497.5, nor behind its two "Total (All Assets)" rows
   (missing_history). Realized is 0 on both sides.
