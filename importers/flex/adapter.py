@@ -129,6 +129,9 @@ def parse_datetime(text: str) -> datetime.datetime | None:
     if fmt is None:
         return None
     try:
+        if len(time_text) == 6 and time_text.isascii():  # HHmmss, as beanflex asks: strptime's only 6-digit split
+            return datetime.datetime.combine(day, datetime.time(int(time_text[:2]), int(time_text[2:4]),
+                                                                int(time_text[4:])))
         return datetime.datetime.combine(day, datetime.datetime.strptime(time_text, fmt).time())
     except ValueError:
         return None

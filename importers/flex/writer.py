@@ -60,12 +60,10 @@ def meta_value(value) -> str:
 
 
 def meta_lines(meta: dict | None, indent: str) -> list[str]:
-    lines = []
-    for key, value in (meta or {}).items():
-        if key in _SKIP_META or key.startswith("__") or value is None:
-            continue
-        lines.append(f"{indent}{key}: {meta_value(value)}")
-    return lines
+    if not meta:
+        return []
+    return [f"{indent}{key}: {meta_value(value)}" for key, value in meta.items()
+            if value is not None and key not in _SKIP_META and not key.startswith("__")]
 
 
 def cost_text(cost) -> str:
