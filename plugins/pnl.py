@@ -18,6 +18,8 @@ from .book import ZERO, Book, Event, Instrument, Mark
 LOCAL_FIELDS = ("quantity", "cost_basis", "market_value", "realized", "unrealized", "commissions", "dividends",
                 "withholding", "fees", "total")
 BASE_FIELDS = ("base.cost_basis", "base.realized", "base.unrealized", "base.fx", "base.total")
+#: Fields that hold the unrealized P&L, so they are unknown (None, never 0) for open lots without a mark.
+NEEDS_MARK = ("market_value", "unrealized", "total", "base.unrealized", "base.fx", "base.total")
 INCOME_SIGN = {"dividend": ("dividends", 1), "withholding": ("withholding", -1), "fee": ("fees", -1)}
 
 
@@ -56,10 +58,15 @@ class InstrumentPnl:
     flags: list[str] = field(default_factory=list)
 
     def value(self, name: str) -> Decimal | None:
-        """A field's value: the exact sum of its contributions (None for unrealized/market value without a mark)."""
-        if name in ("market_value", "unrealized", "base.unrealized") and self.lots and self.mark is None:
+        """A field's value: the exact sum of its contributions; None for the NEEDS_MARK fields of open lots without
+        a mark (DESIGN §4: a number that can't be computed is flagged `no_mark`, never counted as 0)."""
+        if name in NEEDS_MARK and self.unknown_unrealized:
             return None
         return sum((c.amount for c in self.contributions if c.field == name), ZERO)
+
+    @property
+    def unknown_unrealized(self) -> bool:
+        return bool(self.lots) and self.mark is None
 
     def events(self, name: str) -> list[Contribution]:
         return [c for c in self.contributions if c.field == name]

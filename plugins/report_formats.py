@@ -48,7 +48,8 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
     if kind == "pnl":
         rows = [_flat_pnl(r) for r in report["instruments"]]
         total = {"account": "TOTAL", "base_currency": report["totals"]["base"]["currency"],
-                 **{f"base_{k}": v for k, v in report["totals"]["base"].items() if k != "currency"}}
+                 **{f"base_{k}": v for k, v in report["totals"]["base"].items() if k != "currency"},
+                 "flags": report["totals"].get("note") or ""}  # "... exclude 1 instrument(s) without a mark"
         return [("pnl", PNL_COLUMNS, rows + [total])]
     if kind == "positions":
         rows = [_flat_pnl({**p, "base": p["base"]}) for p in report["positions"]]

@@ -16,7 +16,10 @@ from typing import Iterable
 
 from .labels_config import Instrument, LabelsConfig, assign
 from .report_formats import decimal_or_none
+from .reports import excluded_note, money
 
+BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")  # reports.BASE_KEYS, the pnl `base` fields
+NOT_FIELDS = ("currency", "excluded", "note")
 OVERLAP_NOTE = ("Label totals overlap: {n} instrument(s) sit in more than one label, so the label totals do not "
                 "add up to the portfolio total; see portfolio_totals for that.")
 NO_OVERLAP_NOTE = "No instrument sits in two labels; weights below 1 still leave part of an instrument unlabelled."
@@ -64,7 +67,7 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
         "unlabelled": {"totals": weighted_totals(unlabelled, base_currency), "instruments": unlabelled},
         "overlap": {"labels_overlap": bool(overlapping), "instruments": overlapping,
                     "note": OVERLAP_NOTE.format(n=len(overlapping)) if overlapping else NO_OVERLAP_NOTE},
-        "portfolio_totals": (pnl_report.get("totals") or {}).get("base"),
+        "portfolio_totals": _portfolio_totals(pnl_report.get("totals") or {}),
     })
     return report
 
@@ -72,22 +75,33 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
 def weighted_totals(rows: list[dict], base_currency: str | None) -> dict:
     """Sum of `weight × base[field]` over rows, per numeric base field, as decimal strings (never rounded).
 
-    A row without `weight` counts fully. A field that is null in any member row is null in the totals (a number
-    that can't be computed is not guessed, DESIGN §4), e.g. [AAPL total 497.52 × 0.25, KO 57.24] -> "181.62".
+    A row without `weight` counts fully, e.g. [AAPL total 497.52 × 0.25, KO 57.24] -> "181.62". The same rule as
+    `report pnl`'s totals (reports._totals): a field that is null in a member row (no mark, so unrealized, fx
+    and total are unknown) is left out of that field's sum, never counted as 0, and `excluded` names the row.
     """
-    sums: dict[str, Decimal | None] = {}
+    sums: dict[str, Decimal] = {}
+    excluded: list[dict] = []
     for row in rows:
         weight = Decimal(str(row.get("weight", "1")))
+        unknown = []
         for field, value in (row.get("base") or {}).items():
             if field == "currency":
                 continue
             number = decimal_or_none(value)
-            if number is None or (field in sums and sums[field] is None):
-                sums[field] = None
+            sums.setdefault(field, Decimal(0))
+            if number is None:
+                unknown.append(field)
             else:
-                sums[field] = sums.get(field, Decimal(0)) + weighted(number, weight)
+                sums[field] += weighted(number, weight)
+        if unknown:
+            excluded.append({"account": row.get("account"), "conid": row.get("conid"), "symbol": row.get("symbol"),
+                             "fields": unknown, "flag": "no_mark"})
     totals: dict = {"currency": base_currency}
-    totals.update({field: None if value is None else str(value) for field, value in sums.items()})
+    totals.update({field: money(value) for field, value in sums.items()})
+    if not rows:  # an empty label still has every base field of pnl, at zero
+        totals.update({field: "0.00" for field in BASE_KEYS})
+    totals["excluded"] = excluded
+    totals["note"] = excluded_note(excluded)
     return totals
 
 
@@ -101,6 +115,13 @@ def weighted(number: Decimal, weight: Decimal) -> Decimal:
     product = number * weight
     rounded = product.quantize(Decimal(1).scaleb(min(number.as_tuple().exponent, 0)))
     return rounded if rounded == product else product.normalize()  # normalize: only drops zeros past the places
+
+
+def _portfolio_totals(totals: dict) -> dict | None:
+    """pnl's totals as one dict like a label's: the base fields plus `excluded` and `note`."""
+    if totals.get("base") is None:
+        return None
+    return {**totals["base"], "excluded": totals.get("excluded") or [], "note": totals.get("note")}
 
 
 def flat_rows(report: dict) -> list[dict]:
@@ -128,7 +149,7 @@ def _base_fields(report: dict) -> list[str]:
     groups = list(report["labels"]) + [report["unlabelled"]]
     for group in groups:
         for field in group["totals"]:
-            if field != "currency" and field not in seen:
+            if field not in NOT_FIELDS and field not in seen:
                 seen.append(field)
     return seen
 

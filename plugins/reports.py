@@ -21,9 +21,31 @@ from .book import ZERO, Book, raw_refs
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
 
+CENT = Decimal("0.01")
+
+
 def money(value: Decimal | None) -> str | None:
-    """A Decimal as a JSON decimal string ("347.0", "-50.10"); None stays null."""
+    """A money Decimal as a JSON decimal string with at least 2 decimal places and every other digit kept (DESIGN
+    §6 "347.00"): 347 -> "347.00", 600.5 -> "600.50", 120.1000 -> "120.10", 0.0100004 -> "0.0100004". Formatting,
+    not rounding: only zeros are added or dropped. None stays null."""
+    if value is None:
+        return None
+    trimmed = value.normalize()
+    if trimmed.as_tuple().exponent > -2:
+        trimmed = trimmed.quantize(CENT)  # exact: the number has at most one decimal digit here
+    if not trimmed:
+        trimmed = abs(trimmed)  # -0.00 -> 0.00
+    return f"{trimmed:f}"
+
+
+def exact(value: Decimal | None) -> str | None:
+    """A quantity or price as the ledger holds it ("5", "150", "137.4397692307692307692307692"); None stays null."""
     return None if value is None else str(value)
+
+
+def field_text(field: str, value: Decimal | None) -> str | None:
+    """`quantity` is a number of units (exact); every other P&L field is money."""
+    return exact(value) if field == "quantity" else money(value)
 
 
 def as_of(book: Book, options: pnl_mod.Options) -> str | None:
@@ -50,9 +72,9 @@ def instrument_row(row: pnl_mod.InstrumentPnl, base_currency: str) -> dict:
     value = row.value
     return {
         "account": inst.account, "conid": inst.conid, "symbol": inst.symbol, "currency": inst.currency,
-        "quantity": money(value("quantity")), "average_cost": money(row.average_cost),
+        "quantity": exact(value("quantity")), "average_cost": money(row.average_cost),
         "cost_basis": money(value("cost_basis")),
-        "mark": money(row.mark.price) if row.mark else None,
+        "mark": exact(row.mark.price) if row.mark else None,
         "mark_date": row.mark.date.isoformat() if row.mark else None,
         "mark_source": row.mark.source if row.mark else None,
         "market_value": money(value("market_value")), "realized": money(value("realized")),
@@ -65,8 +87,25 @@ def instrument_row(row: pnl_mod.InstrumentPnl, base_currency: str) -> dict:
 
 
 def _totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str) -> dict:
-    sums = {k: sum((r.value(f"base.{k}") or ZERO for r in rows), ZERO) for k in BASE_KEYS}
-    return {"base": {"currency": base_currency, **{k: money(v) for k, v in sums.items()}}}
+    """Portfolio totals in base currency over the instruments whose value is known. An instrument without a
+    mark has no unrealized, fx or total (pnl.NEEDS_MARK): those totals leave it out and `excluded`/`note` say
+    so, rather than counting it as 0 (DESIGN §4)."""
+    sums = {k: sum((r.value(f"base.{k}") for r in rows if r.value(f"base.{k}") is not None), ZERO)
+            for k in BASE_KEYS}
+    excluded = [{"account": r.instrument.account, "conid": r.instrument.conid, "symbol": r.instrument.symbol,
+                 "fields": [k for k in BASE_KEYS if r.value(f"base.{k}") is None], "flag": "no_mark"}
+                for r in rows if r.unknown_unrealized]
+    return {"base": {"currency": base_currency, **{k: money(v) for k, v in sums.items()}},
+            "excluded": excluded, "note": excluded_note(excluded)}
+
+
+def excluded_note(excluded: list[dict]) -> str | None:
+    """"unrealized, fx, total exclude 1 instrument(s) without a mark: XYZ" (None when nothing is left out)."""
+    if not excluded:
+        return None
+    fields = ", ".join(dict.fromkeys(f for e in excluded for f in e["fields"]))
+    return (f"{fields} exclude {len(excluded)} instrument(s) without a mark (unrealized unknown): "
+            f"{', '.join(e['symbol'] for e in excluded)}")
 
 
 def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
@@ -85,8 +124,8 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
                 "mark_date", "mark_source", "market_value", "unrealized", "base", "labels", "flags")
         full = instrument_row(r, book.base_currency)
         entry = {k: full[k] for k in keep}
-        entry["lots"] = [{"open_date": lot.open_date.isoformat(), "quantity": money(lot.units),
-                          "cost": money(lot.cost), "cost_basis": money(lot.basis),
+        entry["lots"] = [{"open_date": lot.open_date.isoformat(), "quantity": exact(lot.units),
+                          "cost": exact(lot.cost), "cost_basis": money(lot.basis),
                           "base_cost_basis": money(lot.base_basis), "label": lot.label, "ids": list(lot.ids)}
                          for lot in r.lots]
         positions.append(entry)
@@ -97,8 +136,8 @@ def _diff_row(d: reconcile_mod.Diff, tolerance: Decimal) -> dict:
     """One comparison; `reason` is named only on a diff (a matched row needs none)."""
     bad = abs(d.diff) > tolerance
     return {"date": d.date.isoformat(), "account": d.account, "conid": d.conid, "symbol": d.symbol,
-            "flex_id": d.flex_id, "field": d.field, "ours": money(d.ours), "ibkr": money(d.ibkr),
-            "diff": money(d.diff), "raw": list(d.raw), "reason": d.reason if bad else None,
+            "flex_id": d.flex_id, "field": d.field, "ours": field_text(d.field, d.ours),
+            "ibkr": field_text(d.field, d.ibkr), "diff": field_text(d.field, d.diff), "raw": list(d.raw), "reason": d.reason if bad else None,
             "currency": d.currency, "status": "diff" if bad else "ok"}
 
 
@@ -154,7 +193,8 @@ def _position_row(fields: dict, tolerance: Decimal) -> dict:
     bad = [d for d in fields.values() if abs(d.diff) > tolerance]
     return {"date": first.date.isoformat(), "account": first.account, "conid": first.conid,
             "symbol": first.symbol, "currency": first.currency,
-            **{name: {"ours": money(d.ours), "ibkr": money(d.ibkr), "diff": money(d.diff)}
+            **{name: {"ours": field_text(name, d.ours), "ibkr": field_text(name, d.ibkr),
+                      "diff": field_text(name, d.diff)}
                for name, d in fields.items()},
             "status": "diff" if bad else "ok", "reason": next((d.reason for d in bad if d.reason), None),
             "raw": list(first.raw)}
@@ -214,8 +254,9 @@ def _complete_element(text: str) -> str | None:
     return text[start:close + len(match.group(1)) + 3] if close >= 0 else None
 
 
-def _event_row(date, flex_id, description, amount, flex_src, ledger_dir) -> dict:
-    return {"date": date.isoformat(), "flex_id": flex_id, "description": description, "amount": money(amount),
+def _event_row(date, flex_id, description, amount, flex_src, ledger_dir, field: str = "amount") -> dict:
+    return {"date": date.isoformat(), "flex_id": flex_id, "description": description,
+            "amount": field_text(field, amount),
             "raw": raw_rows(flex_src, ledger_dir)}
 
 
@@ -237,10 +278,14 @@ def explain_report(book: Book, key: str, field: str = "total", options: pnl_mod.
         raise LookupError(f"unknown field {field!r}; one of {', '.join(pnl_mod.LOCAL_FIELDS + pnl_mod.BASE_FIELDS)}")
     row = pnl_mod.instrument_pnl(book, found[0], options)
     inst = row.instrument
-    events = [_event_row(c.date, c.flex_id, c.description, c.amount, c.flex_src, ledger_dir)
-              for c in row.events(field)]
-    return {"symbol": inst.symbol, "conid": inst.conid, "field": field, "value": money(row.value(field)),
-            "currency": book.base_currency if field.startswith("base.") else inst.currency, "events": events}
+    value = row.value(field)
+    events = [] if value is None else [_event_row(c.date, c.flex_id, c.description, c.amount, c.flex_src,
+                                                  ledger_dir, field) for c in row.events(field)]
+    report = {"symbol": inst.symbol, "conid": inst.conid, "field": field, "value": field_text(field, value),
+              "currency": book.base_currency if field.startswith("base.") else inst.currency, "events": events}
+    if value is None:
+        report["note"] = f"{field} is unknown: {inst.symbol} has open lots and no mark (flag no_mark)"
+    return report
 
 
 def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), key: str | None = None,
@@ -261,7 +306,7 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
             amount = e.net_cash if e.legs else (-e.amount if e.kind in ("withholding", "fee") else e.amount)
             row = _event_row(e.date, e.flex_id, e.description, amount or ZERO, e.flex_src, ledger_dir)
             row.update({"account": account, "conid": conid, "symbol": inst.symbol, "kind": e.kind,
-                        "currency": e.currency, "quantity": money(e.quantity) if e.legs else None,
+                        "currency": e.currency, "quantity": exact(e.quantity) if e.legs else None,
                         "flag": e.flag})
             events.append(row)
     events.sort(key=lambda r: (r["date"], r["account"], r["symbol"], r["flex_id"]))

@@ -279,6 +279,9 @@ def test_load_labels_names_the_file(tmp_path):
 
 # --- report labels: the hand-computed case ------------------------------------------------------------------
 
+NOT_FIELDS = ("currency", "excluded", "note")
+
+
 def pnl_row(symbol, conid, currency, cost_basis, realized, unrealized, fx, total, flags=()):
     """A DESIGN §6 instrument row; only `base` matters for label totals, the rest is carried through."""
     return {"account": "U1", "conid": conid, "symbol": symbol, "currency": currency, "total": total,
@@ -317,7 +320,7 @@ def test_label_report_hand_computed(tmp_path):
     # Software = AAPL + SAP (the rule matches AAPL, SAP, KO; KO is excluded; the option has '-' and digits)
     assert software["label"] == "Software" and software["description"] == "Software and cloud names"
     assert [(r["symbol"], r["weight"]) for r in software["instruments"]] == [("AAPL", "1"), ("SAP", "1")]
-    assert {k: Decimal(v) for k, v in software["totals"].items() if k != "currency"} == {
+    assert {k: Decimal(v) for k, v in software["totals"].items() if k not in NOT_FIELDS} == {
         "cost_basis": Decimal("600.50"),   # 600.50 + 0
         "realized": Decimal("404.70"),     # 347.00 + 57.70
         "unrealized": Decimal("149.50"),   # 149.50 + 0
@@ -328,7 +331,7 @@ def test_label_report_hand_computed(tmp_path):
     # Dividend = KO + 0.25 × AAPL
     assert [(r["symbol"], r["weight"]) for r in dividend["instruments"]] == [("AAPL", "0.25"), ("KO", "1")]
     assert dividend["instruments"][0]["total"] == "497.52"          # member rows keep their own, unweighted fields
-    assert {k: Decimal(v) for k, v in dividend["totals"].items() if k != "currency"} == {
+    assert {k: Decimal(v) for k, v in dividend["totals"].items() if k not in NOT_FIELDS} == {
         "cost_basis": Decimal("1351.125"),  # 1201.00 + 0.25 × 600.50 (150.125)
         "realized": Decimal("86.75"),       # 0 + 0.25 × 347.00
         "unrealized": Decimal("86.375"),    # 49.00 + 0.25 × 149.50 (37.375)
@@ -371,9 +374,27 @@ def test_label_report_only_and_money_stays_strings():
 def test_label_report_null_field_is_not_guessed():
     from beanflex.plugins.report_labels import weighted_totals
 
-    rows = [pnl_row("A", "1", "USD", "1", "2", None, "0", "3"), pnl_row("B", "2", "USD", "1", "2", "5", "0", "3")]
+    # A has no mark: its unrealized, fx and total are null (not 0). The same rule as report pnl's totals: those
+    # sums leave A out and say so; cost basis and realized count both rows.
+    rows = [pnl_row("A", "1", "USD", "1", "2", None, None, None, flags=["no_mark"]),
+            pnl_row("B", "2", "USD", "1", "2", "5", "0", "3")]
     totals = weighted_totals(rows, "USD")
-    assert totals["unrealized"] is None and totals["realized"] == "4"
+    assert (totals["cost_basis"], totals["realized"]) == ("2.00", "4.00")  # 1 + 1, 2 + 2
+    assert (totals["unrealized"], totals["fx"], totals["total"]) == ("5.00", "0.00", "3.00")  # B only
+    assert totals["excluded"] == [{"account": "U1", "conid": "1", "symbol": "A", "fields": ["unrealized", "fx",
+                                                                                           "total"],
+                                   "flag": "no_mark"}]
+    assert totals["note"] == ("unrealized, fx, total exclude 1 instrument(s) without a mark (unrealized unknown): A")
+
+
+def test_an_empty_label_has_every_base_field_at_zero():
+    from beanflex.plugins.report_labels import weighted_totals
+
+    totals = weighted_totals([], "USD")
+    assert {k: totals[k] for k in ("currency", "cost_basis", "realized", "unrealized", "fx", "total")} == {
+        "currency": "USD", "cost_basis": "0.00", "realized": "0.00", "unrealized": "0.00", "fx": "0.00",
+        "total": "0.00"}
+    assert totals["excluded"] == [] and totals["note"] is None
 
 
 def test_label_report_matches_rows_without_ledger_catalogue():

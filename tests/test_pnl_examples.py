@@ -292,3 +292,25 @@ def test_hand_written_trades_without_labels_or_metadata():
     for mode, method in (("ibkr", "fifo"), ("economic", "fifo"), ("economic", "average")):
         r = row(text, "AAPL", mode, method)
         assert (r.value("realized"), r.value("quantity")) == (D("298"), 0)
+
+
+def test_an_unknown_unrealized_is_never_counted_as_zero_in_totals():
+    from beanflex.plugins import reports
+
+    # to 2024-06-30: AAPL still holds 5 shares but has no mark yet (IBKR's is 2024-12-31), SAP is sold
+    *_, book = load(DESIGN_AAPL + EUR_STOCK.replace(header(), "", 1))
+    report = reports.pnl_report(book, pnl.Options(end=datetime.date(2024, 6, 30)))
+    aapl, sap = report["instruments"]
+    # AAPL: realized 347 and income are known, unrealized is not, so neither is the total (it used to be
+    # 347 + 0 + 1.20 - 0.18 = 348.02, the missing unrealized counted as 0)
+    assert (aapl["realized"], aapl["unrealized"], aapl["market_value"], aapl["total"]) == ("347.00", None, None, None)
+    assert aapl["base"] == {"currency": "USD", "cost_basis": "600.50", "realized": "347.00", "unrealized": None,
+                            "fx": None, "total": None}
+    assert "no_mark" in aapl["flags"]
+    # totals: cost basis 600.50 + 0, realized 347 + 57.70 = 404.70; unrealized, fx and total are SAP's alone
+    # (0, 98 x 1.10 - 57.70 = -50.10, 57.70) and say that AAPL is left out
+    assert report["totals"]["base"] == {"currency": "USD", "cost_basis": "600.50", "realized": "404.70",
+                                        "unrealized": "0.00", "fx": "-50.10", "total": "57.70"}
+    assert [(e["symbol"], e["fields"]) for e in report["totals"]["excluded"]] == [
+        ("AAPL", ["unrealized", "fx", "total"])]
+    assert report["totals"]["note"].endswith("exclude 1 instrument(s) without a mark (unrealized unknown): AAPL")

@@ -53,14 +53,16 @@ def test_pnl_json_has_exactly_the_design_keys_and_decimal_strings(ledger):
         assert set(row) == ROW_KEYS and set(row["base"]) == BASE_KEYS
     aapl = by_symbol["AAPL"]
     assert (aapl["realized"], aapl["unrealized"], aapl["total"], aapl["labels"]) == (
-        "347.0", "149.5", "497.52", ["Software"])
+        "347.00", "149.50", "497.52", ["Software"])
     assert (aapl["mark"], aapl["mark_date"], aapl["mark_source"]) == ("150", "2024-12-31", "ibkr-position")
     # totals in base: AAPL 497.52 + SAP 57.70 = 555.22; fx only from SAP: -50.10
     assert set(report["totals"]["base"]) == BASE_KEYS
-    assert (report["totals"]["base"]["total"], report["totals"]["base"]["fx"]) == ("555.220", "-50.100")
+    # money strings carry at least 2 decimals, never a trailing third zero ("555.220" before)
+    assert (report["totals"]["base"]["total"], report["totals"]["base"]["fx"]) == ("555.22", "-50.10")
+    assert (report["totals"]["excluded"], report["totals"]["note"]) == ([], None)
     economic = json.loads(run(ledger, "report", "pnl", "--mode", "economic", "--method", "average",
                               "--format", "json").output)
-    assert {r["symbol"]: r["realized"] for r in economic["instruments"]}["AAPL"] == "297.0"
+    assert {r["symbol"]: r["realized"] for r in economic["instruments"]}["AAPL"] == "297.00"
 
 
 def test_filters_label_account_and_dates(ledger):
@@ -72,15 +74,24 @@ def test_filters_label_account_and_dates(ledger):
                          "--format", "json").output)
     assert set(may) == PNL_KEYS | {"from", "to"} and may["as_of"] == "2024-05-31"
     aapl, sap = may["instruments"]
-    assert (aapl["realized"], aapl["dividends"], aapl["quantity"]) == ("0", "1.20", "5")
-    assert (sap["symbol"], sap["quantity"], sap["realized"]) == ("SAP", "10", "0")  # sold only in June
+    assert (aapl["realized"], aapl["dividends"], aapl["quantity"]) == ("0.00", "1.20", "5")  # quantity as is
+    assert (sap["symbol"], sap["quantity"], sap["realized"]) == ("SAP", "10", "0.00")  # sold only in June
+    # both are held on 2024-05-31 with no mark before then: unrealized and total unknown, not 0 (DESIGN §4);
+    # the totals add what is known (realized 0 + 0) and say which instruments the rest leaves out
+    assert (aapl["total"], aapl["base"]["total"], "no_mark" in aapl["flags"]) == (None, None, True)
+    assert (may["totals"]["base"]["realized"], may["totals"]["base"]["total"]) == ("0.00", "0.00")
+    assert [e["symbol"] for e in may["totals"]["excluded"]] == ["AAPL", "SAP"]
+    rows = list(csv.DictReader(io.StringIO(run(ledger, "report", "pnl", "--to", "2024-05-31", "--format",
+                                               "csv").output)))
+    assert rows[-1]["account"] == "TOTAL" and rows[-1]["flags"].endswith("without a mark (unrealized unknown): "
+                                                                         "AAPL, SAP")
     assert run(ledger, "report", "pnl", "--from", "May", ok=False).exit_code == 2
 
 
 def test_csv_and_table(ledger):
     rows = list(csv.DictReader(io.StringIO(run(ledger, "report", "pnl", "--format", "csv").output)))
     assert [r["symbol"] for r in rows] == ["AAPL", "SAP", ""]  # the last row is the base total
-    assert (rows[0]["total"], rows[1]["base_fx"], rows[2]["base_total"]) == ("497.52", "-50.100", "555.220")
+    assert (rows[0]["total"], rows[1]["base_fx"], rows[2]["base_total"]) == ("497.52", "-50.10", "555.22")
     table = run(ledger, "report", "pnl").output
     assert "497.52" in table and "-50.10" in table and "AAPL" in table
 
@@ -108,7 +119,7 @@ def test_reconcile_json_and_fail_on_diff(ledger):
     [diff] = report["diffs"]
     assert DIFF_KEYS <= set(diff)
     assert (diff["flex_id"], diff["ours"], diff["ibkr"], diff["diff"], diff["raw"]) == (
-        "U1/trade/T3", "347.0", "346.50", "0.50", ["raw/U1/2024/s.xml:7"])
+        "U1/trade/T3", "347.00", "346.50", "0.50", ["raw/U1/2024/s.xml:7"])
     assert run(ledger, "report", "reconcile", "--tolerance", "1", "--fail-on-diff").exit_code == 0
     # --label keeps the labelled instruments: AAPL is Software, so another label leaves no diff
     assert run(ledger, "report", "reconcile", "--label", "Software", "--fail-on-diff", ok=False).exit_code == 3
@@ -117,20 +128,20 @@ def test_reconcile_json_and_fail_on_diff(ledger):
 
 def test_explain_and_events(ledger):
     report = json.loads(run(ledger, "explain", "AAPL", "realized", "--format", "json").output)
-    assert set(report) == EXPLAIN_KEYS and report["value"] == "347.0"
+    assert set(report) == EXPLAIN_KEYS and report["value"] == "347.00"
     assert [set(e) for e in report["events"]] == [EVENT_KEYS]
     by_conid = json.loads(run(ledger, "explain", "265598", "--format", "json").output)
     assert by_conid["field"] == "total" and by_conid["value"] == "497.52"
     assert "no instrument" in run(ledger, "explain", "TSLA", ok=False).output
     events = json.loads(run(ledger, "report", "events", "--instrument", "AAPL", "--format", "json").output)
-    assert [e["amount"] for e in events["events"]] == ["-1001", "-1201", "1948.5", "1.20", "-0.18"]
+    assert [e["amount"] for e in events["events"]] == ["-1001.00", "-1201.00", "1948.50", "1.20", "-0.18"]
 
 
 def test_positions_lists_lots(ledger):
     report = json.loads(run(ledger, "report", "positions", "--format", "json").output)
     [aapl] = report["positions"]
     assert [(lot["quantity"], lot["cost_basis"], lot["ids"]) for lot in aapl["lots"]] == [
-        ("5", "600.5", ["U1/trade/T2"])]
+        ("5", "600.50", ["U1/trade/T2"])]
 
 
 def test_missing_ledger_is_an_error_that_says_what_to_do(tmp_path):
