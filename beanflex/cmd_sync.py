@@ -212,12 +212,9 @@ def _run_locked(ws: Workspace, settings: FlexSettings, result: SyncResult) -> No
             snapshot.restore()
             if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: put generated/ back, then stop as asked
                 raise
-            reason = _reason(exc)
-            if step == "import" and result.archived is not None and result.archived.is_new:
-                # Every rebuild reads the whole archive, so a statement that cannot be mapped stops them all.
-                reason += (f"; once that is fixed, move {result.archived.relpath} out of ledger/raw/ "
-                           "and run sync again")
-            failure = exc if isinstance(exc, SyncFailed) else SyncFailed(step, reason, token)
+            # An archived statement that cannot be mapped stops every rebuild: ingest's error names the raw
+            # file and what to do, on this run and every later one.
+            failure = exc if isinstance(exc, SyncFailed) else SyncFailed(step, _reason(exc), token)
             _record(ws, result, "error", failure.message)
             raise failure from None
     _record(ws, result, "ok" if result.commit else "unchanged",

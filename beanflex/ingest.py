@@ -1,15 +1,18 @@
 """Composition-root helpers behind `beanflex import` and `beanflex rebuild` (and `sync`).
 
 `rebuild` turns the whole raw archive into `ledger/generated/` (a pure function of the archive, the settings and
-the hand-edited files, DESIGN §1); `import_files` archives new payloads first and then rebuilds. Both run under
-the ledger lock and record the run in `runs.log`. A schema drift error (a required section or attribute missing)
-stops the run before anything under `generated/` changes.
+the hand-edited files, DESIGN §1); `import_files` maps the archive plus the new payloads in memory first and
+archives them only when that worked, then writes. Both run under the ledger lock and record the run in `runs.log`
+(failures too). A schema drift error (a required section or attribute missing) or a row that cannot be mapped
+(`quantity="1O"`) stops the run before anything under `generated/` changes; a file given to `import` is then not
+archived, and a file already in `raw/` is named in the error with what to do (it would stop every later run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import gc
 import glob
 import hashlib
@@ -22,6 +25,7 @@ from beancount.parser import parser
 from beanflex.importers.flex import adapter, archive, runlog, writer
 from beanflex.importers.flex.context import ImportConfig
 from beanflex.importers.flex.drift import DriftReport
+from beanflex.importers.flex.errors import FlexError
 from beanflex.importers.flex.fsutil import ledger_lock
 from beanflex.importers.flex.mapper import BuildResult, build_ledger
 
@@ -89,18 +93,39 @@ def _schema_check(statement, source: str, drift: DriftReport) -> None:
 Parsed = dict[str, tuple[adapter.FlexDocument, DriftReport]]
 
 
-def load_archive(ledger_dir: Path, drift: DriftReport,
-                 parsed: Parsed | None = None) -> list[tuple[str, adapter.FlexDocument]]:
-    """Every archived payload, parsed and schema-checked (raises before anything is written).
+@dataclass
+class Pending:
+    """A payload given to `import` that is not archived yet: where it will be archived, and the user's name for it."""
 
-    `parsed` holds payloads `import_files` has just parsed and checked: a file whose bytes hash to one of them is
-    not parsed and checked again (on a 10k-trade statement that was 2.2 s of a 7 s import); its rows and drift
-    are re-labelled with the archived relpath, so messages and `flex_src` read exactly as if it had been parsed here.
+    item: archive.ArchivedFile  # its future place in raw/ (item.path does not exist yet)
+    source: str  # the path the user gave, for messages
+    payload: bytes
+    document: adapter.FlexDocument
+
+
+def _archive_order(item: archive.ArchivedFile) -> tuple:
+    """archive.list_archive's order, so a payload mapped before it is stored sits where it will sit afterwards."""
+    return (item.from_date or datetime.date.min, item.to_date or datetime.date.min, item.relpath)
+
+
+def load_archive(ledger_dir: Path, drift: DriftReport, parsed: Parsed | None = None,
+                 pending: list[Pending] | tuple = ()) -> list[tuple[str, adapter.FlexDocument]]:
+    """Every archived payload (plus `pending` ones, at their future place), parsed and schema-checked.
+
+    Raises before anything is written. `parsed` holds payloads `import_files` has just parsed and checked: a file
+    whose bytes hash to one of them is not parsed and checked again (on a 10k-trade statement that was 2.2 s of a
+    7 s import); its rows and drift are re-labelled with the archived relpath, so messages and `flex_src` read
+    exactly as if it had been parsed here.
     """
+    items = archive.list_archive(ledger_dir)
+    if pending:
+        items = sorted([*items, *(p.item for p in pending)], key=_archive_order)
+    planned = {p.item.relpath for p in pending}
     documents = []
-    for item in archive.list_archive(ledger_dir):
-        payload = item.path.read_bytes()
-        known = parsed.pop(hashlib.sha256(payload).hexdigest(), None) if parsed else None  # pop: free it early
+    for item in items:
+        payload = None if item.relpath in planned else item.path.read_bytes()
+        sha = item.sha256 if payload is None else hashlib.sha256(payload).hexdigest()
+        known = parsed.pop(sha, None) if parsed else None  # pop: free it early
         if known is not None:
             document = _relabelled(known[0], item.relpath)
             drift.extend(_relabelled_drift(known[1], item.relpath))
@@ -111,6 +136,46 @@ def load_archive(ledger_dir: Path, drift: DriftReport,
             _schema_check(statement, item.relpath, drift)
         documents.append((item.relpath, document))
     return documents
+
+
+def build_from_archive(ws: Workspace, config: ImportConfig | None = None,
+                       drift: DriftReport | None = None) -> BuildResult:
+    """The ledger `rebuild` would write, built in memory only (`beanflex check` shows its unmapped/flagged rows).
+
+    Raises the same errors as `rebuild`, each naming the archived file that causes it and what to do.
+    """
+    try:
+        documents = load_archive(ws.ledger_dir, drift if drift is not None else DriftReport())
+        return build_ledger(documents, config or ImportConfig(), manual_flex_ids(ws))
+    except FlexError as exc:
+        raise explained_error(exc, ws.ledger_dir, ()) from None
+
+
+def explained_error(exc: Exception, ledger_dir: Path, pending=()) -> Exception:
+    """Add to a mapping or schema error what the user has to do about the file it names.
+
+    A payload given to `import` is not archived when it fails, so the error names the user's file. An archived
+    payload is read by every import, rebuild and sync, so one that fails stops them all until it leaves `raw/`:
+    the error says so and names it.
+    """
+    if not isinstance(exc, FlexError) or not exc.file:
+        return exc
+    for p in pending:
+        if exc.file == p.item.relpath:
+            exc.file = p.source
+            exc.hint = _joined(exc.hint, "nothing was archived and ledger/generated/ is unchanged; fix the Flex "
+                                         "Query (or the file) and import it again")
+            return exc
+    if Path(exc.file).parts[:1] == ("raw",) and (Path(ledger_dir) / exc.file).is_file():
+        where = Path(ledger_dir) / exc.file
+        exc.hint = _joined(exc.hint, "this archived statement stops every import, rebuild and sync: fix the Flex "
+                                     f"Query, then move {where} out of raw/ (keep it elsewhere) and run the "
+                                     "command again")
+    return exc
+
+
+def _joined(hint: str | None, more: str) -> str:
+    return f"{hint}; {more}" if hint else more
 
 
 def _relabelled(document: adapter.FlexDocument, source: str) -> adapter.FlexDocument:
@@ -150,18 +215,26 @@ def _cyclic_gc_paused():
 
 
 def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, command: str,
-                   parsed: Parsed | None = None) -> Summary:
-    """The rebuild itself, for callers that already hold the ledger lock (`rebuild`, `import_files`, `sync`)."""
+                   parsed: Parsed | None = None, pending: list[Pending] | tuple = ()) -> Summary:
+    """The rebuild itself, for callers that already hold the ledger lock (`rebuild`, `import_files`, `sync`).
+
+    `pending` payloads are mapped together with the archive and stored only once the whole ledger was built.
+    """
     record = runlog.RunRecord(command=command, status="error")
     try:
         with _cyclic_gc_paused():
-            documents = load_archive(ws.ledger_dir, summary.drift, parsed)
+            documents = load_archive(ws.ledger_dir, summary.drift, parsed, pending)
             result = build_ledger(documents, config, manual_flex_ids(ws))
+            del documents
+            for p in pending:
+                stored = archive.store(p.payload, ws.ledger_dir, None, source=p.source, document=p.document)
+                summary.archived.append((stored.relpath, stored.is_new))
             report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies)
     except Exception as exc:
-        record.message = str(exc)[:500]
+        exc = explained_error(exc, ws.ledger_dir, pending)
+        record.message = str(exc)[:1000]
         runlog.record_run(ws.ledger_dir, record)
-        raise
+        raise exc from None
     summary.build = result
     summary.drift.extend(result.drift)
     summary.written, summary.unchanged, summary.removed = report["written"], report["unchanged"], report["removed"]
@@ -169,8 +242,11 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
     record.status = "drift" if total.unmapped else ("ok" if summary.written or summary.removed else "unchanged")
     record.accounts = tuple(sorted({p.split("/")[1] for p in result.files}))
     record.rows = total.as_dict()
-    record.warnings = summary.drift.lines()[:20]
+    record.warnings = runlog.capped(summary.drift.lines())
     record.message = f"{len(summary.written)} written, {len(summary.removed)} removed"
+    new = {relpath for relpath, is_new in summary.archived if is_new}
+    record.archived = [runlog.archived_line(a.relpath, a.from_date, a.to_date, a.query_id, a.sha256)
+                       + (" new" if a.relpath in new else "") for a in archive.list_archive(ws.ledger_dir)]
     if summary.archived:
         record.file = summary.archived[-1][0]
     runlog.record_run(ws.ledger_dir, record)
@@ -184,22 +260,29 @@ def rebuild(ws: Workspace, config: ImportConfig | None = None) -> Summary:
 
 
 def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None = None) -> Summary:
-    """Archive each file (if new), then rebuild. A file that is not a Flex statement stops before any write."""
+    """Map the archive plus the given files; archive the new ones and write only when all of it mapped.
+
+    A file that is not a statement, lacks a required field or has a row that cannot be mapped stops the import
+    with nothing archived or written, and a `status=error` record in runs.log.
+    """
     summary = Summary()
     with ledger_lock(ws.ledger_dir):
-        payloads = []
         parsed: Parsed = {}
-        with _cyclic_gc_paused():
-            _read_payloads(paths, payloads, parsed)
-        for path, payload, document in payloads:
-            stored = archive.store(payload, ws.ledger_dir, None, source=str(path), document=document)
-            summary.archived.append((stored.relpath, stored.is_new))
+        try:
+            with _cyclic_gc_paused():
+                payloads = _read_payloads(paths, parsed)
+        except Exception as exc:
+            runlog.record_run(ws.ledger_dir, runlog.RunRecord(command="import", status="error",
+                                                              message=str(exc)[:1000]))
+            raise
+        pending = _pending(ws.ledger_dir, payloads, summary)
         del payloads
-        return rebuild_locked(ws, config or ImportConfig(), summary, "import", parsed)
+        return rebuild_locked(ws, config or ImportConfig(), summary, "import", parsed, pending)
 
 
-def _read_payloads(paths: list[Path], payloads: list, parsed: Parsed) -> None:
+def _read_payloads(paths: list[Path], parsed: Parsed) -> list[tuple[Path, bytes, adapter.FlexDocument]]:
     """Parse and schema-check every file before archiving any (a non-statement stops the import here)."""
+    payloads = []
     for path in paths:
         payload = Path(path).read_bytes()
         document = adapter.parse(payload, source=str(path))
@@ -208,3 +291,22 @@ def _read_payloads(paths: list[Path], payloads: list, parsed: Parsed) -> None:
             _schema_check(statement, str(path), drift)
         payloads.append((path, payload, document))
         parsed[hashlib.sha256(payload).hexdigest()] = (document, drift)
+    return payloads
+
+
+def _pending(ledger_dir: Path, payloads: list, summary: Summary) -> list[Pending]:
+    """The payloads not archived yet, each with its future archive entry; already archived ones go in `summary`."""
+    archived = {a.sha256: a for a in archive.list_archive(ledger_dir)}
+    pending: dict[str, Pending] = {}
+    for path, payload, document in payloads:
+        sha = hashlib.sha256(payload).hexdigest()
+        if sha in archived:
+            summary.archived.append((archived[sha].relpath, False))
+        elif sha not in pending:
+            # archive.store names it the same way (DESIGN §2); its naming helpers are the archive's own.
+            meta = archive._describe(document, None)
+            relpath = archive._relpath(meta, sha)
+            item = archive.ArchivedFile(Path(ledger_dir) / relpath, relpath, sha, meta["accounts"], meta["from"],
+                                        meta["to"], meta["query"], True)
+            pending[sha] = Pending(item, str(path), payload, document)
+    return list(pending.values())

@@ -101,3 +101,52 @@ def test_truncated_names_the_line():
         adapter.parse((BAD / "truncated.xml").read_bytes(), "truncated.xml")
     assert err.value.line is not None and str(err.value).startswith(f"truncated.xml:{err.value.line}: ")
     assert "fetch it again" in str(err.value)
+
+
+#: Statements that parse and pass the schema check but fail in mapping: (file, attribute, IBKR's bad value).
+UNMAPPABLE = {"trade_quantity_typo.xml": ("quantity", "'1O' is not a number"),
+              "trade_date_slashes.xml": ("dateTime", "'2024/01/02;100000' is not a date")}
+GOOD = Path(__file__).parent / "fixtures" / "trades" / "short_covered.xml"
+
+
+@pytest.mark.parametrize("name", list(UNMAPPABLE))
+def test_import_of_an_unmappable_statement_archives_nothing_and_blocks_nothing(tmp_path, capsys, name):
+    """Mapped in memory with the archive before it is stored: exit 1 naming file, line, section and field; raw/
+    and generated/ as they were; runs.log says status=error; the next good import works."""
+    from beanflex.importers.flex import runlog
+
+    create_skeleton(tmp_path)
+    main = str(tmp_path / "ledger" / "main.beancount")
+    assert run_main(["--ledger", main, "import", str(GOOD)], capsys)[0] == 0
+    before = snapshot(tmp_path)
+    attribute, problem = UNMAPPABLE[name]
+    code, output = run_main(["--ledger", main, "import", str(BAD / name)], capsys)
+    assert code == 1, output
+    assert output.startswith(f"Error: {BAD / name}:7, section Trades, attribute {attribute}: {problem}"), output
+    assert "nothing was archived" in output and "Traceback" not in output
+    assert snapshot(tmp_path) == before
+    last = runlog.read_runs(tmp_path / "ledger")[-1]
+    assert (last.command, last.status) == ("import", "error") and str(BAD / name) in last.message
+    code, output = run_main(["--ledger", main, "import", str(GOOD)], capsys)
+    assert code == 0 and "(already archived)" in output, output
+    code, output = run_main(["--ledger", main, "check"], capsys)
+    assert code == 0 and "mapping: 0 row(s) not mapped, 0 flagged '!', 0 error(s)" in output, output
+
+
+def test_an_unmappable_file_already_in_raw_is_named_by_import_rebuild_and_check(tmp_path, capsys):
+    """A file archived by an older beanflex (or copied into raw/ by hand) stops every run: each error says which
+    file to move out of raw/ and why; `check` counts it as an error (exit 1), not 0 errors."""
+    create_skeleton(tmp_path)
+    main = str(tmp_path / "ledger" / "main.beancount")
+    folder = tmp_path / "ledger" / "raw" / "U1" / "2024"
+    folder.mkdir(parents=True)
+    stuck = folder / "20240101_20241231_bad-mapping_0123456789ab.xml"
+    stuck.write_bytes((BAD / "trade_quantity_typo.xml").read_bytes())
+    for args in (["rebuild"], ["import", str(GOOD)], ["check"]):
+        code, output = run_main(["--ledger", main, *args], capsys)
+        assert code == 1, (args, output)
+        assert "raw/U1/2024/20240101_20241231_bad-mapping_0123456789ab.xml:7, section Trades, attribute quantity" \
+            in output, (args, output)
+        assert f"stops every import, rebuild and sync: fix the Flex Query, then move {stuck} out of raw/" \
+            in " ".join(output.split()), (args, output)
+    assert [p.name for p in folder.iterdir()] == [stuck.name], "the good file was not archived either"

@@ -265,3 +265,53 @@ def test_rebuild_removes_generated_files_of_a_removed_raw_file(tmp_path):
     assert "U12345678" not in files["index.beancount"].decode() and "U1/2024.beancount" in files["index.beancount"].decode()
     entries, errors, _ = loader.load_file(str(main))
     assert errors == []
+
+
+def test_runs_log_names_every_archived_file_and_caps_warnings(tmp_path):
+    """A successful import's record lists every archived file with period, query id and sha256 (the new one
+    marked), and 25 drift warnings are written as 20 plus '… and 5 more'."""
+    from beanflex.importers.flex import runlog
+
+    main = new_ledger(tmp_path)
+    first, second = TRADES / "short_covered.xml", TRADES / "closed_lot_middle.xml"
+    text = second.read_text()
+    extra = " ".join(f'fooBar{n}="1"' for n in range(25))  # 25 unknown attributes: 25 drift items
+    noisy = tmp_path / "noisy.xml"
+    noisy.write_text(text.replace('transactionID="T1"', f'transactionID="T1" {extra}', 1))
+    beanflex(main, "import", str(first))
+    beanflex(main, "import", str(noisy))
+    record = runlog.read_runs(main.parent)[-1]
+    assert (record.command, record.status) == ("import", "ok")
+    archived = sorted((main.parent / "raw").rglob("*.xml"))
+    assert len(record.archived) == 2
+    for path in archived:
+        relpath = path.relative_to(main.parent).as_posix()
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        line, = [a for a in record.archived if a.startswith(relpath + " ")]
+        assert f" from=2024-01-01 to=2024-12-31 query_id=trades-golden sha256={sha}" in line
+        assert line.endswith(" new") == (path.read_bytes() == noisy.read_bytes())
+    assert len(record.warnings) == 21
+    assert record.warnings[-1] == "… and 5 more (see 'beanflex check')"
+    rebuilt = runlog.read_runs(main.parent)
+    beanflex(main, "rebuild")
+    last = runlog.read_runs(main.parent)[-1]
+    assert len(runlog.read_runs(main.parent)) == len(rebuilt) + 1
+    assert last.command == "rebuild" and len(last.archived) == 2 and not any(a.endswith(" new") for a in last.archived)
+
+
+def test_runs_log_records_failed_imports(tmp_path):
+    """Parse error and schema drift: exit 1 and a status=error record with the message (naming the file)."""
+    from beanflex.importers.flex import runlog
+
+    main = new_ledger(tmp_path)
+    not_xml = tmp_path / "page.xml"
+    not_xml.write_text("<html><body>Login</body></html>")
+    no_quantity = tmp_path / "no_quantity.xml"
+    no_quantity.write_text((TRADES / "short_covered.xml").read_text().replace(' quantity="', ' qty="'))
+    for path in (not_xml, no_quantity):
+        run = CliRunner().invoke(cli, ["--ledger", str(main), "import", str(path)])
+        assert run.exit_code == 1, run.output
+        record = runlog.read_runs(main.parent)[-1]
+        assert (record.command, record.status) == ("import", "error")
+        assert record.message.startswith(str(path)), record.message
+    assert not (main.parent / "raw").exists()

@@ -1,7 +1,9 @@
 """`ledger/runs.log`: one plain-text line per ingestion run, for people (`tail runs.log`) and for reports.
 
 Each line is `key=value` fields; values with spaces or quotes are JSON-quoted. Repeated `warning=` fields list
-the run's warnings; `rows.<Name>=N` fields hold row counts. Example (one line):
+the run's warnings (at most 20, then one "… and N more"); repeated `archived=` fields name every archived file an
+import or rebuild read, each with its period, query id and sha256; `rows.<Name>=N` fields hold row counts.
+Example (one line):
 
     when=2026-11-25T23:59:01Z command=fetch status=ok query_id=987654 accounts=U1234567
     from=2024-01-01 to=2024-12-31 sha256=3f2a9c0b1d4e… file=raw/U1234567/2024/….xml rows.Trade=12
@@ -23,6 +25,7 @@ from .errors import FlexError
 from .fsutil import atomic_append
 
 LOG_NAME = "runs.log"
+MAX_WARNINGS = 20
 _FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _PLAIN = re.compile(r"^[\w.:/+,@-]*$")
 
@@ -43,6 +46,7 @@ class RunRecord:
     rows: dict[str, int] = field(default_factory=dict)  # e.g. {"Trade": 12, "unmapped": 0}
     warnings: list[str] = field(default_factory=list)
     message: str | None = None
+    archived: list[str] = field(default_factory=list)  # archived_line() of each file read (import, rebuild)
 
     def to_line(self) -> str:
         when = self.when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -53,6 +57,7 @@ class RunRecord:
             ("to", self.to_date.isoformat() if self.to_date else None),
             ("sha256", self.sha256), ("file", self.file)]
         pairs += [(f"rows.{name}", str(count)) for name, count in self.rows.items()]
+        pairs += [("archived", text) for text in self.archived]
         pairs += [("warning", text) for text in self.warnings]
         pairs.append(("message", self.message))
         return " ".join(f"{key}={_quote(value)}" for key, value in pairs if value is not None) + "\n"
@@ -62,10 +67,13 @@ class RunRecord:
         values: dict[str, str] = {}
         rows: dict[str, int] = {}
         warnings: list[str] = []
+        archived: list[str] = []
         for key, raw in _FIELD.findall(line):
             value = json.loads(raw) if raw.startswith('"') else raw
             if key == "warning":
                 warnings.append(value)
+            elif key == "archived":
+                archived.append(value)
             elif key.startswith("rows."):
                 rows[key[5:]] = int(value)
             else:
@@ -78,7 +86,21 @@ class RunRecord:
                        tzinfo=datetime.timezone.utc),
                    query_id=values.get("query_id"), accounts=tuple(filter(None, values.get("accounts", "").split(","))),
                    from_date=day("from"), to_date=day("to"), sha256=values.get("sha256"), file=values.get("file"),
-                   rows=rows, warnings=warnings, message=values.get("message"))
+                   rows=rows, warnings=warnings, message=values.get("message"), archived=archived)
+
+
+def capped(warnings: list[str], limit: int = MAX_WARNINGS) -> list[str]:
+    """The first `limit` warnings, then one line saying how many more there were (the log stays one line)."""
+    if len(warnings) <= limit:
+        return list(warnings)
+    return [*warnings[:limit], f"… and {len(warnings) - limit} more (see 'beanflex check')"]
+
+
+def archived_line(relpath: str, from_date, to_date, query_id: str | None, sha256: str | None) -> str:
+    """One archived file for an `archived=` field, e.g.
+    `raw/U1/2024/20240101_20241231_987654_3f2a9c0b1d4e.xml from=2024-01-01 to=2024-12-31 query_id=987654
+    sha256=3f2a9c0b1d4e…` (the full 64 hex digits)."""
+    return f"{relpath} from={from_date or '-'} to={to_date or '-'} query_id={query_id or '-'} sha256={sha256 or '-'}"
 
 
 def _quote(value: str) -> str:
