@@ -1,9 +1,12 @@
 """`beanflex check [--strict]`: is the ledger sound, and does the raw archive still match what beanflex knows?
 
-Three parts, printed in this order: the ledger's errors as Beancount reports them (file:line: message), the
+Four parts, printed in this order: the ledger's errors as Beancount reports them (file:line: message), the
 schema-drift report of every archived statement (unknown sections, attributes, values; a missing required field
-is an error), and the reconciliation summary. Exit 1 on ledger errors or unreadable archive files; with
---strict, exit 3 when there is drift or a reconciliation diff and nothing worse.
+is an error), the rows the mapper leaves out or flags `!` (the archive mapped in memory, as `rebuild` would, with
+nothing written: the same rows `import` counts as "not mapped" and "flagged"), and the reconciliation summary.
+Exit 1 on ledger errors, unreadable archive files or an archived statement that cannot be mapped (the message
+names the file to move out of raw/); with --strict, exit 3 when there is drift, an unmapped or flagged row or a
+reconciliation diff and nothing worse.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from beancount import loader
 
 from beanflex.importers.flex import archive, schema
 from beanflex.importers.flex.adapter import parse
-from beanflex.importers.flex.drift import DriftReport
+from beanflex.importers.flex.drift import DriftItem, DriftReport
 from beanflex.importers.flex.errors import FlexError
 
+from .ingest import build_from_archive, explained_error
 from .cli import EXIT_DIFF, EXIT_ERROR, pass_workspace
 from .query_setup import newest_findings
 from .workspace import Workspace
@@ -44,9 +48,26 @@ def archive_drift(ledger_dir: Path) -> tuple[DriftReport, list[str], int]:
             document = parse(archived.path.read_bytes(), source=archived.relpath)
             for statement in document.statements:
                 report.extend(schema.check_statement(statement, archived.relpath))
-        except FlexError as exc:
-            errors.append(str(exc))
+        except FlexError as exc:  # also says that this file stops every rebuild, and to move it out of raw/
+            errors.append(str(explained_error(exc, ledger_dir)))
     return report, errors, len(files)
+
+
+#: Drift kinds the mapper reports for rows it did not map or wrote flagged (checks.py's SUMMARY-vs-LOT mismatch
+#: is an unmapped_row too).
+MAPPING_KINDS = ("unmapped_row", "flagged_row")
+
+
+def mapping_findings(ws: Workspace) -> tuple[list[DriftItem], list[str]]:
+    """(unmapped and flagged drift items, errors) from the archive mapped in memory, as `rebuild` would (no writes).
+
+    Each item names the archived file and the first row's line; its count is the rows of that kind and reason.
+    """
+    try:
+        result = build_from_archive(ws)
+    except FlexError as exc:
+        return [], [str(exc)]
+    return [item for item in result.drift.items if item.kind in MAPPING_KINDS], []
 
 
 # --- Reconciliation summary: the P&L slice (issue 5) owns what goes in here. -------------------------------
@@ -66,7 +87,8 @@ def reconciliation_summary(errors: list, entries: list, options: dict) -> tuple[
 
 
 @click.command("check")
-@click.option("--strict", is_flag=True, help="Exit 3 when there is schema drift or a reconciliation diff.")
+@click.option("--strict", is_flag=True, help="Exit 3 when there is schema drift, an unmapped or flagged row, or a "
+                                             "reconciliation diff.")
 @pass_workspace
 def check(ws: Workspace, strict: bool) -> None:
     """Check the ledger (Beancount errors), the raw archive (schema drift) and reconciliation with IBKR."""
@@ -84,14 +106,22 @@ def check(ws: Workspace, strict: bool) -> None:
         click.echo("  error: " + line)
     for line in report.lines():
         click.echo("  drift: " + line)
+    mapped, mapping_errors = mapping_findings(ws) if not archive_errors else ([], [])
+    unmapped = sum(item.count for item in mapped if item.kind == "unmapped_row")
+    click.echo(f"mapping: {unmapped} row(s) not mapped, {sum(i.count for i in mapped) - unmapped} flagged '!', "
+               f"{len(mapping_errors)} error(s)")
+    for line in mapping_errors:
+        click.echo("  error: " + line)
+    for item in mapped:
+        click.echo(("  not mapped: " if item.kind == "unmapped_row" else "  flagged: ") + item.describe())
     setup = newest_findings(ws.ledger_dir)  # the Flex Query vs docs/flex-query-setup.md (issue 8)
     click.echo(f"query setup: {len(setup)} finding(s)" if setup else "query setup: as the guide says")
     for line in setup:
         click.echo("  setup: " + line)
     for line in reconcile_lines:
         click.echo(line)
-    if errors or archive_errors:
+    if errors or archive_errors or mapping_errors:
         raise click.exceptions.Exit(EXIT_ERROR)
-    if strict and (report or diffs or setup):
-        click.echo("--strict: drift or differences found", err=True)
+    if strict and (report or mapped or diffs or setup):
+        click.echo("--strict: drift, unmapped or flagged rows, or differences found", err=True)
         raise click.exceptions.Exit(EXIT_DIFF)

@@ -126,3 +126,55 @@ def test_check_exit_codes_through_the_installed_script(tmp_path):
     manual.write_text(manual.read_text() + '\n2024-01-01 * "x"\n  Assets:Nowhere  1 USD\n  Equity:Nowhere  -1 USD\n')
     broken = subprocess.run([beanflex, "--ledger", main, "check", "--strict"], capture_output=True, text=True)
     assert broken.returncode == 1 and "Invalid reference to unknown account 'Assets:Nowhere'" in broken.stdout
+
+
+SYNC_JAN = (Path(__file__).parent / "fixtures" / "sync" / "sync_2024-01.xml").read_bytes()
+#: One FxTransaction row (IBKR's FX lot ledger, which beanflex leaves unmapped on purpose), known attributes only.
+FX_ROW = (b'<FxTransactions>\n<FxTransaction accountId="U7654321" acctAlias="" assetCategory="CASH" '
+          b'reportDate="20240105" functionalCurrency="USD" fxCurrency="CHF" activityDescription="x" '
+          b'dateTime="20240105;100000" quantity="-10" proceeds="-11" cost="11" realizedPL="0" code="O" '
+          b'levelOfDetail="TRANSACTION" />\n</FxTransactions>\n<Transfers />')
+
+
+def test_check_lists_unmapped_and_flagged_rows_with_file_and_line_and_strict_exits_3(tmp_path):
+    """check maps the archive in memory (no writes) and prints the rows `import` counted as not mapped/flagged.
+
+    The January sync statement is complete (no drift, no setup findings, no diffs): with it alone --strict is 0;
+    with one FxTransaction row added (line 27 of the payload) it is 3 and the row is listed as file:line.
+    """
+    from beanflex.importers.flex import archive
+
+    CliRunner().invoke(cli, ["init", str(tmp_path)])
+    main = str(tmp_path / "ledger" / "main.beancount")
+    clean = archive.store(SYNC_JAN, tmp_path / "ledger", "987654")
+    result = CliRunner().invoke(cli, ["--ledger", main, "check", "--strict"])
+    assert result.exit_code == 0, result.output
+    assert "mapping: 0 row(s) not mapped, 0 flagged '!', 0 error(s)" in result.output
+    clean.path.unlink()
+    with_fx = SYNC_JAN.replace(b"<Transfers />", FX_ROW)
+    assert with_fx.count(b"<FxTransaction ") == 1
+    stored = archive.store(with_fx, tmp_path / "ledger", "987654")
+    line = with_fx[:with_fx.index(b"<FxTransaction ")].count(b"\n") + 1
+    generated = sorted((tmp_path / "ledger" / "generated").rglob("*"))
+    result = CliRunner().invoke(cli, ["--ledger", main, "check"])
+    assert result.exit_code == 0, result.output
+    assert "mapping: 1 row(s) not mapped, 0 flagged '!', 0 error(s)" in result.output
+    assert f"  not mapped: {stored.relpath}:{line}: FxTransactions: <FxTransaction> row not mapped: " in result.output
+    assert sorted((tmp_path / "ledger" / "generated").rglob("*")) == generated, "check writes nothing"
+    strict = CliRunner().invoke(cli, ["--ledger", main, "check", "--strict"])
+    assert strict.exit_code == 3, strict.output
+
+
+def test_check_shows_the_public_samples_unmapped_and_flagged_rows(tmp_path):
+    """portfolio__testIBFlexStatementFile01.xml: import says 15 not mapped and 3 flagged; check lists them."""
+    from samples import sample
+
+    CliRunner().invoke(cli, ["init", str(tmp_path)])
+    main = str(tmp_path / "ledger" / "main.beancount")
+    imported = CliRunner().invoke(cli, ["--ledger", main, "import",
+                                        str(sample("portfolio__testIBFlexStatementFile01.xml"))])
+    assert "3 flagged '!', 15 not mapped" in imported.output, imported.output
+    result = CliRunner().invoke(cli, ["--ledger", main, "check"])
+    assert "mapping: 15 row(s) not mapped, 3 flagged '!', 0 error(s)" in result.output, result.output
+    assert ".xml:21: FxTransactions: <FxTransaction> row not mapped:" in result.output
+    assert ".xml:38: CorporateActions: <CorporateAction> row written flagged '!':" in result.output

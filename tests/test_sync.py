@@ -348,9 +348,23 @@ def test_an_unmappable_statement_fails_at_import_and_says_which_raw_file_to_move
     assert line.startswith("Error: sync failed at import: raw/U7654321/2024/20240129_20240229_987654_")
     assert "attribute quantity" in line
     kept = next((repo / "ledger" / "raw" / "U7654321" / "2024").glob("20240129_20240229_*.xml"))
-    assert f"move raw/U7654321/2024/{kept.name} out of ledger/raw/" in line
+    assert f"fix the Flex Query, then move {kept} out of raw/" in line
     assert _commits(repo) == head
     assert _tree_digest(repo / "ledger" / "generated") == generated
+    # The next night IBKR serves a good statement, but the archived one still stops the rebuild: the error
+    # still names it (the run that archived it is not the one that fails now).
+    with serve_flex(JAN) as flex:
+        again = _sync(repo, flex)
+    assert again.returncode == 1
+    line, = again.stderr.splitlines()
+    assert line.startswith("Error: sync failed at import: raw/U7654321/2024/20240129_20240229_987654_")
+    assert f"move {kept} out of raw/" in line
+    # `rebuild` and `check` name it too.
+    for args in (["rebuild"], ["check"]):
+        proc = subprocess.run([BEANFLEX, "--ledger", str(repo / "ledger" / "main.beancount"), *args],
+                              capture_output=True, text=True, env=_git_env(repo))
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert f"move {kept} out of raw/" in proc.stdout + proc.stderr, args
 
 
 def test_query_setup_findings_go_into_the_commit_message(repo):
