@@ -15,6 +15,12 @@ from .workspace import Workspace
 
 def load_book(ws: Workspace):
     """The ledger as a Book; a ledger that does not load is an error naming the file and what to do."""
+    return load_ledger(ws)[0]
+
+
+def load_ledger(ws: Workspace):
+    """(Book, reconcile tolerance) of the ledger: the tolerance of its reconcile plugin line, else 0.01, so the
+    reports agree with bean-check and `beanflex check`."""
     from beancount import loader
 
     from beanflex.plugins.book import load_book as build
@@ -29,7 +35,9 @@ def load_book(ws: Workspace):
         where = f"{first.source.get('filename')}:{first.source.get('lineno')}" if first.source else ws.main_file
         raise click.ClickException(f"The ledger did not load: {where}: {first.message} (run 'bean-check "
                                    f"{ws.main_file}' for all {len(fatal)} error(s))")
-    return build(entries, options)
+    from beanflex.plugins.reconcile import configured_tolerance
+
+    return build(entries, options), configured_tolerance(options)
 
 
 def _date(ctx, param, value):
@@ -96,7 +104,9 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
     """Realized and unrealized P&L per instrument, commissions, income, in trade and base currency."""
     from beanflex.plugins import reports
 
-    emit("pnl", reports.pnl_report(load_book(ws), _options(mode, method, start, end), accounts, labels), fmt, output)
+    book, tolerance = load_ledger(ws)
+    emit("pnl", reports.pnl_report(book, _options(mode, method, start, end), accounts, labels, tolerance), fmt,
+         output)
 
 
 @report.command("positions")
@@ -125,7 +135,9 @@ def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrume
 
 @report.command("reconcile")
 @common_options
-@click.option("--tolerance", default="0.01", show_default=True, help="Allowed difference in the row's currency.")
+@click.option("--tolerance", default=None, metavar="AMOUNT",
+              help="Allowed difference in the row's currency [default: the ledger's reconcile plugin tolerance, "
+                   "else 0.01].")
 @click.option("--fail-on-diff", is_flag=True, help="Exit 3 when any diff is above the tolerance.")
 @pass_workspace
 def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, tolerance, fail_on_diff):
@@ -133,10 +145,12 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
     from beanflex.plugins import reports
 
     try:
-        tol = Decimal(tolerance)
+        tol = None if tolerance is None else Decimal(tolerance)
     except InvalidOperation:
         raise click.BadParameter(f"{tolerance!r} is not a number", param_hint="--tolerance") from None
-    report_ = reports.reconcile_report(load_book(ws), tol, accounts, start, end, labels)
+    book, configured = load_ledger(ws)
+    tol = configured if tol is None else tol
+    report_ = reports.reconcile_report(book, tol, accounts, start, end, labels)
     emit("reconcile", report_, fmt, output)
     if fail_on_diff and report_["status"] == "diff":
         raise DiffFound(f"{len(report_['diffs'])} reconciliation diff(s) above {tol}; see the 'diffs' list")

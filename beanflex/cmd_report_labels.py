@@ -71,7 +71,10 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     if unknown:
         raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
     options = pnl_mod.Options(mode=mode, method=method, start=start, end=end)
-    pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts))
+    from beanflex.plugins.reconcile import configured_tolerance
+
+    pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts),
+                             tolerance=configured_tolerance(options_map))
     return labels_report(pnl, config, instruments=instruments_from_entries(entries), only=only)
 
 

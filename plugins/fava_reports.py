@@ -120,9 +120,9 @@ def _labels(args: ReportArgs) -> tuple[str, ...]:
     return (args.label,) if args.label else ()
 
 
-def pnl(book: Book, args: ReportArgs) -> dict:
-    """`report pnl --format json`."""
-    return reports.pnl_report(book, options(args), _accounts(args), _labels(args))
+def pnl(book: Book, args: ReportArgs, options_map=None) -> dict:
+    """`report pnl --format json` (its rows flag reconciliation diffs at the ledger's tolerance)."""
+    return reports.pnl_report(book, options(args), _accounts(args), _labels(args), tolerance(options_map))
 
 
 def positions(book: Book, args: ReportArgs) -> dict:
@@ -132,13 +132,7 @@ def positions(book: Book, args: ReportArgs) -> dict:
 
 def tolerance(options_map) -> object:
     """The reconcile plugin's tolerance from the ledger's plugin line, else the library's default (0.01)."""
-    for name, config in options_map.get("plugin") or []:
-        if name == "beanflex.plugins.reconcile":
-            try:
-                return reconcile_mod.parse_config(config)["tolerance"]
-            except (ValueError, SyntaxError):
-                break
-    return reconcile_mod.DEFAULT_TOLERANCE
+    return reconcile_mod.configured_tolerance(options_map)
 
 
 def reconcile(book: Book, args: ReportArgs, options_map) -> dict:
@@ -197,17 +191,11 @@ def find_instrument(report: dict, conid: str, account: str | None) -> dict | Non
     return None
 
 
-def instrument_flags(pnl_report: dict, reconcile_report: dict) -> dict[tuple[str, str], list[str]]:
-    """(account, conid) -> the flags the Portfolio page shows: the pnl row's own flags (e.g.
-    `flagged_corporate_action`, `no_mark`) plus `reconcile diff` when the reconcile report lists a diff."""
-    flags: dict[tuple[str, str], list[str]] = {}
-    for row in pnl_report.get("instruments") or []:
-        flags[(row.get("account"), str(row.get("conid")))] = list(row.get("flags") or [])
-    for diff in reconcile_report.get("diffs") or []:
-        key = (diff.get("account"), str(diff.get("conid")))
-        if "reconcile diff" not in flags.setdefault(key, []):
-            flags[key].append("reconcile diff")
-    return flags
+def instrument_flags(pnl_report: dict, reconcile_report: dict | None = None) -> dict[tuple[str, str], list[str]]:
+    """(account, conid) -> the flags the Portfolio page shows: the pnl row's own flags, which the library sets
+    (`flagged_corporate_action`, `no_mark`, `reconcile_diff`, …: reports.pnl_report, the same for the CLI)."""
+    return {(row.get("account"), str(row.get("conid"))): list(row.get("flags") or [])
+            for row in pnl_report.get("instruments") or []}
 
 
 class Notes:

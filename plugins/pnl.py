@@ -116,6 +116,8 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
         if closing.unmatched:
             result.flags.append("missing_history")
     for event in inst.events:
+        if event.flag == "!" and (options.end is None or event.date <= options.end):
+            result.flags.append("flagged_corporate_action")  # it shapes the lots, even before --from
         if not _inside(event, options):
             continue
         common = dict(date=event.date, flex_id=event.flex_id, description=event.description, flex_src=event.flex_src)
@@ -127,8 +129,6 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
             add(Contribution(name, amount=event.amount, **common))
             add(Contribution("total", amount=sign * event.amount, **common))
             add(Contribution("base.total", amount=sign * event.amount * rate, **common))
-        if event.flag == "!":
-            result.flags.append("flagged_corporate_action")
     if run.lots and mark is None:
         result.flags.append("no_mark")
     if not book.base_declared:

@@ -52,6 +52,18 @@ def parse_config(config_str: str | None) -> dict:
     return value
 
 
+def configured_tolerance(options_map) -> Decimal:
+    """The tolerance of the ledger's `plugin "beanflex.plugins.reconcile" "{'tolerance': '0.05'}"` line, else
+    DEFAULT_TOLERANCE (0.01): what bean-check and `beanflex check` use, so `report reconcile` and Fava agree."""
+    for name, config in (options_map or {}).get("plugin") or []:
+        if name == "beanflex.plugins.reconcile":
+            try:
+                return parse_config(config)["tolerance"]
+            except (ValueError, SyntaxError):
+                break
+    return DEFAULT_TOLERANCE
+
+
 @dataclass(frozen=True)
 class Diff:
     """One comparison of ours against IBKR's figure (a closing trade, or one field of an open position)."""

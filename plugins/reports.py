@@ -108,11 +108,27 @@ def excluded_note(excluded: list[dict]) -> str | None:
             f"{', '.join(e['symbol'] for e in excluded)}")
 
 
-def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
-    """`report pnl --format json` (DESIGN §6)."""
+def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(),
+               tolerance: Decimal = reconcile_mod.DEFAULT_TOLERANCE) -> dict:
+    """`report pnl --format json` (DESIGN §6). A row's `flags` name what makes its numbers less than certain:
+    `flagged_corporate_action` (a `!` event up to the end date), `no_mark`, `missing_history`, and
+    `reconcile_diff` when `report reconcile` (same tolerance) lists a diff for it up to the end date."""
     rows = pnl_mod.book_pnl(book, options, accounts, labels)
-    return {**_header(book, options), "instruments": [instrument_row(r, book.base_currency) for r in rows],
-            "totals": _totals(rows, book.base_currency)}
+    flagged = _reconcile_flagged(book, options, accounts, tolerance) if rows else set()
+    out = []
+    for r in rows:
+        row = instrument_row(r, book.base_currency)
+        if (r.instrument.account, r.instrument.conid) in flagged:
+            row["flags"] = sorted(set(row["flags"]) | {"reconcile_diff"})
+        out.append(row)
+    return {**_header(book, options), "instruments": out, "totals": _totals(rows, book.base_currency)}
+
+
+def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance: Decimal) -> set[tuple[str, str]]:
+    """(account, conid) of the instruments with a trade or position diff above `tolerance` on or before the end."""
+    found = reconcile_mod.reconcile_book(book, tolerance, accounts)
+    return {(d.account, d.conid) for d in found.beyond(found.trades + found.positions)
+            if d.conid and (options.end is None or d.date <= options.end)}
 
 
 def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:

@@ -185,7 +185,7 @@ def test_portfolio_shows_the_cli_numbers(page, served):
         assert all(flag in shown_flags for flag in row["flags"])
     if served.ledger == "fixture":  # the spin-off is flagged `!`; SAP's sale differs from IBKR's figure
         assert "flagged_corporate_action" in cells(page, '#bf-pnl-table tr[data-bf-conid="999001"] td')[-1]
-        assert "reconcile diff" in cells(page, '#bf-pnl-table tr[data-bf-conid="14204"] td')[-1]
+        assert "reconcile_diff" in cells(page, '#bf-pnl-table tr[data-bf-conid="14204"] td')[-1]
     shot(page, served, "portfolio")
 
     # a number -> the events behind it (`beanflex explain`), which add up to it

@@ -147,3 +147,36 @@ def test_positions_lists_lots(ledger):
 def test_missing_ledger_is_an_error_that_says_what_to_do(tmp_path):
     result = run(tmp_path / "nope" / "main.beancount", "report", "pnl", ok=False)
     assert result.exit_code == 1 and "beanflex init" in result.output
+
+
+def test_pnl_flags_reconcile_diffs_and_flagged_corporate_actions(ledger):
+    # AAPL's sale: ours 1948.50 - 1601.50 = 347.00 vs IBKR 346.50 -> a 0.50 diff, above 0.01: reconcile_diff
+    ledger.write_text(ledger.read_text().replace("fifo_pnl_realized: 347\n", "fifo_pnl_realized: 346.50\n")
+                      # an unsupported spin-off IBKR reported, written flagged '!' by the importer: 0.5 APSPIN at 0
+                      + '2020-01-01 commodity APSPIN\n  conid: "999"\n  multiplier: 1\n'
+                      + '2024-01-05 ! "AAPL spin-off APSPIN (unsupported)"\n  flex_id: "U1/ca/CA1"\n'
+                        '  flex_src: "raw/U1/2024/s.xml:30"\n  event: "corporate_action"\n  conid: "999"\n'
+                        '  Assets:IBKR:U1:Positions  0.5 APSPIN {0 USD, 2024-01-05, "U1/ca/CA1"}\n'
+                        '  Equity:IBKR:U1:CorporateActions\n')
+    report = json.loads(run(ledger, "report", "pnl", "--format", "json").output)
+    flags = {r["symbol"]: r["flags"] for r in report["instruments"]}
+    assert flags == {"AAPL": ["reconcile_diff"], "APSPIN": ["flagged_corporate_action", "no_mark"], "SAP": []}
+    # the flag stays when the range starts after the '!' event (it still shapes the lots), and a diff after --to
+    # is not flagged
+    later = json.loads(run(ledger, "report", "pnl", "--from", "2024-02-01", "--to", "2024-02-28",
+                           "--format", "json").output)
+    flags = {r["symbol"]: r["flags"] for r in later["instruments"]}
+    assert "flagged_corporate_action" in flags["APSPIN"] and "reconcile_diff" not in flags["AAPL"]
+
+
+def test_reconcile_tolerance_defaults_to_the_ledgers_plugin_config(ledger):
+    # the same 0.50 diff; the ledger's reconcile plugin allows 1, as bean-check and `beanflex check` do
+    ledger.write_text('plugin "beanflex.plugins.reconcile" "{\'tolerance\': \'1\'}"\n'
+                      + ledger.read_text().replace("fifo_pnl_realized: 347\n", "fifo_pnl_realized: 346.50\n"))
+    report = json.loads(run(ledger, "report", "reconcile", "--format", "json", "--fail-on-diff").output)
+    assert (report["tolerance"], report["status"], report["diffs"]) == ("1", "ok", [])
+    assert json.loads(run(ledger, "report", "pnl", "--format", "json").output)["instruments"][0]["flags"] == []
+    # an explicit --tolerance still wins: 0.50 > 0.10
+    result = run(ledger, "report", "reconcile", "--tolerance", "0.10", "--format", "json", "--fail-on-diff",
+                 ok=False)
+    assert result.exit_code == 3 and '"tolerance": "0.10"' in result.output
