@@ -19,8 +19,8 @@ def load_book(ws: Workspace):
 
 
 def load_ledger(ws: Workspace):
-    """(Book, reconcile tolerance) of the ledger: the tolerance of its reconcile plugin line, else 0.01, so the
-    reports agree with bean-check and `beanflex check`."""
+    """(Book, reconcile tolerance, entries) of the ledger: the tolerance of its reconcile plugin line, else 0.01,
+    so the reports agree with bean-check and `beanflex check`."""
     from beancount import loader
 
     from beanflex.plugins.book import load_book as build
@@ -37,7 +37,7 @@ def load_ledger(ws: Workspace):
                                    f"{ws.main_file}' for all {len(fatal)} error(s))")
     from beanflex.plugins.reconcile import configured_tolerance
 
-    return build(entries, options), configured_tolerance(options)
+    return build(entries, options), configured_tolerance(options), entries
 
 
 def _date(ctx, param, value):
@@ -104,9 +104,9 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
     """Realized and unrealized P&L per instrument, commissions, income, in trade and base currency."""
     from beanflex.plugins import reports
 
-    book, tolerance = load_ledger(ws)
-    emit("pnl", reports.pnl_report(book, _options(mode, method, start, end), accounts, labels, tolerance), fmt,
-         output)
+    book, tolerance, entries = load_ledger(ws)
+    emit("pnl", reports.pnl_report(book, _options(mode, method, start, end), accounts, labels, tolerance, entries),
+         fmt, output)
 
 
 @report.command("positions")
@@ -148,7 +148,7 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
         tol = None if tolerance is None else Decimal(tolerance)
     except InvalidOperation:
         raise click.BadParameter(f"{tolerance!r} is not a number", param_hint="--tolerance") from None
-    book, configured = load_ledger(ws)
+    book, configured, _ = load_ledger(ws)
     tol = configured if tol is None else tol
     report_ = reports.reconcile_report(book, tol, accounts, start, end, labels)
     emit("reconcile", report_, fmt, output)

@@ -74,7 +74,7 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     from beanflex.plugins.reconcile import configured_tolerance
 
     pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts),
-                             tolerance=configured_tolerance(options_map))
+                             tolerance=configured_tolerance(options_map), entries=entries)
     return labels_report(pnl, config, instruments=instruments_from_entries(entries), only=only)
 
 

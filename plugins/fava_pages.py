@@ -162,7 +162,8 @@ class Page(FavaExtensionBase):
         return self.cached(("book",), lambda: load_book(self.ledger.all_entries, self.ledger.options))
 
     def pnl_report(self, args: fava_reports.ReportArgs) -> dict:
-        return self.cached(("pnl", args.key()), lambda: fava_reports.pnl(self.book(), args, self.ledger.options))
+        return self.cached(("pnl", args.key()), lambda: fava_reports.pnl(self.book(), args, self.ledger.options,
+                                                                        self.ledger.all_entries))
 
     def positions_report(self, args: fava_reports.ReportArgs) -> dict:
         return self.cached(("positions", args.key()), lambda: fava_reports.positions(self.book(), args))

@@ -120,9 +120,10 @@ def _labels(args: ReportArgs) -> tuple[str, ...]:
     return (args.label,) if args.label else ()
 
 
-def pnl(book: Book, args: ReportArgs, options_map=None) -> dict:
-    """`report pnl --format json` (its rows flag reconciliation diffs at the ledger's tolerance)."""
-    return reports.pnl_report(book, options(args), _accounts(args), _labels(args), tolerance(options_map))
+def pnl(book: Book, args: ReportArgs, options_map=None, entries=None) -> dict:
+    """`report pnl --format json` (its rows flag reconciliation diffs at the ledger's tolerance; `accounts` from
+    the entries)."""
+    return reports.pnl_report(book, options(args), _accounts(args), _labels(args), tolerance(options_map), entries)
 
 
 def positions(book: Book, args: ReportArgs) -> dict:

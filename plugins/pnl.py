@@ -171,3 +171,85 @@ def book_pnl(book: Book, options: Options, accounts=(), labels=()) -> list[Instr
         if row.lots or row.contributions:
             rows.append(row)
     return rows
+
+
+#: Account-level items (DESIGN §4 "reported per account, not spread over instruments"), by ledger account role.
+ACCOUNT_FIELDS = ("interest", "fees", "commissions", "deposits", "withdrawals", "total")
+
+
+@dataclass
+class AccountItems:
+    """One IBKR account's items in one currency, signs as in the P&L: interest received > 0 (paid < 0); fees and
+    commissions paid > 0; deposits and withdrawals > 0. total = interest - fees - commissions (the account-level
+    P&L; deposits and withdrawals move money, they are not P&L). Demo: 3.21 - 10 - 2 = -8.79 USD."""
+
+    account: str
+    currency: str
+    values: dict = field(default_factory=lambda: {name: ZERO for name in ACCOUNT_FIELDS})
+    base: dict = field(default_factory=lambda: {name: ZERO for name in ACCOUNT_FIELDS})
+    flags: list[str] = field(default_factory=list)
+
+    def add(self, name: str, amount: Decimal, rate: Decimal | None) -> None:
+        sign = {"interest": 1, "fees": -1, "commissions": -1}.get(name)
+        if rate is None:
+            self.flags.append("fx_rate_missing")
+            rate = Decimal(1)
+        for target, factor in ((self.values, Decimal(1)), (self.base, rate)):
+            target[name] += amount * factor
+            if sign is not None:
+                target["total"] += sign * amount * factor
+
+
+def account_items(entries, book: Book, options: Options, accounts=()) -> list[AccountItems]:
+    """Interest, fees without an instrument, commissions outside lots (FX), deposits and withdrawals per account
+    and currency, from the postings on `Income|Expenses:IBKR:<acct>:Interest`, `Expenses:IBKR:<acct>:Fees` (no
+    conid of a known instrument: those are the instrument's fees), `Expenses:IBKR:<acct>:Commissions` and the
+    cash of `event: "transfer"` transactions (the transfer counter-account is configurable). Inside --from/--to.
+    Demo 2024: interest 3.21, fees 10 (market data), commissions 2 (the EUR.USD conversion), deposits 10000."""
+    from beancount.core import data
+
+    found: dict[tuple[str, str], AccountItems] = {}
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or not _inside_dates(entry.date, options):
+            continue
+        meta = entry.meta or {}
+        transfer = meta.get("event") == "transfer"
+        for posting in entry.postings:
+            parts = posting.account.split(":")
+            if len(parts) != 4 or parts[1] != "IBKR" or (accounts and parts[2] not in accounts):
+                continue
+            name, amount = _account_item(parts, posting.units.number, transfer, book, meta)
+            if name is None:
+                continue
+            currency = posting.units.currency
+            key = (parts[2], currency)
+            items = found.setdefault(key, AccountItems(parts[2], currency))
+            rate = book.rate(currency, entry.date)
+            if rate is None and meta.get("currency") == currency and meta.get("fx_rate_to_base") is not None:
+                rate = Decimal(str(meta["fx_rate_to_base"]))
+            items.add(name, amount, rate)
+    for items in found.values():
+        items.flags = sorted(set(items.flags))
+    return [found[key] for key in sorted(found)]
+
+
+def _account_item(parts: list[str], number: Decimal, transfer: bool, book: Book, meta: dict):
+    """(field, positive amount) of one posting, or (None, 0) when it is not an account-level item."""
+    role = (parts[0], parts[3])
+    if role == ("Income", "Interest"):
+        return "interest", -number
+    if role == ("Expenses", "Interest"):
+        return "interest", -number  # interest paid lowers the interest line
+    if role == ("Expenses", "Fees"):
+        if meta.get("conid") is not None and (parts[2], str(meta["conid"])) in book.instruments:
+            return None, ZERO  # the instrument's own fee, in its P&L row
+        return "fees", number
+    if role == ("Expenses", "Commissions"):
+        return "commissions", number
+    if transfer and role == ("Assets", "Cash"):
+        return ("deposits", number) if number > 0 else ("withdrawals", -number)
+    return None, ZERO
+
+
+def _inside_dates(date: datetime.date, options: Options) -> bool:
+    return (options.start is None or date >= options.start) and (options.end is None or date <= options.end)

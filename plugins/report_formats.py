@@ -17,7 +17,7 @@ FORMATS = ("table", "json", "csv", "xlsx")
 PNL_COLUMNS = ("account", "symbol", "conid", "currency", "quantity", "average_cost", "cost_basis", "mark",
                "mark_date", "mark_source", "market_value", "realized", "unrealized", "commissions", "dividends",
                "withholding", "fees", "total", "base_currency", "base_cost_basis", "base_realized",
-               "base_unrealized", "base_fx", "base_total", "labels", "flags")
+               "base_unrealized", "base_fx", "base_total", "labels", "flags", "interest", "deposits", "withdrawals")
 COMPARE_COLUMNS = ("kind", "date", "account", "symbol", "conid", "flex_id", "field", "currency", "ours", "ibkr",
                    "diff", "status", "reason", "raw")
 EVENT_COLUMNS = ("date", "account", "symbol", "conid", "kind", "flex_id", "description", "quantity", "amount",
@@ -27,7 +27,8 @@ LOT_COLUMNS = ("account", "symbol", "conid", "open_date", "quantity", "cost", "c
                "label", "ids")
 NUMERIC = {"quantity", "average_cost", "cost_basis", "mark", "market_value", "realized", "unrealized",
            "commissions", "dividends", "withholding", "fees", "total", "base_cost_basis", "base_realized",
-           "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value"}
+           "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value", "interest",
+           "deposits", "withdrawals"}
 EXACT = {"quantity", "mark", "cost", "average_cost"}  # shown unrounded in the table (cost to 4 places)
 
 
@@ -50,13 +51,19 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
         total = {"account": "TOTAL", "base_currency": report["totals"]["base"]["currency"],
                  **{f"base_{k}": v for k, v in report["totals"]["base"].items() if k != "currency"},
                  "flags": report["totals"].get("note") or ""}  # "... exclude 1 instrument(s) without a mark"
-        return [("pnl", PNL_COLUMNS, rows + [total])]
+        # account-level items (interest, fees without an instrument, FX commissions, deposits) after the total:
+        # they belong to no instrument and are not in it
+        accounts = [{**{k: v for k, v in a.items() if k not in ("base", "flags")}, "symbol": "(account)",
+                     "base_currency": a["base"]["currency"], "base_total": a["base"]["total"],
+                     "flags": ",".join(a.get("flags") or [])} for a in report.get("accounts") or []]
+        return [("pnl", PNL_COLUMNS, rows + [total] + accounts)]
     if kind == "positions":
         rows = [_flat_pnl({**p, "base": p["base"]}) for p in report["positions"]]
         lots = [{"account": p["account"], "symbol": p["symbol"], "conid": p["conid"], **lot,
                  "ids": " ".join(lot["ids"])} for p in report["positions"] for lot in p["lots"]]
         columns = tuple(c for c in PNL_COLUMNS if c not in ("realized", "commissions", "dividends", "withholding",
-                                                             "fees", "total", "base_realized", "base_total"))
+                                                             "fees", "total", "base_realized", "base_total",
+                                                             "interest", "deposits", "withdrawals"))
         return [("positions", columns, rows), ("lots", LOT_COLUMNS, lots)]
     if kind == "reconcile":
         rows = [{"kind": "trade", **t, "raw": _raw_text(t["raw"])}

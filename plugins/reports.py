@@ -109,10 +109,12 @@ def excluded_note(excluded: list[dict]) -> str | None:
 
 
 def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(),
-               tolerance: Decimal = reconcile_mod.DEFAULT_TOLERANCE) -> dict:
+               tolerance: Decimal = reconcile_mod.DEFAULT_TOLERANCE, entries=None) -> dict:
     """`report pnl --format json` (DESIGN §6). A row's `flags` name what makes its numbers less than certain:
     `flagged_corporate_action` (a `!` event up to the end date), `no_mark`, `missing_history`, and
-    `reconcile_diff` when `report reconcile` (same tolerance) lists a diff for it up to the end date."""
+    `reconcile_diff` when `report reconcile` (same tolerance) lists a diff for it up to the end date.
+    `accounts` lists the account-level items (interest, fees without an instrument, …) of the ledger `entries`
+    (empty without them): they belong to no instrument and are not in `totals`."""
     rows = pnl_mod.book_pnl(book, options, accounts, labels)
     flagged = _reconcile_flagged(book, options, accounts, tolerance) if rows else set()
     out = []
@@ -121,7 +123,18 @@ def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(),
         if (r.instrument.account, r.instrument.conid) in flagged:
             row["flags"] = sorted(set(row["flags"]) | {"reconcile_diff"})
         out.append(row)
-    return {**_header(book, options), "instruments": out, "totals": _totals(rows, book.base_currency)}
+    # a label selects instruments; account-level items belong to none
+    items = pnl_mod.account_items(entries, book, options, accounts) if entries is not None and not labels else []
+    return {**_header(book, options), "instruments": out, "totals": _totals(rows, book.base_currency),
+            "accounts": [account_row(i, book.base_currency) for i in items]}
+
+
+def account_row(items: pnl_mod.AccountItems, base_currency: str) -> dict:
+    """One `accounts[]` row: {"account", "currency", "interest": "3.21", "fees": "10.00", …, "base": {…}}."""
+    return {"account": items.account, "currency": items.currency,
+            **{k: money(items.values[k]) for k in pnl_mod.ACCOUNT_FIELDS},
+            "base": {"currency": base_currency, **{k: money(items.base[k]) for k in pnl_mod.ACCOUNT_FIELDS}},
+            "flags": items.flags}
 
 
 def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance: Decimal) -> set[tuple[str, str]]:

@@ -79,9 +79,12 @@ def test_every_page_renders_and_is_in_the_sidebar(client, base):
 
 
 def test_pnl_endpoint_is_the_library_report(client, base, main_file):
-    book, _, _ = library(main_file)
+    book, _, entries = library(main_file)
     got = get_json(client, base + "BeanflexPortfolio/pnl")
-    assert got == json.loads(json.dumps(reports.pnl_report(book, Options())))
+    assert got == json.loads(json.dumps(reports.pnl_report(book, Options(), entries=entries)))
+    # the account-level items: the fixture's one deposit, 10000 USD
+    assert [(a["account"], a["currency"], a["deposits"], a["total"]) for a in got["accounts"]] == [
+        ("U1234567", "USD", "10000.00", "0.00")]
     rows = {row["symbol"]: row for row in got["instruments"]}
     aapl, sap = rows["AAPL"], rows["SAP"]
     # DESIGN §4: realized 1948.50 - (1001 + 600.50) = 347.00; unrealized 5 × 150 - 600.50 = 149.50
@@ -97,9 +100,9 @@ def test_pnl_endpoint_is_the_library_report(client, base, main_file):
 
 
 def test_mode_method_and_fava_filters_reach_the_library(client, base, main_file):
-    book, _, _ = library(main_file)
+    book, _, entries = library(main_file)
     got = get_json(client, base + "BeanflexPortfolio/pnl?mode=economic&method=average")
-    assert got == json.loads(json.dumps(reports.pnl_report(book, Options("economic", "average"))))
+    assert got == json.loads(json.dumps(reports.pnl_report(book, Options("economic", "average"), entries=entries)))
     aapl = next(r for r in got["instruments"] if r["symbol"] == "AAPL")
     # average: 20 shares at 2202 -> 15 sold carry 1651.50; 1948.50 - 1651.50 = 297.00; 750 - 550.50 = 199.50
     assert Decimal(aapl["realized"]) == Decimal("297.00")
@@ -107,7 +110,7 @@ def test_mode_method_and_fava_filters_reach_the_library(client, base, main_file)
     # Fava's time filter -> --from/--to; the account filter -> --account
     got = get_json(client, base + "BeanflexPortfolio/pnl?time=2024-01-01+-+2024-06-30&account=Assets:IBKR:U1234567")
     want = reports.pnl_report(book, Options(start=datetime.date(2024, 1, 1), end=datetime.date(2024, 6, 30)),
-                              ("U1234567",))
+                              ("U1234567",), entries=entries)
     assert got == json.loads(json.dumps(want))
     assert got["as_of"] == "2024-06-30"
     # a tag filter names a label (the labels plugin tags each label's transactions): #Europe -> --label Europe
@@ -122,7 +125,8 @@ def test_mode_method_and_fava_filters_reach_the_library(client, base, main_file)
 def test_labels_reconcile_positions_events_endpoints(client, base, main_file):
     book, options_map, entries = library(main_file)
     config, _ = load_labels(main_file.parent.parent / "labels.yaml")
-    want = labels_report(reports.pnl_report(book, Options()), config, instruments=instruments_from_entries(entries))
+    want = labels_report(reports.pnl_report(book, Options(), entries=entries), config,
+                         instruments=instruments_from_entries(entries))
     got = get_json(client, base + "BeanflexLabels/labels")
     assert got == json.loads(json.dumps(want))
     software = next(g for g in got["labels"] if g["label"] == "Software")

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from beanflex.cli import cli
 from test_pnl_examples import DESIGN_AAPL, EUR_STOCK
 
-PNL_KEYS = {"as_of", "base_currency", "mode", "method", "instruments", "totals"}
+PNL_KEYS = {"as_of", "base_currency", "mode", "method", "instruments", "totals", "accounts"}
 ROW_KEYS = {"account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark", "mark_date",
             "market_value", "realized", "unrealized", "commissions", "dividends", "withholding", "fees", "total",
             "base", "labels", "flags",
@@ -180,3 +180,28 @@ def test_reconcile_tolerance_defaults_to_the_ledgers_plugin_config(ledger):
     result = run(ledger, "report", "reconcile", "--tolerance", "0.10", "--format", "json", "--fail-on-diff",
                  ok=False)
     assert result.exit_code == 3 and '"tolerance": "0.10"' in result.output
+
+
+def test_account_level_items_are_reported_per_account_on_the_demo(tmp_path):
+    # beanflex/demo/README.md: deposit 10000 USD (2024-01-02), market data fee 10 USD (07-03), interest received
+    # 3.21 USD (08-05), and the EUR.USD conversion's 2 USD commission (04-02), which sits in no lot
+    assert CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")]).exit_code == 0
+    ledger = tmp_path / "demo" / "ledger" / "main.beancount"
+    report = json.loads(run(ledger, "report", "pnl", "--format", "json").output)
+    [usd] = report["accounts"]
+    # total = interest - fees - commissions = 3.21 - 10 - 2 = -8.79; deposits are money moved, not P&L
+    assert {k: v for k, v in usd.items() if k not in ("base", "flags")} == {
+        "account": "U1234567", "currency": "USD", "interest": "3.21", "fees": "10.00", "commissions": "2.00",
+        "deposits": "10000.00", "withdrawals": "0.00", "total": "-8.79"}
+    assert usd["base"] == {"currency": "USD", "interest": "3.21", "fees": "10.00", "commissions": "2.00",
+                           "deposits": "10000.00", "withdrawals": "0.00", "total": "-8.79"}  # USD is the base
+    # the instruments' fees stay 0: the market data fee names no instrument
+    assert all(row["fees"] == "0.00" for row in report["instruments"])
+    # --from after the deposit and before the fee: only the fee and the interest
+    [later] = json.loads(run(ledger, "report", "pnl", "--from", "2024-07-01", "--format", "json").output)["accounts"]
+    assert (later["deposits"], later["fees"], later["interest"], later["commissions"]) == (
+        "0.00", "10.00", "3.21", "0.00")
+    rows = list(csv.DictReader(io.StringIO(run(ledger, "report", "pnl", "--format", "csv").output)))
+    assert [(r["account"], r["symbol"], r["interest"], r["fees"], r["deposits"], r["total"]) for r in rows[-1:]] == [
+        ("U1234567", "(account)", "3.21", "10.00", "10000.00", "-8.79")]
+    assert "(account)" in run(ledger, "report", "pnl").output
