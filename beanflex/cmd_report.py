@@ -50,9 +50,25 @@ def _date(ctx, param, value):
 
 
 def _options(mode: str, method: str, start, end):
+    """The P&L options after the usage checks every report shares (check_usage)."""
     from beanflex.plugins.pnl import Options
 
+    check_usage(mode, start, end)
     return Options(mode=mode, method=method, start=start, end=end)
+
+
+def check_usage(mode: str, start, end) -> None:
+    """Usage errors (exit 2): an explicit --method with --mode ibkr (IBKR's own lots have no method to choose),
+    and --from later than --to."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    source = ctx.get_parameter_source("method")
+    if mode == "ibkr" and source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+        raise click.UsageError("--method applies to --mode economic; --mode ibkr follows the lots IBKR closed "
+                               "(add --mode economic, or drop --method)")
+    if start is not None and end is not None and start > end:
+        raise click.UsageError(f"--from {start} is later than --to {end}: give a range that runs forward")
 
 
 def emit(kind: str, report: dict, fmt: str, output: str | None) -> None:
@@ -144,6 +160,7 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
     """Ours vs IBKR: every closing trade, by instrument and day, open positions, performance summaries."""
     from beanflex.plugins import reports
 
+    check_usage(mode, start, end)
     try:
         tol = None if tolerance is None else Decimal(tolerance)
     except InvalidOperation:
@@ -170,10 +187,14 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 def explain(ws, key, field, mode, method, start, end, accounts, fmt, output):
     """Every event behind one number (FIELD, default total), each with its raw XML row; they add up to it."""
     from beanflex.plugins import reports
+    from beanflex.plugins.pnl import BASE_FIELDS, LOCAL_FIELDS
 
+    if field not in LOCAL_FIELDS + BASE_FIELDS:
+        raise click.BadParameter(f"{field!r} is not a P&L field; one of: {', '.join(LOCAL_FIELDS + BASE_FIELDS)}",
+                                 param_hint="FIELD")
+    options = _options(mode, method, start, end)
     try:
-        report_ = reports.explain_report(load_book(ws), key, field, _options(mode, method, start, end),
-                                         ws.ledger_dir, accounts)
+        report_ = reports.explain_report(load_book(ws), key, field, options, ws.ledger_dir, accounts)
     except LookupError as exc:
         raise click.ClickException(str(exc.args[0])) from None
     emit("explain", report_, fmt, output)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from .cmd_report import common_options
+from .cmd_report import check_usage, common_options
 from .workspace import Workspace
 
 CENT = Decimal("0.01")
@@ -31,6 +31,7 @@ CENT = Decimal("0.01")
 @click.pass_obj
 def labels(ws: Workspace, mode, method, start, end, accounts, labels, fmt, output) -> None:
     """P&L per label: each label's members, weighted totals in base currency, and the unlabelled rest."""
+    check_usage(mode, start, end)
     report = build_report(ws, mode, method, start, end, only=labels, accounts=accounts)
     if fmt == "xlsx":
         if output is None:

@@ -205,3 +205,21 @@ def test_account_level_items_are_reported_per_account_on_the_demo(tmp_path):
     assert [(r["account"], r["symbol"], r["interest"], r["fees"], r["deposits"], r["total"]) for r in rows[-1:]] == [
         ("U1234567", "(account)", "3.21", "10.00", "10000.00", "-8.79")]
     assert "(account)" in run(ledger, "report", "pnl").output
+
+
+def test_explain_and_report_usage_errors_exit_2(ledger):
+    bogus = run(ledger, "explain", "AAPL", "bogus", ok=False)
+    assert bogus.exit_code == 2 and "'bogus' is not a P&L field" in bogus.output
+    assert "realized" in bogus.output and "base.total" in bogus.output  # the valid fields are listed
+    method = run(ledger, "explain", "AAPL", "--mode", "ibkr", "--method", "average", ok=False)
+    assert method.exit_code == 2 and "--method applies to --mode economic" in method.output
+    assert run(ledger, "report", "pnl", "--method", "average", ok=False).exit_code == 2  # --mode ibkr by default
+    assert run(ledger, "report", "labels", "--method", "lifo", ok=False).exit_code == 2
+    backwards = run(ledger, "report", "pnl", "--from", "2024-12-31", "--to", "2024-01-01", ok=False)
+    assert backwards.exit_code == 2 and "--from 2024-12-31 is later than --to 2024-01-01" in backwards.output
+    assert run(ledger, "explain", "AAPL", "--from", "2024-06-01", "--to", "2024-05-01", ok=False).exit_code == 2
+    assert run(ledger, "report", "reconcile", "--from", "2024-06-01", "--to", "2024-05-01", ok=False).exit_code == 2
+    # the same options the right way round still work: economic average realized 1948.50 - 1651.50 = 297.00
+    report = json.loads(run(ledger, "explain", "AAPL", "realized", "--mode", "economic", "--method", "average",
+                            "--format", "json").output)
+    assert report["value"] == "297.00"
