@@ -37,8 +37,9 @@ EXPECTED = {
     "opensteuerauszug__eTax_report_anonymised_2025.xml": (912, 912, 0, 0, 2),
     # synthetic: 280000 - 180012 - 4000.50 + 1746.50 + 1955.10 + 600 - 90 + 5.25 = 100204.35, CashReport says 96190.85
     "opensteuerauszug__minimal_short_options_repro_2025.xml": (16, 16, 0, 0, 1),
-    # 44 ChangeInDividendAccrual rows (accruals, reported)
-    "opensteuerauszug__options_future_2025.xml": (160, 116, 0, 44, 0),
+    # 44 ChangeInDividendAccrual rows (accruals, reported); 2 OpenPosition rows (RIO, NLCP) without costBasisMoney
+    # or costBasisPrice: their opening lots are written at markPrice, flagged '!' (DESIGN §4: never guessed)
+    "opensteuerauszug__options_future_2025.xml": (160, 114, 2, 44, 0),
     # hand-edited quantities (flex-schema §12.10): CashReport ending cash cannot match; FxPositions,
     # NetStockPositionSummary, PriorPeriodPositions reported
     "opensteuerauszug__vtandchill_2025.xml": (39, 25, 0, 14, 2),
@@ -61,8 +62,9 @@ EXPECTED = {
     # RI rights issue and DW delisting flagged; the fractional right's sale closes the rights lot (its Lot row
     # has no transactionID, so the ledger's lot opened that day is the one)
     "alens-importers__forex-mix.xml": (7, 5, 2, 0, 0),
-    # trimmed (dividends and withholding only): ending cash is not explained by the rows
-    "beancount_reds_importers__dividend+tax.xml": (13, 13, 0, 0, 1),
+    # trimmed (dividends and withholding only): ending cash is not explained by the rows; the OPI OpenPosition row
+    # has only symbol, isin and position: its opening lot is written at 0 USD, flagged '!'
+    "beancount_reds_importers__dividend+tax.xml": (13, 12, 1, 0, 1),
     # the same account twice: 13 rows of the second statement are the first one's again
     "ibkr-flexquery-client-lib__report.xml": (14, 14, 0, 0, 0),
 }
@@ -90,3 +92,34 @@ def test_sample_imports_and_loads(path, tmp_path):
     got = (total.read, total.mapped, total.flagged, total.unmapped, len(errors))
     assert total.read == total.mapped + total.flagged + total.unmapped
     assert got == EXPECTED[path.name]
+
+
+@pytest.mark.parametrize("name, conid, units, cost, source", [
+    # <OpenPosition symbol="OPI" isin="US67623C1099" position="10" />: no cost, no price, no currency
+    ("beancount_reds_importers__dividend+tax.xml", "OPI", "10", "0 USD",
+     "none: no costBasisMoney, costBasisPrice or markPrice in the statement; 0 written; no currency on the row, "
+     "USD assumed"),
+    # NLCP: position 100, markPrice 15.925 (positionValue 1592.5), no cost basis: 100 x 15.925 = 1592.5 USD
+    ("opensteuerauszug__options_future_2025.xml", "509735674", "100", "15.925 USD",
+     "markPrice: no costBasisMoney or costBasisPrice in the statement"),
+])
+def test_opening_lot_without_ibkr_cost_basis_is_flagged_not_guessed(tmp_path, name, conid, units, cost, source):
+    """DESIGN §4: a cost that is not IBKR's own basis is written flagged '!', says where it came from
+    (`cost_source`) and is a flagged_row in the drift report (so `beanflex check` lists it)."""
+    from beancount.core import data
+
+    from beanflex.importers.flex import adapter
+    from beanflex.importers.flex.context import ImportConfig
+    from beanflex.importers.flex.mapper import build_ledger
+
+    path = next(p for p in public_samples() if p.name == name)
+    result = build_ledger([(name, adapter.parse(path.read_bytes(), source=name))], ImportConfig())
+    openings = [e for entries in result.files.values() for e in entries if isinstance(e, data.Transaction)
+                and e.meta.get("event") == "opening" and f"/opening/{conid}/" in e.meta["flex_id"]]
+    assert len(openings) == 1
+    entry = openings[0]
+    assert entry.flag == "!" and entry.meta["cost_source"] == source
+    lot = entry.postings[0]
+    assert str(lot.units.number) == units and f"{lot.cost.number} {lot.cost.currency}" == cost
+    flagged = [i for i in result.drift.items if i.kind == "flagged_row" and i.section == "OpenPositions"]
+    assert flagged and any(source in i.name for i in flagged)

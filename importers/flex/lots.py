@@ -222,16 +222,18 @@ class History:
         return lot
 
 
-def opening_entry(meta: dict, commodity: str, lot: Lot, accounts, narration: str) -> data.Transaction:
+def opening_entry(meta: dict, commodity: str, lot: Lot, accounts, narration: str,
+                  flag: str = "*") -> data.Transaction:
     """An `opening` transaction for a lot bought before the first statement: lot vs Equity:…:Opening.
 
     The equity leg is minus IBKR's total cost (not units × cost per unit), so it stays a short, exact number.
+    `flag` is `!` when that cost is not IBKR's own cost basis (see position_openings).
     """
     postings = [
         data.Posting(accounts.positions, Amount(lot.units, commodity), lot.cost(), None, None, None),
         data.Posting(accounts.opening, Amount(plain(-lot.total_cost), lot.currency), None, None, None, None),
     ]
-    return data.Transaction(meta, lot.date, "*", None, narration, data.EMPTY_SET, data.EMPTY_SET, postings)
+    return data.Transaction(meta, lot.date, flag, None, narration, data.EMPTY_SET, data.EMPTY_SET, postings)
 
 
 def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transaction]:
@@ -242,6 +244,13 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
     row's `openDateTime` (else the day before the statement). Without LOT rows the SUMMARY row's position minus
     what the ledger holds is opened with the matching share of `costBasisMoney`. Holding more than IBKR is
     not "fixed" here: the position balance assertion (checks.py) shows it.
+
+    The cost is IBKR's, never guessed silently (DESIGN §4): without `costBasisMoney` it is position ×
+    `costBasisPrice` × multiplier (still IBKR's basis). Without either, the number
+    written (position × `markPrice`, else 0) is a placeholder, not a cost: the entry is flagged `!`, its
+    `cost_source` says where the number came from, and the row goes into the drift report as `flagged_row`, so
+    `beanflex check` lists it and the user fixes it in manual.beancount (same flex_id). A row without `currency`
+    is flagged the same way (the ledger's USD is then an assumption).
     """
     groups: dict[str, list] = {}
     for record in ctx.statement.rows("OpenPositions", "OpenPosition"):
@@ -267,19 +276,43 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             if position == 0 or position * missing < 0 or (label and tracker.find(commodity, label)):
                 continue
             units = missing if abs(missing) < abs(position) else position
-            basis = record.decimal("costBasisMoney")
-            if basis is None:
-                price = record.decimal("costBasisPrice") or record.decimal("markPrice") or ZERO
-                basis = position * price * (record.decimal("multiplier") or 1)
+            basis, cost_source, guessed = _opening_basis(record, position)
             total = plain(basis * units / position)
             open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
                       f"{label_id or ctx.statement.to_date.strftime('%Y%m%d')}"
             opened_on = record.date("openDateTime") or before
-            currency = record.text("currency") or "USD"
+            currency = record.text("currency")
+            if currency is None:
+                currency, guessed = "USD", True
+                cost_source = f"{cost_source or 'costBasisMoney'}; no currency on the row, USD assumed"
             lot = Lot(label or open_id, min(opened_on, before), units, total, currency, per_unit(total, units))
-            meta = ctx.meta("opening", open_id, record, conid=record.text("conid"))
+            meta = ctx.meta("opening", open_id, record, conid=record.text("conid"), cost_source=cost_source)
+            if guessed:
+                ctx.drift.add("flagged_row", "OpenPositions", record.tag,
+                              f"opening lot's cost is not IBKR's cost basis ({cost_source}); fix it in "
+                              "manual.beancount (same flex_id)", ctx.raw_path, record.line)
             entries.append(opening_entry(meta, commodity, lot, ctx.accounts,
-                                         f"Opening lot {units} {commodity} held before the first statement"))
+                                         f"Opening lot {units} {commodity} held before the first statement",
+                                         flag="!" if guessed else "*"))
             tracker.open(commodity, lot)
             missing -= units
     return entries
+
+
+def _opening_basis(record, position: Decimal) -> tuple[Decimal, str | None, bool]:
+    """(total cost of the row's whole position, meta `cost_source` or None for costBasisMoney, guessed?).
+
+    E.g. position 10, no costBasisMoney, costBasisPrice 12.5, multiplier 1 -> (125.0, None, False): IBKR's basis;
+    with markPrice 13 only -> (130, "markPrice: …", True); with neither -> (0, "none: …", True).
+    """
+    basis = record.decimal("costBasisMoney")
+    if basis is not None:
+        return basis, None, False
+    multiplier = record.decimal("multiplier") or 1
+    price = record.decimal("costBasisPrice")
+    if price is not None:
+        return position * price * multiplier, None, False
+    mark = record.decimal("markPrice")
+    if mark is not None:
+        return position * mark * multiplier, "markPrice: no costBasisMoney or costBasisPrice in the statement", True
+    return ZERO, "none: no costBasisMoney, costBasisPrice or markPrice in the statement; 0 written", True
