@@ -138,7 +138,8 @@ def positions(ws, mode, method, start, end, accounts, labels, fmt, output):
 
 @report.command("events")
 @common_options
-@click.option("--instrument", metavar="SYMBOL|CONID", help="Only this instrument.")
+@click.option("--instrument", "--symbol", "instrument", metavar="SYMBOL|CONID",
+              help="Only this instrument (--symbol is the same option).")
 @pass_workspace
 def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrument):
     """Every event (trades, splits, income, fees) with its raw rows."""

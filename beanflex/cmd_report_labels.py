@@ -66,8 +66,6 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
                                    f"{ws.main_file}' for all errors)")
     path = configured_path(options_map) or ws.labels_file
     config, errors = load_labels(path)
-    for error in errors:
-        click.echo(f"warning: {error.source['filename']}:{error.source['lineno']}: {error.message}", err=True)
     unknown = [name for name in only if config.get(name) is None]
     if unknown:
         raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
@@ -76,7 +74,10 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
 
     pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts),
                              tolerance=configured_tolerance(options_map), entries=entries)
-    return labels_report(pnl, config, instruments=instruments_from_entries(entries), only=only)
+    report = labels_report(pnl, config, instruments=instruments_from_entries(entries), only=only, warnings=errors)
+    for error in errors:  # labels.yaml's own problems, then members that match nothing
+        click.echo(f"warning: {error.source['filename']}:{error.source['lineno']}: {error.message}", err=True)
+    return report
 
 
 def _flat(report: dict) -> tuple[list[str], list[dict]]:
@@ -98,7 +99,7 @@ def render_csv(report: dict) -> str:
 
 
 def write_xlsx(report: dict, path: Path) -> None:
-    """The csv rows as a worksheet, money as numbers (Decimal), plus the overlap note under them."""
+    """The csv rows as a worksheet, money as numbers (Decimal); the portfolio row carries the overlap note."""
     from openpyxl import Workbook
 
     columns, rows = _flat(report)
@@ -107,10 +108,8 @@ def write_xlsx(report: dict, path: Path) -> None:
     sheet.title = "labels"
     sheet.append(columns)
     for row in rows:
-        sheet.append([Decimal(v) if c not in ("label", "row", "account", "symbol", "conid") and v is not None
+        sheet.append([Decimal(v) if c not in ("label", "row", "account", "symbol", "conid", "note") and v is not None
                       else v for c, v in row.items()])
-    sheet.append([])
-    sheet.append([report["overlap"]["note"]])
     book.save(path)
 
 
@@ -126,13 +125,13 @@ def _cell(value) -> str:
 def render_table(report: dict) -> str:
     """Aligned text: one block per label, members then the weighted total; the overlap note at the end."""
     columns, rows = _flat(report)
-    money_cols = columns[6:]
+    money_cols = [c for c in columns[6:] if c != "note"]
     head = ["symbol", "account", "weight", *money_cols]
     lines = [f"P&L by label as of {report['as_of']} in {report['base_currency']} "
              f"(mode {report['mode']}, method {report['method']})", ""]
     groups = [(g["label"], g.get("description") or "") for g in report["labels"]] + [("(unlabelled)", "")]
     for name, description in groups:
-        block = [r for r in rows if r["label"] == name]
+        block = [r for r in rows if r["label"] == name]  # the "(portfolio)" row is printed below the groups
         table = [head] + [[r["symbol"] or "total", r["account"] or "", r["weight"] or "",
                            *(_cell(r[c]) for c in money_cols)] for r in block]
         widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
@@ -145,5 +144,7 @@ def render_table(report: dict) -> str:
     if portfolio.get("total") is not None:
         lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'])} "
                      f"{portfolio.get('currency') or report['base_currency']}")
+    if portfolio.get("note"):
+        lines.append(portfolio["note"])
     lines.append(report["overlap"]["note"])
     return "\n".join(lines) + "\n"

@@ -21,12 +21,13 @@ from .reports import excluded_note, money
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")  # reports.BASE_KEYS, the pnl `base` fields
 NOT_FIELDS = ("currency", "excluded", "note")
 OVERLAP_NOTE = ("Label totals overlap: {n} instrument(s) sit in more than one label, so the label totals do not "
-                "add up to the portfolio total; see portfolio_totals for that.")
+                "add up to the portfolio total{portfolio}.")
 NO_OVERLAP_NOTE = "No instrument sits in two labels; weights below 1 still leave part of an instrument unlabelled."
 
 
 def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = None, *,
-                  instruments: Iterable[Instrument] = (), only: Iterable[str] = ()) -> dict:
+                  instruments: Iterable[Instrument] = (), only: Iterable[str] = (),
+                  warnings: list | None = None) -> dict:
     """Group pnl instrument rows by label (DESIGN §6 `report labels`).
 
     Args:
@@ -36,6 +37,8 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
       instruments: the ledger's instruments (`plugins.labels.instruments_from_entries`), so ISIN, description
         and asset-category rules can match; rows whose conid is not among them match on symbol and conid only.
       only: label names to keep (`--label`); empty keeps all. The unlabelled group is always there.
+      warnings: when given, receives assign()'s LabelsErrors (a member or exclusion that matches nothing), for
+        the CLI to print; the labels plugin reports the same ones to bean-check.
     """
     rows = list(pnl_report.get("instruments") or [])
     base_currency = pnl_report.get("base_currency")
@@ -44,7 +47,9 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
         key = _key(row)
         if key not in catalogue:
             catalogue[key] = Instrument(str(row.get("symbol") or key), _opt(row.get("conid")))
-    membership, _ = assign(config, list(catalogue.values()))  # "matches nothing" is the plugin's error to report
+    membership, match_errors = assign(config, list(catalogue.values()))
+    if warnings is not None:
+        warnings.extend(match_errors)
     wanted = set(only)
     groups = []
     for label in config.labels:
@@ -59,6 +64,7 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
     overlapping = [{"conid": row.get("conid"), "symbol": row.get("symbol"), "account": row.get("account"),
                     "labels": {name: str(w) for name, w in membership[_key(row)].items()}}
                    for row in rows if len(membership.get(_key(row), {})) > 1]
+    portfolio = _portfolio_totals(pnl_report.get("totals") or {})
     report = {key: pnl_report[key] for key in ("from", "to") if key in pnl_report}
     report.update({
         "as_of": as_of or pnl_report.get("as_of"), "base_currency": base_currency,
@@ -66,10 +72,18 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
         "labels": groups,
         "unlabelled": {"totals": weighted_totals(unlabelled, base_currency), "instruments": unlabelled},
         "overlap": {"labels_overlap": bool(overlapping), "instruments": overlapping,
-                    "note": OVERLAP_NOTE.format(n=len(overlapping)) if overlapping else NO_OVERLAP_NOTE},
-        "portfolio_totals": _portfolio_totals(pnl_report.get("totals") or {}),
+                    "note": (OVERLAP_NOTE.format(n=len(overlapping), portfolio=_portfolio_text(portfolio))
+                             if overlapping else NO_OVERLAP_NOTE)},
+        "portfolio_totals": portfolio,
     })
     return report
+
+
+def _portfolio_text(portfolio: dict | None) -> str:
+    """" (461.81 USD, each instrument once)" for the overlap note; empty without a portfolio total."""
+    if not portfolio or portfolio.get("total") is None:
+        return ""
+    return f" ({portfolio['total']} {portfolio.get('currency') or ''}, each instrument once)".replace(" ,", ",")
 
 
 def weighted_totals(rows: list[dict], base_currency: str | None) -> dict:
@@ -125,9 +139,11 @@ def _portfolio_totals(totals: dict) -> dict | None:
 
 
 def flat_rows(report: dict) -> list[dict]:
-    """One row per (label, member) plus one total row per label, for csv/xlsx/table output.
+    """One row per (label, member), one total row per label, then the portfolio's own total, for csv/xlsx/table.
 
-    Columns: label, row (member|total), account, symbol, conid, weight, then the base fields.
+    Columns: label, row (member|total), account, symbol, conid, weight, the base fields, note. The portfolio row
+    (label "(portfolio)") counts each instrument once and its note is the overlap note, so a spreadsheet says
+    what the label totals do not add up to; a total row's note names instruments its sums leave out (no mark).
     """
     fields = _base_fields(report)
     out = []
@@ -137,9 +153,14 @@ def flat_rows(report: dict) -> list[dict]:
             base = row.get("base") or {}
             out.append({"label": name, "row": "member", "account": row.get("account"), "symbol": row.get("symbol"),
                         "conid": row.get("conid"), "weight": row.get("weight", "1"),
-                        **{f: base.get(f) for f in fields}})
+                        **{f: base.get(f) for f in fields}, "note": None})
         out.append({"label": name, "row": "total", "account": None, "symbol": None, "conid": None, "weight": None,
-                    **{f: group["totals"].get(f) for f in fields}})
+                    **{f: group["totals"].get(f) for f in fields}, "note": group["totals"].get("note")})
+    portfolio = report.get("portfolio_totals") or {}
+    notes = [report["overlap"]["note"], portfolio.get("note")]
+    out.append({"label": "(portfolio)", "row": "total", "account": None, "symbol": None, "conid": None,
+                "weight": None, **{f: portfolio.get(f) for f in fields},
+                "note": " ".join(n for n in notes if n)})
     return out
 
 

@@ -367,7 +367,13 @@ def test_label_report_only_and_money_stays_strings():
     rows = flat_rows(report)
     assert [(r["label"], r["row"], r["symbol"]) for r in rows] == [
         ("Dividend", "member", "AAPL"), ("Dividend", "member", "KO"), ("Dividend", "total", None),
-        ("(unlabelled)", "member", "AAPL-240621C200"), ("(unlabelled)", "total", None)]
+        ("(unlabelled)", "member", "AAPL-240621C200"), ("(unlabelled)", "total", None),
+        ("(portfolio)", "total", None)]
+    # the portfolio row: PNL's totals (461.81, each instrument once) with the overlap note beside them
+    assert (rows[-1]["total"], rows[-1]["note"]) == ("461.81", report["overlap"]["note"])
+    assert report["overlap"]["note"] == ("Label totals overlap: 1 instrument(s) sit in more than one label, so the "
+                                         "label totals do not add up to the portfolio total (461.81 USD, each "
+                                         "instrument once).")
     # SAP (Software only, not shown) is not unlabelled: --label filters groups, not membership
 
 

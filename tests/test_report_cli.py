@@ -135,6 +135,10 @@ def test_explain_and_events(ledger):
     assert "no instrument" in run(ledger, "explain", "TSLA", ok=False).output
     events = json.loads(run(ledger, "report", "events", "--instrument", "AAPL", "--format", "json").output)
     assert [e["amount"] for e in events["events"]] == ["-1001.00", "-1201.00", "1948.50", "1.20", "-0.18"]
+    # issue 6's spelling: report events --label L --symbol S
+    same = json.loads(run(ledger, "report", "events", "--label", "Software", "--symbol", "AAPL", "--format",
+                          "json").output)
+    assert same["events"] == events["events"]
 
 
 def test_positions_lists_lots(ledger):

@@ -137,15 +137,23 @@ def test_report_labels_command_on_the_demo(demo_repo, tmp_path):
     out = tmp_path / "labels.csv"
     assert run_labels(demo_repo, "--format", "csv", "-o", str(out)).exit_code == 0
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "label,row,account,symbol,conid,weight,cost_basis,realized,unrealized,fx,total"
+    assert lines[0] == "label,row,account,symbol,conid,weight,cost_basis,realized,unrealized,fx,total,note"
     # 1201.00 + 0.25 × 600.5; 0 + 0.25 × 347.0; 49.00 + 0.25 × 149.5; 0.00 + 0.25 × 0.0; 57.24 + 0.25 × 497.52
-    assert "Dividend,total,,,,,1351.125,86.75,86.375,0.00,181.62" in lines
+    assert "Dividend,total,,,,,1351.125,86.75,86.375,0.00,181.62," in lines
+    # the portfolio's own totals (each instrument once: 3802.50 basis, 254.05 realized = 347 - 150.65 + 57.70,
+    # 297.50 unrealized = 149.50 + 49 + 99, fx -50.10, total 560.81) with the overlap note
+    assert lines[-1].startswith("(portfolio),total,,,,,3802.50,254.05,297.50,-50.10,560.81,\"Label totals overlap: "
+                                "2 instrument(s) sit in more than one label")
+    assert "do not add up to the portfolio total (560.81 USD, each instrument once)" in lines[-1]
 
     xlsx = tmp_path / "labels.xlsx"
     assert run_labels(demo_repo, "--format", "xlsx", "-o", str(xlsx)).exit_code == 0
     from openpyxl import load_workbook
     sheet = load_workbook(xlsx).active
     assert [c.value for c in sheet[1]][:3] == ["label", "row", "account"]
+    last = [c.value for c in sheet[sheet.max_row]]
+    assert last[:2] == ["(portfolio)", "total"] and last[10] == pytest.approx(560.81)  # a number cell
+    assert last[11].startswith("Label totals overlap")
     assert run_labels(demo_repo, "--format", "xlsx").exit_code == 2                  # xlsx needs -o
     assert run_labels(demo_repo, "--label", "Nope").exit_code == 2
 
@@ -170,3 +178,20 @@ def test_report_labels_warns_on_bad_labels_yaml(demo_repo, tmp_path):
                                                 obj=Workspace(repo / "ledger" / "main.beancount"))
     assert result.exit_code == 0
     assert "labels.yaml:4: unknown key 'colur'" in result.stderr
+
+
+def test_report_labels_warns_on_a_member_that_matches_nothing_and_an_empty_label_is_zero(demo_repo, tmp_path):
+    import json
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(demo_repo.parent.parent, repo)
+    (repo / "labels.yaml").write_text("labels:\n  Ghost:\n    members: [TSLA]\n", encoding="utf-8")
+    result = run_labels(repo / "ledger" / "main.beancount", "--format", "json")
+    assert result.exit_code == 0
+    assert "labels.yaml:3:" in result.stderr and "TSLA" in result.stderr  # assign()'s "matches nothing"
+    [ghost] = json.loads(result.stdout)["labels"]
+    # no member: every base field of pnl, at zero
+    assert {k: ghost["totals"][k] for k in ("currency", "cost_basis", "realized", "unrealized", "fx", "total")} == {
+        "currency": "USD", "cost_basis": "0.00", "realized": "0.00", "unrealized": "0.00", "fx": "0.00",
+        "total": "0.00"}
