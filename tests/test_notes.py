@@ -132,14 +132,47 @@ def test_notes_survive_a_ticker_change(tmp_path):
     check_attached(entries, "META")
 
 
-def test_notes_survive_a_rebuild(tmp_path):
-    main = make_repo(tmp_path)
-    first, _ = load(main)
-    write_generated(tmp_path, "FB", "FACEBOOK INC-A")     # generated/ rewritten from the archive
-    entries, errors = load(main)
-    assert errors == []
-    check_attached(entries, "FB")
-    assert (tmp_path / "notes" / "FB.md").read_text(encoding="utf-8") == NOTE   # never touched
+def test_notes_survive_a_real_import_and_rebuild(tmp_path):
+    # A real repo: `beanflex init`, `beanflex import` of the demo statement, notes written beside the ledger,
+    # then `beanflex rebuild` regenerates generated/ from the raw archive; the notes still attach, untouched.
+    import shutil
+
+    from click.testing import CliRunner
+
+    from beanflex.cli import cli
+
+    def beanflex(*args):
+        result = CliRunner().invoke(cli, ["--ledger", str(main), *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    repo = tmp_path / "repo"
+    main = repo / "ledger" / "main.beancount"
+    assert CliRunner().invoke(cli, ["init", str(repo)]).exit_code == 0
+    statement = tmp_path / "demo_2024.xml"
+    shutil.copy(Path(__file__).parent.parent / "beanflex" / "demo" / "demo_2024.xml", statement)
+    beanflex("import", str(statement))
+    aapl_note = '---\nconid: "265598"\nsymbol: AAPL\n---\nCore holding.\n'
+    events_note = "# Event notes\n\n## U1234567/trade/1004\n\nSold 15 at 130.\n"
+    (repo / "notes" / "AAPL.md").write_text(aapl_note, encoding="utf-8")
+    (repo / "notes" / "events.md").write_text(events_note, encoding="utf-8")
+
+    def attached():
+        entries, errors, _ = loader.load_file(str(main))
+        assert [e for e in errors if type(e).__name__ == "NotesError"] == []
+        aapl = next(c for c in kinds(entries, "Commodity") if c.currency == "AAPL")
+        sale = next(t for t in kinds(entries, "Transaction") if t.meta.get("flex_id") == "U1234567/trade/1004")
+        return aapl.meta.get("note"), sale.meta.get("note")
+
+    assert attached() == ("Core holding.", "Sold 15 at 130.")
+    generated = repo / "ledger" / "generated" / "U1234567" / "2024.beancount"
+    before = generated.read_text(encoding="utf-8")
+    generated.unlink()                                       # rebuild must write it again from raw/
+    beanflex("rebuild")
+    assert generated.read_text(encoding="utf-8") == before   # the same ledger, regenerated
+    assert attached() == ("Core holding.", "Sold 15 at 130.")
+    assert (repo / "notes" / "AAPL.md").read_text(encoding="utf-8") == aapl_note      # never touched
+    assert (repo / "notes" / "events.md").read_text(encoding="utf-8") == events_note
 
 
 def test_note_dates_are_clamped_into_the_account_life(tmp_path):
