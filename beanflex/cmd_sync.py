@@ -195,16 +195,17 @@ def _run_locked(ws: Workspace, settings: FlexSettings, result: SyncResult) -> No
     with _Snapshot(ws.generated_dir) as snapshot:
         try:
             step = "import"
-            before = _flex_ids(ws.generated_dir)
+            before = _committed_flex_ids(ws, result.repo)
             _rebuild(ws, result)
             after = _flex_ids(ws.generated_dir)
             result.new_ids = sorted(after - before)
             result.gone_ids = sorted(before - after)
             step = "check"
-            errors, result.diffs = check_ledger(ws.main_file)
+            errors, result.diffs, statements = check_ledger(ws.main_file)
             if errors:
                 more = f" (and {len(errors) - 1} more; run 'beanflex check')" if len(errors) > 1 else ""
-                raise SyncFailed(step, f"{len(errors)} ledger error(s): {errors[0]}{more}", token)
+                raise SyncFailed(step, f"{len(errors)} ledger error(s): {errors[0]}{more}"
+                                 + _statement_advice(ws, statements), token)
             step = "commit"
             if result.repo is not None:
                 _commit(ws, result, token)
@@ -251,23 +252,40 @@ def _rebuild(ws: Workspace, result: SyncResult) -> None:
     result.rows = lines[0] if lines else ""
 
 
-def check_ledger(main_file: Path) -> tuple[list[str], list[str]]:
-    """Load the ledger with its plugins: (errors, reconciliation diffs), each as `file:line: message`.
+def check_ledger(main_file: Path) -> tuple[list[str], list[str], list[str]]:
+    """Load the ledger with its plugins: (errors, reconciliation diffs, raw statements behind the errors).
 
-    Reconciliation diffs (the reconcile plugin's ReconcileError) are findings to report, not failures; every other
-    error (syntax, booking, a failed balance assertion, a plugin's error) fails the run.
+    Errors and diffs are `file:line: message`. Reconciliation diffs (the reconcile plugin's ReconcileError) are
+    findings to report, not failures; every other error (syntax, booking, a failed balance assertion, a plugin's
+    error) fails the run. The third list names the archived statements (`raw/…xml`) whose rows the failing
+    directives came from (their `flex_src`), e.g. a statement's own cash check that its rows do not add up to.
     """
     from beancount import loader
 
     _entries, errors, _options = loader.load_file(str(main_file))
-    hard, diffs = [], []
+    hard, diffs, statements = [], [], []
     for error in errors:
+        if type(error).__name__ != "ReconcileError":
+            src = str(((getattr(error, "entry", None) and error.entry.meta) or {}).get("flex_src") or "")
+            statements += [p.split(":")[0] for p in src.split() if p.startswith("raw/")
+                           and p.split(":")[0] not in statements]
         source = getattr(error, "source", None) or {}
         where = f"{_relative(source.get('filename'), main_file.parent)}:{source.get('lineno', '?')}: " \
             if source else ""
         text = where + " ".join(str(getattr(error, "message", error)).split())
         (diffs if type(error).__name__ == "ReconcileError" else hard).append(text)
-    return hard, diffs
+    return hard, diffs, statements
+
+
+def _statement_advice(ws: Workspace, statements: list[str]) -> str:
+    """What to do when the failing check comes from an archived statement: it stays in raw/ and fails every later
+    sync the same way, so this is said on every run, naming the file."""
+    if not statements:
+        return ""
+    where = ", ".join(str(ws.ledger_dir / s) for s in statements)
+    return (f"; it comes from the archived statement {where}: fix the Flex Query (every section "
+            "docs/flex-query-setup.md lists) and fetch again, or move that file out of raw/ (keep it elsewhere) and "
+            "run sync again")
 
 
 def _relative(filename: str | None, ledger_dir: Path) -> str:
@@ -291,6 +309,24 @@ def _commit(ws: Workspace, result: SyncResult, token: str) -> None:
     result.hand_edited = [p for p in result.changed if not p.startswith(machine)]
     if result.changed:
         result.commit = repo.commit_paths(paths, result.message(), secret=token, exclude=exclude)
+
+
+def _committed_flex_ids(ws: Workspace, repo: gitops.Repo | None) -> set[str]:
+    """The flex_ids the last commit holds: what the commit message's "+N trades" counts against.
+
+    Not the working tree before the run: a ledger synced before `git init` has all its rows on disk and none in
+    git, and its first commit must count them all (it said "+0 trades"). Without git, the working tree is all
+    there is. One `git grep` over HEAD's tree reads every generated file at once.
+    """
+    if repo is None:
+        return _flex_ids(ws.generated_dir)
+    if not repo.has_head():
+        return set()
+    rel = ws.generated_dir.resolve().relative_to(repo.root.resolve()).as_posix()
+    proc = repo.run("grep", "-h", "-I", "-e", 'flex_id: "', "HEAD", "--", f"{rel}/*.beancount", check=False)
+    if proc.returncode not in (0, 1):  # 1: no match (an empty ledger)
+        raise gitops.GitError(f"git grep failed in {repo.root}: {proc.stderr.decode(errors='replace').strip()}")
+    return set(_FLEX_ID.findall(proc.stdout.decode("utf-8")))
 
 
 def _flex_ids(generated: Path) -> set[str]:

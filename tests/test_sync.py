@@ -225,6 +225,26 @@ def test_a_failing_check_restores_the_ledger_and_the_next_good_run_commits_the_k
     assert _git(repo, "status", "--porcelain", "--", "ledger/raw", "ledger/generated") == ""
 
 
+def test_a_statement_that_fails_its_own_check_is_named_with_what_to_do_on_every_run(jan_repo):
+    """February's CashReport says 2200 USD at the end, its rows give 2144.82 (98 - 10 + 2049 + 9.20 - 1.38): the
+    statement's own cash check fails. The one line names the archived file and what to do, and says it again on
+    the next run (the file is still in raw/, so every sync fails the same way)."""
+    repo = jan_repo
+    head = _commits(repo)
+    wrong = FEB.replace(b'endingCash="2144.82"', b'endingCash="2200"')
+    assert wrong.count(b'endingCash="2200"') == 2  # the USD row and the BASE_SUMMARY row
+    for _night in (1, 2):
+        with serve_flex(wrong) as flex:
+            proc = _sync(repo, flex)
+        assert proc.returncode == 1
+        line, = proc.stderr.splitlines()
+        assert line.startswith("Error: sync failed at check: ") and "Balance failed" in line, line
+        kept = next((repo / "ledger" / "raw" / "U7654321" / "2024").glob("20240129_20240229_*.xml"))
+        assert f"it comes from the archived statement {kept}: fix the Flex Query" in line, line
+        assert "or move that file out of raw/ (keep it elsewhere) and run sync again" in line
+        assert _commits(repo) == head
+
+
 def test_the_token_guard_refuses_a_commit_that_contains_the_token(repo):
     with serve_flex(JAN) as flex:
         manual = repo / "ledger" / "manual.beancount"
@@ -250,6 +270,20 @@ def test_without_git_it_syncs_and_says_how_to_start_a_history(tmp_path):
     assert (home / ACCOUNT_GEN).is_file()
     assert not (home / ".git").exists()
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
+def test_git_init_after_a_first_sync_counts_the_rows_against_head(tmp_path):
+    """Synced once without git, then `git init`: the first commit's message counts January's 2 trades and 1 cash
+    row (new against HEAD, which has none), not "+0" because they were already on disk."""
+    home = tmp_path / "money"
+    subprocess.run([BEANFLEX, "init", str(home)], check=True, capture_output=True, env=_git_env(tmp_path))
+    with serve_flex(JAN) as flex:
+        assert _sync(home, flex).returncode == 0
+        _git(home, "init", "-q")
+        proc = _sync(home, flex)
+    assert proc.returncode == 0, proc.stderr
+    subject = _git(home, "log", "-1", "--format=%s")
+    assert subject.startswith("sync 2024-01-01..2024-01-31 U7654321: +2 trades, +1 cash row"), subject
 
 
 @pytest.mark.parametrize("wait", ["0", "30"])
