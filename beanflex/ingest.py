@@ -228,6 +228,9 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
             del documents
             for p in pending:
                 stored = archive.store(p.payload, ws.ledger_dir, None, source=p.source, document=p.document)
+                if stored.relpath != p.item.relpath:  # flex_src would cite the wrong file: never write that
+                    raise FlexError(f"archived as {stored.relpath}, mapped as {p.item.relpath}", file=p.source,
+                                    hint="a beanflex bug: report it; ledger/generated/ is unchanged")
                 summary.archived.append((stored.relpath, stored.is_new))
             report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies)
     except Exception as exc:

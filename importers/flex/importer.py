@@ -65,11 +65,8 @@ class FlexImporter(beangulp.Importer):
         """
         payload = Path(filepath).read_bytes()
         document = adapter.parse(payload, source=Path(filepath).name)
-        froms = [s.from_date for s in document.statements if s.from_date]
-        tos = [s.to_date for s in document.statements if s.to_date]
-        day = lambda dates, pick: pick(dates).strftime("%Y%m%d") if dates else "nodate"  # noqa: E731
-        sha12 = hashlib.sha256(payload).hexdigest()[:12]
-        return f"{day(froms, min)}_{day(tos, max)}_{archive.safe_query_id(document.query_name)}_{sha12}.xml"
+        sha = hashlib.sha256(payload).hexdigest()
+        return Path(archive._relpath(archive._describe(document, None), sha)).name  # the archive's own naming
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
         document = self._document(filepath)
