@@ -22,6 +22,8 @@ from pathlib import Path
 from beancount.core import data
 
 RUNS_LOG = "runs.log"
+#: The raw archive's file name (docs/ledger-format.md): <from>_<to>_<queryId>_<sha12>.xml
+_ARCHIVE_NAME = re.compile(r"^(\d{4})(\d{2})(\d{2})_(\d{4})(\d{2})(\d{2})_(.+)_([0-9a-f]{12})\.xml$")
 _FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 FIX_HINT = ("Copy the entry into ledger/manual.beancount, keep its flex_id, correct the postings (IBKR's "
@@ -68,9 +70,25 @@ def read_runs(ledger_dir: Path) -> tuple[list[dict], list[dict]]:
             continue
         run["line"] = number
         run["accounts"] = [a for a in str(run.get("accounts") or "").split(",") if a]
+        _period_from_file_name(run)
         runs.append(run)
     runs.sort(key=lambda r: (str(r.get("when")), r["line"]), reverse=True)
     return runs, bad
+
+
+def _period_from_file_name(run: dict) -> None:
+    """Fill a run's missing `from`/`to`/`query_id` from its archived file's name, which always carries them
+    (`import` runs log only the file): `raw/U1/2024/20240101_20241231_987654_7d180a7a24c5.xml` -> from
+    2024-01-01, to 2024-12-31, query_id 987654."""
+    if all(run.get(key) for key in ("from", "to", "query_id")):
+        return
+    for ref in re.split(r"[,\s]+", str(run.get("file") or "")):
+        match = _ARCHIVE_NAME.match(Path(ref).name) if ref else None
+        if match:
+            y1, m1, d1, y2, m2, d2, query_id, _sha = match.groups()
+            found = {"from": f"{y1}-{m1}-{d1}", "to": f"{y2}-{m2}-{d2}", "query_id": query_id}
+            run.update({key: value for key, value in found.items() if not run.get(key)})
+            return
 
 
 def _entry_row(entry: data.Transaction) -> dict:

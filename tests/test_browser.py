@@ -186,6 +186,17 @@ def test_portfolio_shows_the_cli_numbers(page, served):
     if served.ledger == "fixture":  # the spin-off is flagged `!`; SAP's sale differs from IBKR's figure
         assert "flagged_corporate_action" in cells(page, '#bf-pnl-table tr[data-bf-conid="999001"] td')[-1]
         assert "reconcile_diff" in cells(page, '#bf-pnl-table tr[data-bf-conid="14204"] td')[-1]
+    # the account-level items, as the CLI reports them (demo: interest 3.21, fees 10, commissions 2, deposits
+    # 10000, total 3.21 - 10 - 2 = -8.79)
+    assert page.locator("#bf-accounts tbody tr").count() == len(report["accounts"]) >= 1
+    for acct in report["accounts"]:
+        shown = cells(page, f'#bf-accounts tr[data-bf-account="{acct["account"]}"][data-bf-currency='
+                            f'"{acct["currency"]}"] td')
+        wanted = [acct[k] for k in ("interest", "fees", "commissions", "deposits", "withdrawals", "total")]
+        assert all(same(s, w) for s, w in zip(shown[2:8] + [shown[8]], wanted + [acct["base"]["total"]],
+                                              strict=True)), (shown, wanted)
+    if served.ledger == "demo":
+        assert same(cells(page, "#bf-accounts tbody td")[7], "-8.79")
     shot(page, served, "portfolio")
 
     # a number -> the events behind it (`beanflex explain`), which add up to it
@@ -281,11 +292,26 @@ def test_reconciliation_page(page, served):
         shown = cells(page, f'#bf-diffs tr[data-bf-flex-id="{diff["flex_id"]}"] td')
         assert shown[3] == diff["field"]
         assert all(same(s, diff[k]) for s, k in zip(shown[4:7], ("ours", "ibkr", "diff"), strict=True))
-        assert shown[8].splitlines()[0] == diff["reason"]  # the reason's code, then what it means
+        # the reason's code, then what it means; a diff without a known cause says so
+        assert shown[8].splitlines()[0] == (diff["reason"] or "unexplained")
     for row in report["by_instrument"]:
         shown = cells(page, f'#bf-by-instrument tr[data-bf-conid="{row["conid"]}"] td')
         assert all(same(s, row[k]) for s, k in zip(shown[5:8], ("ours", "ibkr", "diff"), strict=True))
     assert page.locator("#bf-positions tbody tr").count() == len(report["positions"])
+    # each position's quantity, cost basis and unrealized: ours, IBKR's and the diff, cell by cell (the page lays
+    # out the compared fields in first-seen order, three cells each, after date, instrument, account, currency)
+    fields = list(dict.fromkeys(k for p in report["positions"] for k, v in p.items() if isinstance(v, dict)))
+    assert {"quantity", "cost_basis", "unrealized"} <= set(fields) or not report["positions"]
+    for i, position in enumerate(report["positions"]):
+        shown = [t.strip() for t in page.locator("#bf-positions tbody tr").nth(i).locator("td").all_inner_texts()]
+        assert (shown[0], shown[1]) == (position["date"], position["symbol"])
+        for j, name in enumerate(fields):
+            triple = shown[4 + 3 * j: 7 + 3 * j]
+            if name not in position:
+                assert triple == ["", "", ""]
+                continue
+            assert all(same(s, position[name][k]) for s, k in zip(triple, ("ours", "ibkr", "diff"), strict=True)), (
+                position["symbol"], name, triple)
     shot(page, served, "reconciliation")
     if served.ledger == "fixture":  # IBKR's 97.5 for the SAP sale against its own rows' 600 - 1 - 501 = 98
         assert report["status"] == "diff"

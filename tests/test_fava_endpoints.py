@@ -4,7 +4,9 @@ through Flask's test client. Pages render, JSON endpoints return exactly the rep
 
 from __future__ import annotations
 
+import builtins
 import datetime
+import io
 import json
 import os
 import pathlib
@@ -223,6 +225,17 @@ def test_raw_row_refuses_everything_outside_the_archive(client, base, main_file,
     real_read_text = pathlib.Path.read_text
     monkeypatch.setattr(pathlib.Path, "read_text", lambda self, *a, **k: reads.append(self) or
                         real_read_text(self, *a, **k))
+    # every open() too, however it is reached (builtins.open is io.open; pathlib and friends call io.open)
+    opened = []
+    real_open = io.open
+
+    def spy_open(file, *a, **k):
+        if isinstance(file, (str, bytes, os.PathLike)):
+            opened.append(pathlib.Path(os.fsdecode(file)))
+        return real_open(file, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", spy_open)
+    monkeypatch.setattr(io, "open", spy_open)
     attempts = {
         "raw/../main.beancount.xml:1": 400,
         "raw/U1234567/../../manual.beancount:1": 400,
@@ -247,6 +260,10 @@ def test_raw_row_refuses_everything_outside_the_archive(client, base, main_file,
         assert b"do-not-serve" not in response.data
         assert "error" in json.loads(response.data)
     assert [p for p in reads if "secret" in str(p) or p.suffix != ".xml"] == []
+    refused = {secret.resolve(), (raw_dir / "notes.txt").resolve(), (main_file.parent / "manual.beancount").resolve()}
+    assert opened, "the spy must see the reads the accepted requests make (the archive file)"
+    assert [p for p in opened if p.resolve() in refused or "secret" in str(p) or "outdir" in str(p)
+            or p.name == "link.xml"] == []
 
 
 def test_raw_row_works_read_only(main_file):
@@ -405,3 +422,21 @@ def test_a_failing_report_is_a_message_on_the_page_not_a_500(client, base, monke
     assert "could not build this page (ZeroDivisionError: division by zero)" in response.data.decode()
     response = client.get(base + "BeanflexPortfolio/?mode=lifo")
     assert "mode must be one of ibkr, economic" in response.data.decode()
+
+
+def test_import_runs_take_query_and_period_from_the_archived_file_name(main_file, client, base):
+    from beanflex.plugins import import_health
+
+    # an `import` run logs the file only (the period sits inside its quoted `archived=` text, not as fields)
+    log = main_file.parent / "runs.log"
+    log.write_text(log.read_text() + (
+        'when=2025-01-04T06:20:00Z command=import status=ok accounts=U1234567 '
+        f'file={RAW_FILE} rows.read=12 archived="{RAW_FILE} from=2024-01-01 to=2024-12-31 query_id=42 new" '
+        'message="1 written, 0 removed"\n'))
+    runs, _ = import_health.read_runs(main_file.parent)
+    # 20240101_20241231_42_0123456789ab.xml -> from 2024-01-01, to 2024-12-31, query 42
+    assert (runs[0]["command"], runs[0]["from"], runs[0]["to"], runs[0]["query_id"]) == (
+        "import", "2024-01-01", "2024-12-31", "42")
+    page = client.get(base + "BeanflexImportHealth/").data.decode()
+    import_row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*>import<(?:(?!</tr>).)*</tr>", page, re.S).group(0)
+    assert ">42<" in import_row and "2024-01-01 … 2024-12-31" in import_row
