@@ -228,7 +228,7 @@ def _record(ws: Workspace, result: SyncResult, status: str, message: str) -> Non
     archived = result.archived
     record = runlog.RunRecord(command="sync", status=status, message=message,
                               rows={f"new_{kind}": n for kind, n in sorted(result.new_by_kind().items())},
-                              warnings=result.diffs[:20])
+                              warnings=runlog.capped(result.diffs))
     if archived is not None:
         record.accounts, record.from_date, record.to_date = archived.accounts, archived.from_date, archived.to_date
         record.sha256, record.file = archived.sha256, archived.relpath
