@@ -306,10 +306,5 @@ def _pending(ledger_dir: Path, payloads: list, summary: Summary) -> list[Pending
         if sha in archived:
             summary.archived.append((archived[sha].relpath, False))
         elif sha not in pending:
-            # archive.store names it the same way (DESIGN §2); its naming helpers are the archive's own.
-            meta = archive._describe(document, None)
-            relpath = archive._relpath(meta, sha)
-            item = archive.ArchivedFile(Path(ledger_dir) / relpath, relpath, sha, meta["accounts"], meta["from"],
-                                        meta["to"], meta["query"], True)
-            pending[sha] = Pending(item, str(path), payload, document)
+            pending[sha] = Pending(archive.planned(document, sha, ledger_dir), str(path), payload, document)
     return list(pending.values())

@@ -86,15 +86,13 @@ def store(payload: bytes, ledger_dir: Path, query_id: str | None = None, *, sour
     existing = _find_sha(ledger_dir, sha)
     if existing is not None:
         return existing
-    meta = _describe(document, query_id)
-    relpath = _relpath(meta, sha)
-    target = ledger_dir / relpath
+    archived = planned(document, sha, ledger_dir, query_id)
+    target = archived.path
     if target.exists():  # same 12-hex prefix, different bytes: never overwrite an archived file
         raise FlexError("an archived file with this name already holds different bytes", file=str(target),
                         hint="this is a sha256 prefix collision; move that file aside and report it")
     known = list_archive(ledger_dir)  # before the write: the index heals itself from the files on each store
     atomic_write(target, payload, replace=replace)
-    archived = ArchivedFile(target, relpath, sha, meta["accounts"], meta["from"], meta["to"], meta["query"], True)
     _write_index(ledger_dir, [*known, dc_replace(archived, is_new=False)])
     return archived
 
@@ -116,6 +114,14 @@ def list_archive(ledger_dir: Path) -> list[ArchivedFile]:
 def archived_for(ledger_dir: Path, account: str) -> list[ArchivedFile]:
     """The archived payloads that cover one IBKR account (multi-account payloads included)."""
     return [a for a in list_archive(ledger_dir) if account in a.accounts]
+
+
+def planned(document: FlexDocument, sha256: str, ledger_dir: Path, query_id: str | None = None) -> ArchivedFile:
+    """Where `store` will put a payload (DESIGN §2 naming), without writing it: for mapping before archiving."""
+    meta = _describe(document, query_id)
+    relpath = _relpath(meta, sha256)
+    return ArchivedFile(Path(ledger_dir) / relpath, relpath, sha256, meta["accounts"], meta["from"], meta["to"],
+                        meta["query"], True)
 
 
 def _describe(document: FlexDocument, query_id: str | None) -> dict:

@@ -66,7 +66,7 @@ class FlexImporter(beangulp.Importer):
         payload = Path(filepath).read_bytes()
         document = adapter.parse(payload, source=Path(filepath).name)
         sha = hashlib.sha256(payload).hexdigest()
-        return Path(archive._relpath(archive._describe(document, None), sha)).name  # the archive's own naming
+        return Path(archive.planned(document, sha, Path(".")).relpath).name  # the archive's own naming
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
         document = self._document(filepath)
