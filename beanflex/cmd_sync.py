@@ -241,12 +241,10 @@ def _reason(exc: Exception) -> str:
 
 def _rebuild(ws: Workspace, result: SyncResult) -> None:
     """Regenerate `generated/` from the whole archive; the caller holds the lock (ingest.rebuild would retake it)."""
-    from beanflex.importers.flex.context import ImportConfig
-
     from . import ingest
 
     archived = [(result.archived.relpath, result.archived.is_new)] if result.archived else []
-    summary = ingest.rebuild_locked(ws, ImportConfig(), ingest.Summary(archived=archived), "sync")
+    summary = ingest.rebuild_locked(ws, ingest.import_config(ws), ingest.Summary(archived=archived), "sync")
     result.drift = summary.drift.lines()
     lines = [line for line in summary.lines() if line.startswith("rows:")]
     result.rows = lines[0] if lines else ""

@@ -20,6 +20,7 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from beancount.core import data
 from beancount.parser import parser
 
 from beanflex.importers.flex import adapter, archive, runlog, writer
@@ -56,26 +57,49 @@ class Summary:
         return out
 
 
-def manual_flex_ids(ws: Workspace) -> set[str]:
-    """flex_ids carried by hand-edited files: main.beancount, manual.beancount and every non-generated include."""
+def hand_edited_entries(ws: Workspace) -> list:
+    """Entries of the hand-edited files: main.beancount, manual.beancount and every include outside generated/."""
     generated = ws.generated_dir.resolve()
     todo = [ws.main_file, ws.manual_file]
     done: set[Path] = set()
-    found: set[str] = set()
+    found: list = []
     while todo:
         path = Path(todo.pop()).resolve()
         if path in done or not path.is_file() or generated in path.parents:
             continue
         done.add(path)
         entries, _errors, options = parser.parse_file(str(path))
-        for entry in entries:
-            flex_id = (entry.meta or {}).get("flex_id")
-            if isinstance(flex_id, str):
-                found.add(flex_id)
+        found.extend(entries)
         for pattern in options.get("include", []):
             full = pattern if Path(pattern).is_absolute() else str(path.parent / pattern)
             todo.extend(glob.glob(full, recursive=True))
     return found
+
+
+def manual_flex_ids(ws: Workspace) -> set[str]:
+    """flex_ids carried by hand-edited files: a generated entry with one of them is left out (DESIGN §2)."""
+    return {entry.meta["flex_id"] for entry in hand_edited_entries(ws)
+            if isinstance((entry.meta or {}).get("flex_id"), str)}
+
+
+def import_config(ws: Workspace) -> ImportConfig:
+    """Mapping settings from the hand-edited ledger, so `rebuild` stays a function of the ledger's own files.
+
+    E.g. in main.beancount: `2000-01-01 custom "beanflex-config" "transfers_account" "Assets:Bank:Checking"`
+    books deposits and withdrawals against your bank account instead of Equity:IBKR:<acct>:Transfers (open that
+    account yourself). Unknown keys are an error naming the file and line.
+    """
+    config = ImportConfig()
+    for entry in hand_edited_entries(ws):
+        if not (isinstance(entry, data.Custom) and entry.type == "beanflex-config"):
+            continue
+        values = [v.value for v in entry.values]
+        if len(values) != 2 or values[0] not in ("transfers_account",):
+            raise FlexError(f'custom "beanflex-config" takes a key and a value, got {values!r}',
+                            file=entry.meta.get("filename"), line=entry.meta.get("lineno"),
+                            hint='the known key is "transfers_account"')
+        config.transfers_account = str(values[1])
+    return config
 
 
 def _schema_check(statement, source: str, drift: DriftReport) -> None:
@@ -146,7 +170,7 @@ def build_from_archive(ws: Workspace, config: ImportConfig | None = None,
     """
     try:
         documents = load_archive(ws.ledger_dir, drift if drift is not None else DriftReport())
-        return build_ledger(documents, config or ImportConfig(), manual_flex_ids(ws))
+        return build_ledger(documents, config or import_config(ws), manual_flex_ids(ws))
     except FlexError as exc:
         raise explained_error(exc, ws.ledger_dir, ()) from None
 
@@ -259,7 +283,7 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
 def rebuild(ws: Workspace, config: ImportConfig | None = None) -> Summary:
     """Regenerate all of `ledger/generated/` from the raw archive, under the ledger lock."""
     with ledger_lock(ws.ledger_dir):
-        return rebuild_locked(ws, config or ImportConfig(), Summary(), "rebuild")
+        return rebuild_locked(ws, config or import_config(ws), Summary(), "rebuild")
 
 
 def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None = None) -> Summary:
@@ -280,7 +304,7 @@ def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None =
             raise
         pending = _pending(ws.ledger_dir, payloads, summary)
         del payloads
-        return rebuild_locked(ws, config or ImportConfig(), summary, "import", parsed, pending)
+        return rebuild_locked(ws, config or import_config(ws), summary, "import", parsed, pending)
 
 
 def _read_payloads(paths: list[Path], parsed: Parsed) -> list[tuple[Path, bytes, adapter.FlexDocument]]:

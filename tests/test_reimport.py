@@ -315,3 +315,25 @@ def test_runs_log_records_failed_imports(tmp_path):
         assert (record.command, record.status) == ("import", "error")
         assert record.message.startswith(str(path)), record.message
     assert not (main.parent / "raw").exists()
+
+
+def test_the_transfers_account_is_set_in_main_beancount_and_rebuild_uses_it(tmp_path):
+    """DESIGN §1: generated/ is a function of the raw archive plus the hand-edited files, so the setting lives in
+    the ledger, not in the environment of whichever run rebuilt it last."""
+    root = tmp_path / "money"
+    assert CliRunner().invoke(cli, ["init", str(root)]).exit_code == 0
+    main = root / "ledger" / "main.beancount"
+    main.write_text(main.read_text() + '\n2000-01-01 open Assets:Bank:Checking\n'
+                    '2000-01-01 custom "beanflex-config" "transfers_account" "Assets:Bank:Checking"\n')
+    demo = Path(__file__).resolve().parents[1] / "beanflex" / "demo" / "demo_2024.xml"
+    result = CliRunner().invoke(cli, ["--ledger", str(main), "import", str(demo)])
+    assert result.exit_code == 0, result.output
+    year = (root / "ledger" / "generated" / "U1234567" / "2024.beancount").read_text()
+    # the 10000 USD deposit of 2024-01-02 (beanflex/demo/README.md) is booked against the bank account
+    assert re.search(r"Assets:Bank:Checking\s+-10000 USD", year)
+    assert "Equity:IBKR:U1234567:Transfers" not in year
+
+    main.write_text(main.read_text() + '2000-01-01 custom "beanflex-config" "transfer_acount" "X"\n')
+    bad = CliRunner().invoke(cli, ["--ledger", str(main), "rebuild"])
+    message = bad.output + str(bad.exception)  # a FlexError: main() prints it and exits 1
+    assert bad.exit_code == 1 and "main.beancount:" in message and "transfers_account" in message
