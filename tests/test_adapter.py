@@ -19,8 +19,9 @@ D = datetime.datetime
 @pytest.mark.parametrize("text, expected", [
     ("20240105", D(2024, 1, 5)),
     ("2024-01-05", D(2024, 1, 5)),
-    ("01/05/2024", D(2024, 1, 5)),  # US order, as IBKR writes MM/dd/yyyy
-    ("01/05/24", D(2024, 1, 5)),
+    ("01/13/2024", D(2024, 1, 13)),  # MM/dd/yyyy: 13 can only be the day
+    ("13/01/2024", D(2024, 1, 13)),  # dd/MM/yyyy
+    ("05/05/24", D(2024, 5, 5)),  # equal parts read the same either way
     ("05-Jan-24", D(2024, 1, 5)),
     ("20240105;093000", D(2024, 1, 5, 9, 30)),  # the default yyyyMMdd;HHmmss
     ("20240105;0930", D(2024, 1, 5, 9, 30)),  # HHmm: not 09:03 (strptime's lenient reading)
@@ -39,7 +40,9 @@ def test_date_time_formats(text, expected):
 
 
 @pytest.mark.parametrize("text", ["2024-13-01", "20240132", "2024015", "20240105;253000", "20240105;93000",
-                                  "yesterday", "2024/01/05 9"])
+                                  "yesterday", "2024/01/05 9", "13/13/2024",
+                                  # ambiguous: 5 January in MM/dd/yyyy, 1 May in dd/MM/yyyy; refused, not guessed
+                                  "01/05/2024", "02/01/25;093000"])
 def test_not_dates(text):
     assert parse_datetime(text) is None
 
@@ -172,3 +175,10 @@ def test_a_row_spread_over_several_lines_is_cited_at_its_first_line():
     statement = adapter.parse(payload, "multi-line.xml").statements[0]
     assert [record.line for record in statement.records] == [5, 8]
     assert statement.line == 3
+
+
+def test_an_ambiguous_slash_date_is_an_error_that_asks_for_yyyymmdd():
+    with pytest.raises(FlexParseError) as caught:
+        record(dateTime="02/01/2025;081500").date("dateTime")
+    message = str(caught.value)
+    assert "f.xml:7" in message and "dateTime" in message and "yyyyMMdd" in message

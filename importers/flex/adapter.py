@@ -25,7 +25,8 @@ EMPTY_MARKERS = frozenset({"", "-", "--", "N/A"})
 MULTI = "MULTI"
 _NO_VALUE = EMPTY_MARKERS | {MULTI}  # text() is called ~800k times for a 10k-trade statement: one lookup
 
-_DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d-%b-%y")
+_DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%b-%y")
+_SLASH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
 _DATETIME_SPLIT = re.compile(r"^(?P<date>[^;,T ]+)(?:[;,T ]\s*(?P<time>\d{1,2}:?\d{2}(?::?\d{2})?))?(?:\s+[A-Z]{2,5})?$")
 
 
@@ -99,12 +100,37 @@ def parse_date(text: str) -> datetime.date | None:
             return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
             return None
+    slash = _SLASH_DATE.match(text)
+    if slash:
+        return _slash_date(*slash.groups())
     for fmt in _DATE_FORMATS:
         try:
             return datetime.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
     return None
+
+
+def _slash_date(first: str, second: str, year: str) -> datetime.date | None:
+    """A slash date, read only when it cannot be misread.
+
+    IBKR offers both MM/dd/yyyy and dd/MM/yyyy, and a single value does not say which: 02/01/2025 is
+    1 February or 2 January. A day above 12 settles it (13/01/2025, 01/13/2025); two equal parts read the same
+    either way. Anything else is refused (None), so the caller's error asks for the yyyyMMdd format rather than
+    a silently wrong date.
+    """
+    a, b = int(first), int(second)
+    full_year = int(year) if len(year) == 4 else 2000 + int(year)
+    if a == b or b > 12:
+        month, day = a, b
+    elif a > 12:
+        month, day = b, a
+    else:
+        return None
+    try:
+        return datetime.date(full_year, month, day)
+    except ValueError:
+        return None
 
 
 @functools.lru_cache(maxsize=65536)
