@@ -182,3 +182,14 @@ def test_an_ambiguous_slash_date_is_an_error_that_asks_for_yyyymmdd():
         record(dateTime="02/01/2025;081500").date("dateTime")
     message = str(caught.value)
     assert "f.xml:7" in message and "dateTime" in message and "yyyyMMdd" in message
+
+
+def test_rows_past_line_65535_are_cited_at_their_own_line():
+    """libxml2's line numbers run one late from line 65,535 on; flex_src must still name the row's own line."""
+    padding = b"\n" * 70_000
+    payload = (b'<FlexQueryResponse queryName="q" type="AF">\n<FlexStatements count="1">\n'
+               b'<FlexStatement accountId="U1" fromDate="20240101" toDate="20240131" whenGenerated="20240201;010101">\n'
+               b'<Trades>' + padding + b'<Trade accountId="U1" conid="1" quantity="2" />\n'
+               b'</Trades>\n</FlexStatement>\n</FlexStatements>\n</FlexQueryResponse>\n')
+    [row] = adapter.parse(payload, "long.xml").statements[0].records
+    assert row.line == 4 + 70_000  # <Trades> is on line 4, then 70,000 newlines
