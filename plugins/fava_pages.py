@@ -275,6 +275,7 @@ def bar_chart(items: list[tuple], width: int = 640, label_width: int = 150, row_
         colour = item[3] if len(item) > 3 and _COLOUR.match(str(item[3] or "")) else None
         size = abs(value) * plot / span if value is not None else Decimal(0)
         x = zero - size if value is not None and value < 0 else zero
+        # SVG pixel positions (display geometry, not money): floats rounded to tenths of a pixel
         rows.append({"name": name, "amount": amount, "href": href, "y": i * row_height,
                      "x": round(float(x), 1), "width": round(float(size), 1),
                      "negative": value is not None and value < 0, "missing": value is None, "colour": colour})
