@@ -13,11 +13,13 @@ from __future__ import annotations
 import ast
 import collections
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from . import lots as lots_mod
-from .book import ZERO, Book, Event, IbkrPosition, Instrument, account_component, load_book, raw_refs
+from . import reconcile_summaries
+from .book import ZERO, Book, Event, IbkrPosition, Instrument, load_book, raw_refs
+from .diffs import Diff
 
 __plugins__ = ("reconcile",)
 
@@ -64,28 +66,6 @@ def configured_tolerance(options_map) -> Decimal:
     return DEFAULT_TOLERANCE
 
 
-@dataclass(frozen=True)
-class Diff:
-    """One comparison of ours against IBKR's figure (a closing trade, or one field of an open position)."""
-
-    date: datetime.date
-    account: str
-    conid: str
-    symbol: str
-    currency: str
-    flex_id: str
-    field: str  # realized | quantity | cost_basis | unrealized | summary.<attribute>
-    ours: Decimal
-    ibkr: Decimal
-    raw: tuple[str, ...]
-    reason: str | None = None
-    meta: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def diff(self) -> Decimal:
-        return self.ours - self.ibkr
-
-
 @dataclass
 class Reconciliation:
     tolerance: Decimal
@@ -115,7 +95,7 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
             result.positions.extend(_position_checks(inst, pos, run.snapshots.get(pos.date, run.lots), unmatched,
                                                      tolerance))
     _name_assignment_reasons(book, result, tolerance)
-    result.summaries.extend(_summary_checks(book, result))
+    result.summaries.extend(reconcile_summaries.summary_checks(book))
     return result
 
 
@@ -266,37 +246,6 @@ def _with_reason(diff: Diff, reason: str) -> Diff:
     if diff.reason == "flagged_corporate_action":
         return diff
     return Diff(**{**diff.__dict__, "reason": reason})
-
-
-def _summary_checks(book: Book, result: Reconciliation) -> list[Diff]:
-    """IBKR's FIFO performance summary rows (in base currency) per conid: `total_realized_pnl` against our base
-    realized from 1 January of the summary's year to its date (the YTD period these queries use), and
-    `total_unrealized_pnl` against our base unrealized at that date. An instrument the ledger has no events
-    for is missing history (the statement holds the summary but not the trades or positions behind it)."""
-    from . import pnl  # pnl builds on this module's siblings only; imported here to keep the plugin light
-
-    checks = []
-    for entry in book.summaries:
-        meta = entry.meta
-        conid, account = str(meta.get("conid") or ""), account_component(str(meta.get("account") or ""))
-        total_row = not conid and str(meta.get("description") or "").startswith("Total")
-        if not (conid or total_row) or "FIFO" not in str(entry.values[0].value):
-            continue
-        # one instrument, or every instrument of the account for IBKR's "Total (All Assets)" row
-        insts = [i for (a, c), i in book.instruments.items() if a == account and (total_row or c == conid)]
-        options = pnl.Options(start=entry.date.replace(month=1, day=1), end=entry.date)
-        rows = [pnl.instrument_pnl(book, inst, options) for inst in insts]
-        reason = None if any(inst.events for inst in insts) else "missing_history"
-        for field_, ours_field in (("total_realized_pnl", "base.realized"), ("total_unrealized_pnl",
-                                                                              "base.unrealized")):
-            if field_ not in meta:
-                continue
-            ours = sum((r.value(ours_field) or ZERO for r in rows), ZERO)
-            symbol = "TOTAL" if total_row else str(meta.get("symbol") or "")
-            checks.append(Diff(entry.date, account, conid, symbol, book.base_currency, "",
-                               f"summary.{field_}", ours, Decimal(str(meta[field_])),
-                               tuple(raw_refs(meta.get("flex_src"))), reason, meta))
-    return checks
 
 
 def _show(number: Decimal) -> str:
