@@ -149,7 +149,7 @@ def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom
     """Performance summary rows (FIFO, MTM, MTD/YTD) as `custom "ibkr-summary" "<section>"` on the report date.
 
     Values: the section and `summary_key`. Meta: the row tag, the statement's account, the instrument (conid,
-    symbol, asset_category, description), then every numeric
+    symbol, asset_category, description), the statement's period (statement_from, statement_to), then every numeric
     attribute under its snake_case name (`totalRealizedPnl` -> `total_realized_pnl`), and flex_src.
     """
     entries = []
@@ -166,6 +166,10 @@ def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom
                           ("description", "description"), ("currency", "currency")):
             if record.text(name) is not None:
                 meta[key] = record.text(name)
+        if statement.from_date is not None:  # the period an MTM or MTD/YTD figure covers
+            meta["statement_from"] = statement.from_date
+        if statement.to_date is not None:
+            meta["statement_to"] = statement.to_date
         for name in record.attrs:
             if _NOT_FIGURES.search(name) or snake_case(name) in meta:
                 continue
