@@ -1,7 +1,8 @@
 """Reconciliation against IBKR's performance summary rows (`custom "ibkr-summary"`, DESIGN §4).
 
 `summary_checks(book)` gives one Diff per comparable figure of a summary row; reconcile.py adds them to the
-Reconciliation. Rows we cannot compute a figure for are left out, never compared against a guess.
+Reconciliation. Rows we cannot compute a figure for are left out, never compared against a guess. FIFO rows are
+checked here, `MTMPerformanceSummaryInBase` rows in reconcile_mtm.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 from .book import ZERO, Book, account_component, raw_refs
 from .diffs import Diff
+from .reconcile_mtm import mtm_checks
 
 
 def summary_checks(book: Book) -> list[Diff]:
@@ -40,4 +42,4 @@ def summary_checks(book: Book) -> list[Diff]:
             checks.append(Diff(entry.date, account, conid, symbol, book.base_currency, "",
                                f"summary.{field_}", ours, Decimal(str(meta[field_])),
                                tuple(raw_refs(meta.get("flex_src"))), reason, meta))
-    return checks
+    return checks + mtm_checks(book)
