@@ -20,6 +20,9 @@ from typing import Callable, Iterable
 from .book import ZERO, Event
 
 ONE = Decimal(1)
+#: Events that move lots in or out at their cost (docs/ledger-format.md, "Transfers"): the lots they close leave
+#: the book without proceeds, so they realize nothing (a transfer out is not a sale).
+AT_COST = frozenset({"transfer"})
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,11 @@ def run(events: Iterable[Event], method: str, end: datetime.date | None = None,
 
 
 def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[list[Lot], Closing | None]:
-    """One event on the open lots: a split rescales them, anything else closes then opens."""
+    """One event on the open lots: a split rescales them, anything else closes then opens.
+
+    A transfer (AT_COST) closes lots without a Closing: transferring out 4 of 10 @ 100.10 leaves 6 (basis 600.60)
+    and realizes 0, where a sale with no cash would realize -400.40.
+    """
     rate = event.fx_rate if event.fx_rate is not None else ONE
     position = sum((lot.units for lot in lots), ZERO)
     if event.kind == "split":
@@ -196,10 +203,11 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[li
         picks = picker(lots, event, -closing_units)
         before = len(lots)
         closed, lots = _take(lots, picks)
-        unmatched = -closing_units - sum((lot.units for lot in closed), ZERO)
-        proceeds = (event.net_cash if event.net_cash is not None else ZERO) + opened_cost
-        closing = Closing(event, tuple(closed), proceeds, rate, unmatched, before,
-                          sum((lot.units for lot in lots), ZERO))
+        if event.kind not in AT_COST:
+            unmatched = -closing_units - sum((lot.units for lot in closed), ZERO)
+            proceeds = (event.net_cash if event.net_cash is not None else ZERO) + opened_cost
+            closing = Closing(event, tuple(closed), proceeds, rate, unmatched, before,
+                              sum((lot.units for lot in lots), ZERO))
     for leg in opening_legs:
         basis = leg.units * (leg.cost or ZERO)
         lots.append(Lot(leg.lot_date or event.date, leg.units, basis, basis * rate, leg.label, (event.flex_id,)))

@@ -24,7 +24,8 @@ from .adapter import FlexRecord, FlexStatement
 from .names import CommodityNamer
 
 #: Sections whose rows name instruments, in the order their metadata is trusted (reference data first).
-SECTIONS = ("SecuritiesInfo", "Trades", "OpenPositions", "OptionEAE", "CorporateActions", "CashTransactions")
+SECTIONS = ("SecuritiesInfo", "Trades", "OpenPositions", "OptionEAE", "CorporateActions", "CashTransactions",
+            "Transfers")
 #: Rows that are money, not instruments, even though they carry a conid (FX pairs such as USD.CHF).
 NOT_INSTRUMENTS = frozenset({"CASH"})
 OPTION_CATEGORIES = frozenset({"OPT", "FOP", "FSOPT", "FSFOP", "IOPT", "WAR"})

@@ -143,7 +143,7 @@ def closes_history(open_close: str | None, record, pre_window: Decimal | None, r
 
 
 class History:
-    """What a statement says was held before it began: OpenPositions at its end minus its own trades.
+    """What a statement says was held before it began: OpenPositions at its end minus its own trades and transfers.
 
     Example: IBKR holds 10 MSTR at the end, the statement bought 5 and sold 8, so 13 were held before it. The
     first sales (IBKR's FIFO) close those 13 before any lot bought inside the statement, so the ledger opens them
@@ -195,6 +195,10 @@ class History:
             if (row.text("levelOfDetail") or "EXECUTION") == "EXECUTION":
                 key = instrument_key(row)
                 traded[key] = traded.get(key, ZERO) + (row.decimal("quantity") or ZERO)
+        from .transfers import position_units  # shares transferred in/out were not held before the statement either
+        for row in ctx.statement.rows("Transfers", "Transfer"):
+            key = instrument_key(row)
+            traded[key] = traded.get(key, ZERO) + position_units(row)
         self._totals[id(ctx)] = (ends, traded)
         return ends, traded
 

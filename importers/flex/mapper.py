@@ -3,8 +3,8 @@
 Order matters for lots, so the build is one pass over all statements of the archive together:
 
 1. statements are read in (fromDate, longest period, path) order and every instrument is named once (instruments.py);
-2. trade-like events of all statements (trades, option events, corporate actions, end-of-statement position
-   snapshots) are merged, de-duplicated on `flex_id` (overlapping files repeat rows; two identical fills with
+2. trade-like events of all statements (trades, option events, corporate actions, transfers, end-of-statement
+   position snapshots) are merged, de-duplicated on `flex_id` (overlapping files repeat rows; two identical fills with
    different ids stay two), sorted by time and booked against shared open lots (trades.py, lots.py);
 3. the per-statement section mappers (cash.py, prices.py, checks.py) add their directives;
 4. directives whose `flex_id` a hand-edited file carries are left out (DESIGN §2: hand-edited wins);
@@ -45,7 +45,8 @@ NOT_MAPPED = {
     "NetStockPositionSummary": "share counts at IB; the position checks use OpenPositions",
     "PriorPeriodPositions": "daily prices of the previous period; marks come from OpenPositions and Trades",
     "TradeConfirms": "trade confirmations (TCF); import the Activity statement's Trades instead",
-    "Transfers": "position transfers are not mapped yet",
+    "SLBFees": "securities borrow/lend fee details per value date (IBKR's daily fee computation), not cash: the "
+               "lend interest and borrow fees are paid as CashTransactions",
 }
 
 
@@ -191,6 +192,7 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
     """Trades, option events, corporate actions and position snapshots of all statements, in time order."""
     option_eae = _optional("option_eae")
     corporate_actions = _optional("corporate_actions")
+    transfers = _optional("transfers")
     booker = trades_mod.Booker()
     booker.history.first_statements = {id(ctx) for ctx in _first_statements(contexts).values()}
     events = []  # (when, priority, sequence, kind, payload)
@@ -216,6 +218,11 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
         if corporate_actions is not None:
             for item in corporate_actions.collect(ctx, seen_ids):
                 events.append((item.when, 0, seq, "ca", item))
+        if transfers is not None:  # after the day's trades, as the generated file lists them (transfers.py)
+            items, repeats, duplicates = transfers.collect(ctx, seen_ids)
+            accounted.update((ctx.raw_path, r.line) for r in repeats)
+            out.duplicate_lines.update((ctx.raw_path, r.line) for r in duplicates)
+            events.extend((item.when, 5, seq, "transfer", item) for item in items)
         end = ctx.statement.to_date
         if end is not None:
             events.append((datetime.datetime.combine(end, END_OF_DAY), 9, seq, "snapshot", ctx))
@@ -238,6 +245,9 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
                 out.add(item.ctx.account_id, entry)
         elif kind == "ca":
             for entry in corporate_actions.book(item, instruments, booker):
+                out.add(item.ctx.account_id, entry)
+        elif kind == "transfer":
+            for entry in transfers.book(item, instruments, booker):
                 out.add(item.ctx.account_id, entry)
         else:
             for entry in position_openings(item, instruments, booker.account_lots(item)):
