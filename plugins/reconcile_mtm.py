@@ -4,39 +4,44 @@ IBKR's MTM method (Reporting Guide, "Mark-to-Market Performance Summary in Base"
 every trade at each day's close: a position held into a day earns (close − previous close) × quantity that day
 (`priorOpenMtm`), a trade earns (close of its day − trade price) × quantity (`transactionMtm`), commissions are a
 separate line (`commissions`, a cost, so ≤ 0), and `total` adds them up with `corpActionMtm`, `dividends` and
-`other`. Non-base figures are converted at each day's rate. The row also gives `prevCloseQuantity`/`closeQuantity`
-(held at the end of the day before the period / at its end).
+`other`; all in base, each day's figure at that day's rate. The row also gives the quantity and price at the
+close of the day before the period (`prevCloseQuantity`, `prevClosePrice`) and at its end (`closeQuantity`,
+`closePrice`), prices per share.
 
-Ours, per instrument, for the period `statement_from`..`statement_to` of the row (multiplier m, rates r in base
-per instrument currency, a "close" is a mark the ledger holds for that exact day: `price` directives from
-`Trade.closePrice` or `OpenPositions.markPrice`, IBKR's `ibkr-position` mark):
+Ours, per instrument, for the row's period `statement_from`..`statement_to` (m the multiplier, r base per
+instrument currency; a "close" is a mark the ledger holds for that exact day: a `price` directive from
+`Trade.closePrice` or `OpenPositions.markPrice`, or IBKR's `ibkr-position` mark):
 
-- `prev_close_quantity`: Positions held at the end of the day before `statement_from` (its `opening` lots too);
+- `prev_close_quantity`: Positions held at the end of the day before `statement_from` (`opening` lots too);
   `close_quantity`: held at the end of `statement_to`.
-- `transaction_mtm`: Σ over the period's trades of quantity × (close of the trade day − trade price) × m × the
+- `prev_close_price`: the start mark (the latest on or before the day before the period) per share, when
+  something was held; `close_price`: the close of `statement_to` per share, when something is held then.
+- `transaction_mtm`: Σ over the period's trades of quantity × (close of the trade's day − trade price) × m × the
   trade's `fx_rate_to_base`. An option that expires without a close that day is worth 0.
-- `prior_open_mtm`: the period cut at every day with a trade or a close; each piece (a, b] adds
-  (quantity held at the end of a) × (close b − close a) × m × r(b). Piece by piece this is IBKR's day by day
-  (the quantity only changes on trade days, so the days in between add up); it needs the start close (the
-  latest mark on or before the day before the period, only when something was held) and the end close (on
-  `statement_to`, only when something is held then).
+- `prior_open_mtm`: the period cut at every day with a trade or a close; each piece (a, b] adds (quantity held
+  at the end of a) × (close b − close a) × m × r(b). The quantity only changes on trade days, so the days inside
+  a piece add up to its ends: piece by piece is IBKR's day by day (in base exactly for base-currency
+  instruments, and for others when the ledger has a close for each day, as daily statements give).
 - `commissions`: −Σ the period's trade commissions × the trade's rate; `total`: the three above added, compared
   only when IBKR's row has no `corp_action_mtm`, `dividends` or `other` (figures this check does not compute).
+- A total row (no conid, description "Total…") sums the account's instruments (of its `asset_category` if it
+  names one) for the MTM figures; quantities and prices are not summed.
 
 Worked number (tests/fixtures/mtm, base USD): 100 ACME held at 51.00; on the one-day period 2024-03-05 SELL 40
 @ 53 and BUY 20 @ 52 (commission 1 each), close 52.50. transaction = −40 × (52.5 − 53) + 20 × (52.5 − 52) = 30;
 prior open = 100 × (52.5 − 51) = 150; commissions = −2; total = 178. For a EUR stock at 1.12 USD/EUR: 10 held at
 202, SELL 4 @ 205 (commission 2 EUR), close 204: prior open 10 × 2 × 1.12 = 22.40, transaction −4 × (204 − 205) ×
-1.12 = 4.48, commissions −2.24, total 24.64.
+1.12 = 4.48, commissions −2.24, total 24.64. Over a week, a trade is marked at its own day's close, not the
+week's (tests/test_reconcile_mtm.py works one).
 
-A figure that needs a close or a rate the ledger lacks (no mark before the first statement, a missing trade
-price) is skipped, never compared against a guess; so are figures of periods with a split or corporate action
-(IBKR's `corpActionMtm` re-bases the marks). Rows of `assetCategory="CASH"` (currency balances, which the ledger
-holds as cash, not instruments) are skipped, and so is a total row of an account that has them. Reasons:
-`flagged_corporate_action` (an `!` event by the period's end); `missing_history` when the ledger has no events
-for the instrument, holds it at the start with no mark before the period (the holding predates the ledger's
-history: the first statement's reconstruction), or has an `opening` lot inside the period. MTM does not use
-cost basis, so older `opening` lots are no evidence for it.
+Never compared against a guess: a figure that needs a close, a rate or a trade price the ledger lacks (no mark
+before the first statement) is skipped, and so are prior open and total of a period with a split or corporate
+action (IBKR's `corpActionMtm` re-bases the marks). Rows of SKIPPED_CATEGORIES are left out, and so is a total
+row of an account that has them. Reasons, from evidence only: `flagged_corporate_action` (an `!` event by the
+period's end); `missing_history` (the ledger has no events for the instrument, holds it at the start with no
+mark before the period, i.e. from a first statement's reconstruction, or has an `opening` lot inside the period;
+MTM does not use cost basis, so older `opening` lots are no evidence); `statement_gap` (REASONS_MTM: the start
+mark is older than the day before the period and differs from IBKR's `prevClosePrice`).
 """
 
 from __future__ import annotations
@@ -50,25 +55,40 @@ from .diffs import Diff
 
 SECTION = "MTMPerformanceSummaryInBase"
 ONE_DAY = datetime.timedelta(days=1)
-#: Fields compared, in report order; quantities only on instrument rows.
+#: Fields compared, in report order; quantities and prices only on instrument rows.
 QUANTITIES = ("prev_close_quantity", "close_quantity")
+PRICES = ("prev_close_price", "close_price")
 FIGURES = ("transaction_mtm", "prior_open_mtm", "commissions", "total")
 #: IBKR's parts of `total` this check does not compute; `total` is compared only when they are 0 or absent.
 NOT_COMPUTED = ("corp_action_mtm", "dividends", "other")
+#: Rows left out, and the total rows of an account that has them: what the ledger does not hold as instruments
+#: priced per unit (currency balances are cash; a bond's ledger price is a fraction of face, its trade price a
+#: percentage, and its MTM has accrued interest in it).
+SKIPPED_CATEGORIES = ("CASH", "BOND")
 #: Events that move Positions without a price (MTM figures of their period are skipped).
 REBASING = ("split", "corporate_action")
 TRADES = ("trade", "expiry", "assignment", "exercise")
+#: Reasons this module names beyond reconcile.REASONS (for the coordinator to merge there).
+REASONS_MTM = {
+    "statement_gap": "the ledger's last mark before the period is older than the day before it and is not IBKR's "
+                     "previous close: a statement in between is not imported, so the start mark (and quantity) "
+                     "are out of date",
+}
 
 
 @dataclass
 class Mtm:
-    """Our MTM figures for one instrument and period, in base; None where a needed close or rate is missing."""
+    """Our MTM figures for one instrument (or the sum of several) and one period, in base; None where a needed
+    close or rate is missing. Prices are per share (IBKR's `prevClosePrice`/`closePrice`), instrument rows only."""
 
     prev_close_quantity: Decimal = ZERO
     close_quantity: Decimal = ZERO
     transaction_mtm: Decimal | None = ZERO
     prior_open_mtm: Decimal | None = ZERO
     commissions: Decimal | None = ZERO
+    prev_close_price: Decimal | None = None
+    close_price: Decimal | None = None
+    start_mark_date: datetime.date | None = None
     history_gap: bool = False  # held at the start with no earlier mark, or an `opening` lot inside the period
 
     @property
@@ -86,9 +106,10 @@ class Mtm:
 def mtm_checks(book: Book) -> list[Diff]:
     """One Diff per comparable field of every `MTMPerformanceSummaryInBase` row (instrument and total rows)."""
     checks = []
-    cash_accounts = {(e.date, account_component(str(e.meta.get("account") or ""))) for e in _rows(book)
-                     if e.meta.get("asset_category") == "CASH"}
-    for entry in _rows(book):
+    rows = [e for e in book.summaries if e.values and str(e.values[0].value) == SECTION]
+    skipped = {(e.date, account_component(str(e.meta.get("account") or ""))) for e in rows
+               if e.meta.get("asset_category") in SKIPPED_CATEGORIES}
+    for entry in rows:
         meta = entry.meta
         start, end = meta.get("statement_from"), meta.get("statement_to")
         account = account_component(str(meta.get("account") or ""))
@@ -96,39 +117,45 @@ def mtm_checks(book: Book) -> list[Diff]:
         total_row = not conid and str(meta.get("description") or "").startswith("Total")
         if not isinstance(start, datetime.date) or not isinstance(end, datetime.date) or not (conid or total_row):
             continue
-        if meta.get("asset_category") == "CASH" or (total_row and (entry.date, account) in cash_accounts):
+        if meta.get("asset_category") in SKIPPED_CATEGORIES or (total_row and (entry.date, account) in skipped):
             continue
         category = meta.get("asset_category") if total_row else None
         insts = [i for (a, c), i in book.instruments.items() if a == account and (
             c == conid or (total_row and (not category or i.meta.get("asset_category") == category)))]
         ours = Mtm()
         for inst in insts:
-            ours.add(instrument_mtm(book, inst, start, end))
-        reason = _reason(insts, ours, end)
-        names = FIGURES if total_row else QUANTITIES + FIGURES
+            mine = instrument_mtm(book, inst, start, end)
+            ours.add(mine)
+            if not total_row:
+                ours.prev_close_price, ours.close_price = mine.prev_close_price, mine.close_price
+                ours.start_mark_date = mine.start_mark_date
+        reason = _reason(insts, ours, meta, start, end)
+        names = FIGURES if total_row else QUANTITIES + PRICES + FIGURES
         symbol = "TOTAL" if total_row else str(meta.get("symbol") or "")
+        own_currency = next((i.currency for i in insts if i.currency), str(meta.get("currency") or ""))
         for name in names:
-            ibkr = dec(meta.get(name))
-            value = getattr(ours, name)
+            ibkr, value = dec(meta.get(name)), getattr(ours, name)
             if ibkr is None or value is None:
                 continue
             if name == "total" and any(dec(meta.get(part)) for part in NOT_COMPUTED):
                 continue
-            checks.append(Diff(entry.date, account, conid, symbol, book.base_currency, "", f"summary.{name}",
+            currency = book.base_currency if name in FIGURES else own_currency  # prices: the instrument's own
+            checks.append(Diff(entry.date, account, conid, symbol, currency, "", f"summary.{name}",
                                value, ibkr, tuple(raw_refs(meta.get("flex_src"))), reason, meta))
     return checks
 
 
-def _rows(book: Book) -> list:
-    return [e for e in book.summaries if e.values and str(e.values[0].value) == SECTION]
-
-
-def _reason(insts: list[Instrument], ours: Mtm, end: datetime.date) -> str | None:
+def _reason(insts: list[Instrument], ours: Mtm, meta: dict, start: datetime.date,
+            end: datetime.date) -> str | None:
     """The evidence-based cause a diff of this row may have (set on every Diff; reports show it on diffs only)."""
     if any(e.flag == "!" and e.date <= end for inst in insts for e in inst.events):
         return "flagged_corporate_action"
     if not any(inst.events for inst in insts) or ours.history_gap:
         return "missing_history"
+    ibkr_price = dec(meta.get("prev_close_price"))
+    if (ours.prev_close_price is not None and ibkr_price is not None and ours.prev_close_price != ibkr_price
+            and ours.start_mark_date is not None and ours.start_mark_date < start - ONE_DAY):
+        return "statement_gap"
     return None
 
 
@@ -150,6 +177,12 @@ def instrument_mtm(book: Book, inst: Instrument, start: datetime.date, end: date
         result.prior_open_mtm = None
     else:
         result.prior_open_mtm = _prior_open_mtm(book, inst, held, inside, before, end)
+    start_mark, end_close = book.mark(inst.symbol, before), _close(book, inst, end, None)
+    if held and start_mark is not None:
+        result.prev_close_price = _unit_value(inst, start_mark) / inst.multiplier
+        result.start_mark_date = start_mark.date
+    if result.close_quantity and end_close is not None:
+        result.close_price = end_close / inst.multiplier
     return result
 
 

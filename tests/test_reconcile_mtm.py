@@ -29,6 +29,7 @@ from click.testing import CliRunner
 from beanflex.cli import cli
 from beanflex.plugins.book import load_book
 from beanflex.plugins.reconcile import reconcile_book
+from beanflex.plugins.reconcile_mtm import REASONS_MTM
 from ledger_text import commodity, header, load, trade
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mtm"
@@ -66,27 +67,33 @@ def test_two_statements_match_ibkr_to_the_cent(tmp_path):
     expected = {
         # day 1: nothing held before (start quantity 0), so no start mark is needed
         (DAY1, "ACME", "prev_close_quantity"): 0, (DAY1, "ACME", "close_quantity"): 100,
+        (DAY1, "ACME", "close_price"): 51,  # IBKR's closePrice vs our end mark (OpenPositions.markPrice)
         (DAY1, "ACME", "transaction_mtm"): 100,  # 100 x (51 - 50)
         (DAY1, "ACME", "prior_open_mtm"): 0, (DAY1, "ACME", "commissions"): -1, (DAY1, "ACME", "total"): 99,
         (DAY1, "SAPX", "prev_close_quantity"): 0, (DAY1, "SAPX", "close_quantity"): 10,
+        (DAY1, "SAPX", "close_price"): 202,
         (DAY1, "SAPX", "transaction_mtm"): D("22.00"),  # 10 x (202 - 200) x 1.10
         (DAY1, "SAPX", "prior_open_mtm"): 0, (DAY1, "SAPX", "commissions"): D("-2.20"),  # -2 EUR x 1.10
         (DAY1, "SAPX", "total"): D("19.80"),  # 22.00 - 2.20
         # ZETA was held before the ledger's first mark: quantities and the trades' figures only (see below)
         (DAY1, "ZETA", "prev_close_quantity"): 50, (DAY1, "ZETA", "close_quantity"): 50,
+        (DAY1, "ZETA", "close_price"): 11,
         (DAY1, "ZETA", "transaction_mtm"): 0, (DAY1, "ZETA", "commissions"): 0,
         (DAY1, "TOTAL", "transaction_mtm"): 122, (DAY1, "TOTAL", "commissions"): D("-3.20"),  # 100 + 22; -1 - 2.20
         # day 2: start marks from day 1's OpenPositions (ACME 51, SAPX 202, ZETA 11)
         (DAY2, "ACME", "prev_close_quantity"): 100, (DAY2, "ACME", "close_quantity"): 80,  # 100 - 40 + 20
+        (DAY2, "ACME", "prev_close_price"): 51, (DAY2, "ACME", "close_price"): D("52.5"),
         (DAY2, "ACME", "transaction_mtm"): 30,  # -40 x (52.5 - 53) + 20 x (52.5 - 52) = 20 + 10
         (DAY2, "ACME", "prior_open_mtm"): 150,  # 100 x (52.5 - 51)
         (DAY2, "ACME", "commissions"): -2, (DAY2, "ACME", "total"): 178,  # 30 + 150 - 2
         (DAY2, "SAPX", "prev_close_quantity"): 10, (DAY2, "SAPX", "close_quantity"): 6,
+        (DAY2, "SAPX", "prev_close_price"): 202, (DAY2, "SAPX", "close_price"): 204,
         (DAY2, "SAPX", "transaction_mtm"): D("4.48"),  # -4 x (204 - 205) x 1.12
         (DAY2, "SAPX", "prior_open_mtm"): D("22.40"),  # 10 x (204 - 202) x 1.12
         (DAY2, "SAPX", "commissions"): D("-2.24"),  # -2 EUR x 1.12
         (DAY2, "SAPX", "total"): D("24.64"),  # 4.48 + 22.40 - 2.24
         (DAY2, "ZETA", "prev_close_quantity"): 50, (DAY2, "ZETA", "close_quantity"): 50,
+        (DAY2, "ZETA", "prev_close_price"): 11, (DAY2, "ZETA", "close_price"): 12,
         (DAY2, "ZETA", "transaction_mtm"): 0, (DAY2, "ZETA", "prior_open_mtm"): 50,  # 50 x (12 - 11)
         (DAY2, "ZETA", "commissions"): 0, (DAY2, "ZETA", "total"): 50,
         (DAY2, "TOTAL", "transaction_mtm"): D("34.48"), (DAY2, "TOTAL", "prior_open_mtm"): D("222.40"),
@@ -95,7 +102,10 @@ def test_two_statements_match_ibkr_to_the_cent(tmp_path):
     assert {key: ours for key, (ours, _) in got.items()} == expected
     assert all(ours == ibkr for ours, ibkr in got.values())
     assert found.diffs == []
-    assert {d.currency for d in found.summaries} == {"USD"}
+    # MTM figures in base; quantities and prices in the instrument's currency (SAPX: EUR)
+    assert {(d.symbol, d.currency) for d in found.summaries if not d.field.endswith(("price", "quantity"))} == {
+        ("ACME", "USD"), ("SAPX", "USD"), ("ZETA", "USD"), ("TOTAL", "USD")}
+    assert {d.currency for d in found.summaries if d.symbol == "SAPX" and d.field.endswith("price")} == {"EUR"}
 
 
 def test_first_statement_skips_prior_open_mtm_without_an_earlier_mark(tmp_path):
@@ -105,7 +115,7 @@ def test_first_statement_skips_prior_open_mtm_without_an_earlier_mark(tmp_path):
     a diff there names missing_history (held at the start with no earlier mark)."""
     got = mtm(reconcile(import_ledger(tmp_path)))
     assert {field for (day, symbol, field) in got if (day, symbol) == (DAY1, "ZETA")} == {
-        "prev_close_quantity", "close_quantity", "transaction_mtm", "commissions"}
+        "prev_close_quantity", "close_quantity", "close_price", "transaction_mtm", "commissions"}
     assert {field for (day, symbol, field) in got if (day, symbol) == (DAY1, "TOTAL")} == {
         "transaction_mtm", "commissions"}
     day1 = (FIXTURES / "day1.xml").read_text().replace(
@@ -154,8 +164,9 @@ def test_report_reconcile_json_lists_the_mtm_rows(tmp_path):
     report = json.loads(result.output)
     assert report["status"] == "ok"
     rows = {(s["date"], s["symbol"], s["field"]): s for s in report["summaries"]}
-    # 18 day-1 comparisons (ACME 6, SAPX 6, ZETA 4, Total 2) + 22 day-2 ones (3 x 6 + Total 4)
-    assert len(rows) == 40
+    # 21 day-1 comparisons (ACME 7 and SAPX 7: no prev_close_price, nothing was held; ZETA 5; Total 2)
+    # + 28 day-2 ones (3 instruments x 8 + Total 4)
+    assert len(rows) == 49
     acme = rows[("2024-03-05", "ACME", "summary.prior_open_mtm")]
     assert (acme["ours"], acme["ibkr"], acme["diff"], acme["status"], acme["currency"]) == (
         "150.00", "150.00", "0.00", "ok", "USD")
@@ -187,6 +198,7 @@ OPTION_WEEK = header() + commodity("OPTX", "5555", category="OPT", multiplier=10
   statement_from: 2024-06-03
   statement_to: 2024-06-07
   prev_close_quantity: 2
+  prev_close_price: 1.50
   close_quantity: 0
   transaction_mtm: 25
   prior_open_mtm: 55
@@ -210,7 +222,8 @@ def test_a_week_is_settled_day_by_day_as_ibkr_does():
     *_, book = load(OPTION_WEEK)
     found = reconcile_book(book)
     assert {d.field: d.ours for d in found.summaries} == {
-        "summary.prev_close_quantity": 2, "summary.close_quantity": 0, "summary.transaction_mtm": 25,
+        "summary.prev_close_quantity": 2, "summary.close_quantity": 0, "summary.prev_close_price": D("1.50"),
+        "summary.transaction_mtm": 25,
         "summary.prior_open_mtm": 55, "summary.commissions": D("-2.5"), "summary.total": D("77.5")}
     assert found.diffs == []
 
@@ -234,6 +247,23 @@ def test_a_split_in_the_period_leaves_prior_open_mtm_uncompared():
     text += split + row
     *_, book = load(text)
     fields = {d.field: (d.ours, d.ibkr) for d in reconcile_book(book).summaries}
-    assert set(fields) == {"summary.prev_close_quantity", "summary.close_quantity", "summary.transaction_mtm",
-                           "summary.commissions"}
+    assert set(fields) == {"summary.prev_close_quantity", "summary.close_quantity", "summary.prev_close_price",
+                           "summary.transaction_mtm", "summary.commissions"}
     assert fields["summary.close_quantity"] == (4, 4) and fields["summary.transaction_mtm"] == (0, 0)
+
+
+def test_a_stale_start_mark_that_is_not_ibkrs_previous_close_names_a_statement_gap():
+    """The ledger's last OPTX mark before the week is from 2024-05-24 (1.50; the statement of 2024-05-31 is not
+    imported) while IBKR's previous close is 1.60. Ours: prev close 1.50 (diff -0.10), prior open
+    2 x (170 - 150) + 15 = 55 against IBKR's 2 x (170 - 160) + 15 = 35 (diff +20), total 77.5 against 57.5 (+20),
+    each with reason statement_gap (REASONS_MTM): the mark is older than the day before the period and differs
+    from IBKR's. Quantities and the trades' figures still match."""
+    text = OPTION_WEEK.replace('2024-05-31 custom "ibkr-position"', '2024-05-24 custom "ibkr-position"')
+    for old, new in (("prev_close_price: 1.50", "prev_close_price: 1.60"),
+                     ("prior_open_mtm: 55", "prior_open_mtm: 35"), ("total: 77.5", "total: 57.5")):
+        text = text.replace(old, new)
+    *_, book = load(text)
+    assert {(d.field, d.diff, d.reason) for d in reconcile_book(book).diffs} == {
+        ("summary.prev_close_price", D("-0.10"), "statement_gap"), ("summary.prior_open_mtm", 20, "statement_gap"),
+        ("summary.total", 20, "statement_gap")}
+    assert "statement_gap" in REASONS_MTM
