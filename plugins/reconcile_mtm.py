@@ -40,8 +40,8 @@ action (IBKR's `corpActionMtm` re-bases the marks). Rows of SKIPPED_CATEGORIES a
 row of an account that has them. Reasons, from evidence only: `flagged_corporate_action` (an `!` event by the
 period's end); `missing_history` (the ledger has no events for the instrument, holds it at the start with no
 mark before the period, i.e. from a first statement's reconstruction, or has an `opening` lot inside the period;
-MTM does not use cost basis, so older `opening` lots are no evidence); `statement_gap` (REASONS_MTM: the start
-mark is older than the day before the period and differs from IBKR's `prevClosePrice`).
+MTM does not use cost basis, so older `opening` lots are no evidence); `statement_gap` (REASONS_MTM: a weekday
+lies between the start mark and the period, and the mark differs from IBKR's `prevClosePrice`).
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ REBASING = ("split", "corporate_action")
 TRADES = ("trade", "expiry", "assignment", "exercise")
 #: Reasons this module names beyond reconcile.REASONS (for the coordinator to merge there).
 REASONS_MTM = {
-    "statement_gap": "the ledger's last mark before the period is older than the day before it and is not IBKR's "
-                     "previous close: a statement in between is not imported, so the start mark (and quantity) "
-                     "are out of date",
+    "statement_gap": "the ledger's last mark before the period is from before a weekday the ledger has no mark "
+                     "for, and is not IBKR's previous close: a statement in between is not imported, so the start "
+                     "mark (and quantity) are out of date",
 }
 
 
@@ -152,11 +152,21 @@ def _reason(insts: list[Instrument], ours: Mtm, meta: dict, start: datetime.date
         return "flagged_corporate_action"
     if not any(inst.events for inst in insts) or ours.history_gap:
         return "missing_history"
-    ibkr_price = dec(meta.get("prev_close_price"))
+    ibkr_price, marked = dec(meta.get("prev_close_price")), ours.start_mark_date
     if (ours.prev_close_price is not None and ibkr_price is not None and ours.prev_close_price != ibkr_price
-            and ours.start_mark_date is not None and ours.start_mark_date < start - ONE_DAY):
+            and marked is not None and _weekday_between(marked, start - ONE_DAY)):
         return "statement_gap"
     return None
+
+
+def _weekday_between(after: datetime.date, until: datetime.date) -> bool:
+    """Is there a Monday-to-Friday day in (after, until]? A Friday mark before a Monday period leaves none."""
+    day = after + ONE_DAY
+    while day <= until:
+        if day.weekday() < 5:
+            return True
+        day += ONE_DAY
+    return False
 
 
 def instrument_mtm(book: Book, inst: Instrument, start: datetime.date, end: datetime.date) -> Mtm:

@@ -258,12 +258,17 @@ def test_a_stale_start_mark_that_is_not_ibkrs_previous_close_names_a_statement_g
     2 x (170 - 150) + 15 = 55 against IBKR's 2 x (170 - 160) + 15 = 35 (diff +20), total 77.5 against 57.5 (+20),
     each with reason statement_gap (REASONS_MTM): the mark is older than the day before the period and differs
     from IBKR's. Quantities and the trades' figures still match."""
-    text = OPTION_WEEK.replace('2024-05-31 custom "ibkr-position"', '2024-05-24 custom "ibkr-position"')
+    ibkr_says_160 = OPTION_WEEK
     for old, new in (("prev_close_price: 1.50", "prev_close_price: 1.60"),
                      ("prior_open_mtm: 55", "prior_open_mtm: 35"), ("total: 77.5", "total: 57.5")):
-        text = text.replace(old, new)
-    *_, book = load(text)
+        ibkr_says_160 = ibkr_says_160.replace(old, new)
+    *_, book = load(ibkr_says_160.replace('2024-05-31 custom "ibkr-position"', '2024-05-24 custom "ibkr-position"'))
     assert {(d.field, d.diff, d.reason) for d in reconcile_book(book).diffs} == {
         ("summary.prev_close_price", D("-0.10"), "statement_gap"), ("summary.prior_open_mtm", 20, "statement_gap"),
         ("summary.total", 20, "statement_gap")}
     assert "statement_gap" in REASONS_MTM
+    # the same figures with the mark of Friday 2024-05-31: only a weekend before the Monday period, so no gap is
+    # evidenced and the diffs stay unexplained
+    *_, book = load(ibkr_says_160)
+    assert {(d.field, d.reason) for d in reconcile_book(book).diffs} == {
+        ("summary.prev_close_price", None), ("summary.prior_open_mtm", None), ("summary.total", None)}
