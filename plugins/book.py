@@ -148,6 +148,8 @@ class Book:
     marks: dict[str, list[Mark]] = field(default_factory=lambda: defaultdict(list))  # by commodity symbol
     rates: dict[str, list[tuple[datetime.date, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     summaries: list[data.Custom] = field(default_factory=list)
+    cash_reports: list[data.Custom] = field(default_factory=list)  # `custom "ibkr-cash"`: IBKR's CashReport
+    cash_postings: list[tuple[data.Transaction, data.Posting]] = field(default_factory=list)  # on Assets:…:Cash
     symbol_by_conid: dict[str, str] = field(default_factory=dict)
 
     def rate(self, currency: str, date: datetime.date) -> Decimal | None:
@@ -183,6 +185,8 @@ def load_book(entries, options_map) -> Book:
         series.sort()
     for entry in entries:
         if isinstance(entry, data.Transaction):
+            book.cash_postings.extend((entry, p) for p in entry.postings
+                                      if (split_account(p.account) or ("", ""))[1] == "Assets:Cash")
             for event in transaction_events(entry, commodities, book):
                 inst = _instrument(book, event.account, event.conid, event.symbol, commodities)
                 inst.events.append(event)
@@ -198,6 +202,8 @@ def load_book(entries, options_map) -> Book:
                                                    pos.fx_rate_to_base))
         elif isinstance(entry, data.Custom) and entry.type == "ibkr-summary":
             book.summaries.append(entry)
+        elif isinstance(entry, data.Custom) and entry.type == "ibkr-cash":
+            book.cash_reports.append(entry)
     for inst in book.instruments.values():
         inst.currency = inst.currency or next((e.currency for e in inst.events if e.currency), "")
     return book

@@ -2,8 +2,9 @@
 
 `plugin "beanflex.plugins.reconcile" "{'tolerance': '0.01'}"` returns the entries unchanged and adds one
 ReconcileError per difference above the tolerance: a closing trade whose realized P&L (proceeds minus the basis
-of the lots the ledger closed, e.g. 1948.50 - 1601.50 = 347.00) differs from IBKR's `fifo_pnl_realized`, or an
-open position whose quantity, cost basis or unrealized P&L differs from IBKR's `custom "ibkr-position"`.
+of the lots the ledger closed, e.g. 1948.50 - 1601.50 = 347.00) differs from IBKR's `fifo_pnl_realized`, an
+open position whose quantity, cost basis or unrealized P&L differs from IBKR's `custom "ibkr-position"`, or an
+ending cash balance that differs from IBKR's CashReport (`custom "ibkr-cash"`, reconcile_cash.py).
 `reconcile(book, tolerance)` is the same comparison as data, for `report reconcile`. Diffs are never netted:
 each one is listed, with a `reason` when a known cause applies (REASONS).
 """
@@ -13,11 +14,11 @@ from __future__ import annotations
 import ast
 import collections
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from . import lots as lots_mod
-from . import reconcile_summaries
+from . import reconcile_cash, reconcile_summaries
 from .book import ZERO, Book, Event, IbkrPosition, Instrument, load_book, raw_refs
 from .diffs import Diff
 
@@ -34,6 +35,10 @@ REASONS = {
     "assignment_premium_in_stock_leg": "IBKR folds an assigned/exercised option's premium into the stock leg "
                                        "(flex-schema §2); ours books it on the option",
     "commission_in_other_currency": "the commission is charged in another currency than the trade",
+    "earlier_cash_diff": "the ledger's cash before the CashReport's period already differs from IBKR's "
+                         "startingCash (an earlier statement's diff, or a gap between statements)",
+    "statement_rows_incomplete": "the statement's rows of one kind (trades, commissions, dividends, ...) do not add "
+                                 "up to IBKR's own CashReport figure for it: a trimmed or edited export",
     "ibkr_rows_disagree": "IBKR's figure disagrees with IBKR's own opening rows, which the ledger follows: the "
                           "closing row's cost (IBKR's closed-lot basis) differs from the opening rows' cost by the "
                           "diff, or an open lot's opening row gives a cost that is not its net cash",
@@ -72,13 +77,20 @@ class Reconciliation:
     trades: list[Diff]  # every closing trade with an IBKR figure, matched or not
     positions: list[Diff]  # every compared field of every ibkr-position
     summaries: list[Diff]  # ibkr-summary rows we can compare
+    cash: list[Diff] = field(default_factory=list)  # per ibkr-cash: ending `cash`, then its `cash.<kind>` rows
 
     def beyond(self, diffs: list[Diff]) -> list[Diff]:
         return [d for d in diffs if abs(d.diff) > self.tolerance]
 
     @property
+    def cash_checks(self) -> list[Diff]:
+        """The ending-cash comparisons; the `cash.<kind>` rows are their breakdown, not checks."""
+        return [d for d in self.cash if d.field == "cash"]
+
+    @property
     def diffs(self) -> list[Diff]:
-        return self.beyond(self.trades) + self.beyond(self.positions) + self.beyond(self.summaries)
+        return (self.beyond(self.trades) + self.beyond(self.positions) + self.beyond(self.summaries)
+                + self.beyond(self.cash_checks))
 
 
 def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=()) -> Reconciliation:
@@ -95,6 +107,8 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
             result.positions.extend(_position_checks(inst, pos, run.snapshots.get(pos.date, run.lots), unmatched,
                                                      tolerance))
     _name_assignment_reasons(book, result, tolerance)
+    result.cash.extend(d for d in reconcile_cash.cash_checks(book, tolerance)
+                       if not accounts or d.account in accounts)
     result.summaries.extend(reconcile_summaries.summary_checks(book))
     return result
 
@@ -257,24 +271,35 @@ def _show(number: Decimal) -> str:
     return f"{trimmed:f}" if trimmed.as_tuple().exponent < 0 else f"{trimmed:.1f}"
 
 
-def mismatch_message(d: Diff) -> str:
+def mismatch_message(d: Diff, breakdown: str = "") -> str:
     what = {"realized": "Realized P&L", "quantity": "Position quantity", "cost_basis": "Cost basis",
-            "unrealized": "Unrealized P&L"}.get(d.field, d.field)
-    where = f"'{d.flex_id}'" if d.flex_id else f"{d.symbol} (conid {d.conid}) on {d.date}"
+            "unrealized": "Unrealized P&L", "cash": "Ending cash"}.get(d.field, d.field)
+    if d.flex_id:
+        where = f"'{d.flex_id}'"
+    elif d.field == "cash":
+        where = f"{d.currency} in {d.account} on {d.date}"
+    else:
+        where = f"{d.symbol} (conid {d.conid}) on {d.date}"
     reason = f"; reason: {d.reason}" if d.reason else ""
+    kinds = f"; differing kinds: {breakdown}" if breakdown else ""
     return (f"{what} differs for {where}: ours {_show(d.ours)} != IBKR {_show(d.ibkr)} "
-            f"({'+' if d.diff >= 0 else ''}{_show(d.diff)} {d.currency})"
+            f"({'+' if d.diff >= 0 else ''}{_show(d.diff)} {d.currency}){kinds}"
             f"{reason}; raw row {' '.join(d.raw) or '?'}")
 
 
 def plugin_errors(entries, options_map, tolerance: Decimal) -> list:
-    """One ReconcileError per trade or position diff above the tolerance, located at the entry behind it."""
+    """One ReconcileError per trade, position or ending-cash diff above the tolerance, located at the entry
+    behind it; a cash error names the kinds of money that differ (reconcile_cash.py)."""
     by_meta = {id(getattr(e, "meta", None)): e for e in entries}
     found = reconcile_book(load_book(entries, options_map), tolerance)
     errors = []
-    for d in found.beyond(found.trades) + found.beyond(found.positions):
+    for d in found.beyond(found.trades) + found.beyond(found.positions) + found.beyond(found.cash_checks):
+        breakdown = ""
+        if d.field == "cash":
+            mine = [g for g in found.cash if g.meta is d.meta and g.field != "cash"]
+            breakdown = reconcile_cash.breakdown_text(mine, tolerance)
         errors.append(ReconcileError(d.meta or {"filename": "<beanflex.plugins.reconcile>", "lineno": 0},
-                                     mismatch_message(d), by_meta.get(id(d.meta))))
+                                     mismatch_message(d, breakdown), by_meta.get(id(d.meta))))
     return errors
 
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from beancount import loader
 from beancount.core import data
-from beancount.ops.balance import BalanceError
 
 from beanflex.importers.flex import adapter, cash
 from beanflex.importers.flex.context import ImportConfig, MapContext
@@ -144,14 +143,22 @@ def test_gbx_dividend_keeps_pence_and_its_rate():
     assert prices == {("GBX", "GBP"): (D("0.01"), "fxRateToBase"), ("USD", "GBP"): (D("0.7722"), "ConversionRates")}
 
 
-def test_wrong_ending_cash_is_shown_as_a_balance_error_naming_the_raw_row():
+def test_wrong_ending_cash_is_shown_as_a_reconciliation_diff_naming_the_raw_row():
+    """The core ledger loads; the reconcile plugin shows the mismatch with IBKR's row, never adjusts it."""
     _, _, _, text = _ledger("wrong_ending_cash.xml")
-    _, errors, _ = loader.load_string(text)
+    _, core_errors, _ = loader.load_string(text)
+    assert core_errors == []
+    _, errors, _ = loader.load_string('plugin "beanflex.plugins.reconcile"\n' + text)
     [error] = errors
-    assert isinstance(error, BalanceError)
+    assert type(error).__name__ == "ReconcileError"
     # opening 20.00 + deposit 100 = 120.00 held, IBKR says 150.00: 30.00 too little.
-    assert "150.00 USD" in error.message and "120.00 USD" in error.message
-    assert error.entry.meta["flex_src"] == "raw/U7654321/2024/wrong_ending_cash.xml:6"
+    assert "Ending cash differs for USD in U7654321 on 2024-03-31: ours 120.00 != IBKR 150.00 (-30.00 USD)" \
+        in error.message
+    # The row gives no figures between starting and ending cash, so IBKR's remainder 150.00 - 20.00 = 130.00 is
+    # `other`, and the ledger's deposit of 100 has no IBKR figure to match: the row does not add up by itself.
+    assert "differing kinds: deposits_withdrawals ours 100 IBKR 0; other ours 0 IBKR 130.00;" in error.message
+    assert "reason: statement_rows_incomplete" in error.message
+    assert error.source["flex_src"] == "raw/U7654321/2024/wrong_ending_cash.xml:6"
 
 
 def test_only_first_statement_gets_opening_cash():

@@ -14,8 +14,9 @@ Their CHF figure is the USD fee times the day's USD rate to CHF, to the last dig
 5.198126263; 2 × 0.89466 = 1.78932), which no other FX commission is (53 others; 45 of them have a USD rate that
 day to compare with): the others were charged in CHF, as stated. The sums alone would also fit other sets of 8
 minimum fees (many rows repeat the same CHF figure); this rate signature and the unbroken date run pick these 9.
-Nothing else in those rows marks them, so the importer keeps the rows' CHF and the two balance errors stay, with
-this as their reason (tests/fixtures/cash/README.md, "Balance checks that fail on the public samples").
+Nothing else in those rows marks them, so the importer keeps the rows' CHF and the reconciliation shows two
+ending-cash diffs whose breakdown differs only in commissions (reason `commission_in_other_currency`;
+tests/fixtures/cash/README.md, "Cash and position checks that differ on the public samples").
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from beancount.core import data
 
 from beanflex.importers.flex import adapter
 from beanflex.importers.flex.mapper import build_ledger
+from beanflex.plugins.book import load_book
+from beanflex.plugins.reconcile import reconcile_book
 from samples import sample
 
 D = Decimal
@@ -135,7 +138,7 @@ def test_only_those_rows_state_a_usd_fee_converted_at_the_days_rate():
 
 
 def test_the_ledger_is_off_by_exactly_those_commissions():
-    """The ledger's cash against the CashReport's endingCash (the two failing balance checks): CHF
+    """The ledger's cash against the CashReport's endingCash (`custom "ibkr-cash"`): CHF
     13519.472623975 + 18.867786263 = 13538.340410238 exactly; USD 21.349816002 - 21.821296 = -0.471479998 vs
     IBKR's -0.47148 (IBKR's own columns add up to -0.471480011: its rounding, not ours)."""
     path, document = _statement()
@@ -151,11 +154,29 @@ def test_the_ledger_is_off_by_exactly_those_commissions():
                     cash[posting.units.currency] = cash.get(posting.units.currency, D(0)) + posting.units.number
                 if tx in CHARGED_IN_USD and posting.account.endswith(":Commissions"):
                     moved[posting.units.currency] += posting.units.number
-    checks = {e.amount.currency: e.amount.number for e in entries
-              if isinstance(e, data.Balance) and e.account.endswith(":Cash")}
+    checks = {e.values[0].value: e.meta["ending_cash"] for e in entries
+              if isinstance(e, data.Custom) and e.type == "ibkr-cash"}
     assert dict(moved) == {"CHF": D("18.867786263")}
-    assert cash["USD"] - checks["USD"] == D("21.821296002")  # the 2 balance errors, as Beancount reports them
+    assert cash["USD"] - checks["USD"] == D("21.821296002")  # the 2 reconciliation diffs
     assert checks["CHF"] - cash["CHF"] == D("18.867786263")
     assert cash["CHF"] + moved["CHF"] == checks["CHF"]
     assert abs(cash["USD"] - sum(CHARGED_IN_USD.values(), D(0)) - checks["USD"]) <= IBKR_ROUNDING
     assert cash["EUR"] == checks["EUR"] == 0
+
+
+def test_the_reconciliation_names_the_commissions_as_the_cause():
+    """What `beanflex check` shows: two ending-cash diffs whose breakdown differs only in commissions, with
+    opposite signs in CHF and USD (reason commission_in_other_currency). CHF: IBKR -110.22127726, the ledger
+    -110.22127726 - 18.867786263 = -129.089063523 (to IBKR's float noise); USD: IBKR -1117.40559443, the ledger
+    -1117.40559443 + 21.821296 = -1095.58429843."""
+    path, document = _statement()
+    result = build_ledger([(f"raw/U9999999/2025/{path.name}", document)])
+    entries = [e for directives in result.files.values() for e in directives]
+    found = reconcile_book(load_book(entries, {"operating_currency": ["CHF"]}))
+    diffs = {d.currency: d for d in found.beyond(found.cash_checks)}
+    assert sorted(diffs) == ["CHF", "USD"]
+    assert {d.reason for d in diffs.values()} == {"commission_in_other_currency"}
+    kinds = {(d.currency, d.field): d for d in found.beyond([d for d in found.cash if d.field != "cash"])}
+    assert sorted(kinds) == [("CHF", "cash.commissions"), ("USD", "cash.commissions")]
+    assert abs(kinds[("CHF", "cash.commissions")].diff + D("18.867786263")) <= IBKR_ROUNDING
+    assert abs(kinds[("USD", "cash.commissions")].diff - D("21.821296")) <= IBKR_ROUNDING

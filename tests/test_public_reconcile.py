@@ -103,12 +103,54 @@ def test_public_sample_reconciles_with_every_diff_explained(path, tmp_path):
     trade_diffs = found.beyond(found.trades)
     positions = collections.defaultdict(list)
     for d in found.positions:
-        positions[(d.date, d.account, d.conid)].append(d)
+        if not _flat(d):
+            positions[(d.date, d.account, d.conid)].append(d)
     summary_diffs = found.beyond(found.summaries)
     got = (len(found.trades), len(found.trades) - len(trade_diffs), {(d.flex_id, d.reason) for d in trade_diffs},
            len(positions), sum(1 for fields in positions.values() if not found.beyond(fields)),
-           {(d.symbol, d.field, d.reason) for d in found.beyond(found.positions)},
+           {(d.symbol, d.field, d.reason) for d in found.beyond(found.positions) if not _flat(d)},
            len(found.summaries), {(d.symbol, d.field, d.reason) for d in summary_diffs})
     unexplained = [d for d in trade_diffs + found.beyond(found.positions) + summary_diffs if d.reason is None]
     assert unexplained == [], "unexplained diffs are bugs to find"
     assert got == EXPECTED[path.name]
+
+
+# sample -> (instruments traded but not listed in OpenPositions, checked flat / matched,
+#            CashReport currencies checked / matched, {(currency, reason)} of the ending-cash diffs)
+# Why (tests/fixtures/cash/README.md has the figures): eTax's 9 FX commissions were charged in USD while their rows
+# say CHF (tests/test_etax_fx_commissions.py); the others are trimmed or edited excerpts whose rows of some kind
+# do not add up to IBKR's own CashReport figure for it, e.g. uabean net trades -3025.50 in the file against
+# IBKR's -17339.60; shortopt's CashReport counts net trades -180302.50 against its 4 Trade rows' -180290.
+CASH_AND_FLAT = {
+    "opensteuerauszug__eTax_report_anonymised_2025.xml": (
+        41, 41, 3, 1, {("CHF", "commission_in_other_currency"), ("USD", "commission_in_other_currency")}),
+    "opensteuerauszug__minimal_short_options_repro_2025.xml": (0, 0, 1, 0, {("USD", "statement_rows_incomplete")}),
+    "opensteuerauszug__options_future_2025.xml": (11, 11, 0, 0, set()),
+    "opensteuerauszug__vtandchill_2025.xml": (
+        0, 0, 2, 0, {("CHF", "statement_rows_incomplete"), ("USD", "statement_rows_incomplete")}),
+    "portfolio__testIBFlexStatementFile14.xml": (0, 0, 2, 2, set()),
+    "portfolio__testIBFlexStatementFile20.xml": (
+        0, 0, 4, 2, {("CAD", "statement_rows_incomplete"), ("USD", "statement_rows_incomplete")}),
+    "portfolio__testIBFlexStatementFile21.xml": (
+        0, 0, 3, 1, {("EUR", "statement_rows_incomplete"), ("USD", "statement_rows_incomplete")}),
+    "uabean__beancount.xml": (0, 0, 1, 0, {("USD", "statement_rows_incomplete")}),
+    "alens-importers__forex-mix.xml": (3, 3, 0, 0, set()),
+    "beancount_reds_importers__dividend+tax.xml": (0, 0, 2, 1, {("USD", "statement_rows_incomplete")}),
+}
+
+
+def _flat(d) -> bool:
+    return d.meta.get("source") == "OpenPositions (not listed)"
+
+
+@pytest.mark.parametrize("path", public_samples(), ids=lambda p: p.name)
+def test_public_sample_cash_and_flat_positions_reconcile_with_every_diff_explained(path, tmp_path):
+    """IBKR's ending cash per currency and its silence about instruments no longer held, against the ledger.
+    The core ledger loads without errors (tests/test_public_samples_import.py); these are the diffs it shows."""
+    found = reconcile_sample(path, tmp_path)
+    flat = [d for d in found.positions if _flat(d)]
+    cash = found.cash_checks
+    got = (len(flat), len(flat) - len(found.beyond(flat)), len(cash), len(cash) - len(found.beyond(cash)),
+           {(d.currency, d.reason) for d in found.beyond(cash)})
+    assert [d for d in found.beyond(flat + cash) if d.reason is None] == [], "unexplained diffs are bugs to find"
+    assert got == CASH_AND_FLAT.get(path.name, (0, 0, 0, 0, set()))

@@ -1,20 +1,22 @@
 """The self-checks IBKR gives for free (DESIGN §4, issue 4 item 8), IBKR's own figures, and the opening cash.
 
-- `OpenPositions` -> `balance Assets:IBKR:<acct>:Positions <qty> <COMMODITY>` the day after the report date, and
-  `custom "ibkr-position"` with IBKR's view (mark, cost basis, unrealized) on the report date; an instrument traded
-  in the statement but not listed must be flat (`balance … 0 <COMMODITY>`).
-- `CashReport` per currency -> `balance Assets:IBKR:<acct>:Cash <endingCash> <CCY>` the day after `toDate`.
+- `OpenPositions` -> `custom "ibkr-position"` with IBKR's view (quantity, mark, cost basis, unrealized) on the
+  report date; an instrument traded in the statement but not listed gets one with `position: 0`.
+- `CashReport` per currency -> `custom "ibkr-cash"` on `toDate` with IBKR's starting and ending cash and the
+  non-zero figures they are made of (commissions, dividends, net trades, ...).
 - `CashReport` startingCash -> the opening cash transaction, for an account's first statement only.
 - Performance summaries -> `custom "ibkr-summary" "<section>"`, every numeric attribute as meta.
 
-A check that fails is a Beancount balance error naming the amounts and, through `flex_src`, the raw row: the
-mismatch is shown, never "fixed" here. Beancount checks a balance at the start of its day, so the assertion for
-positions held at the end of 2024-12-31 is dated 2025-01-01.
+These are records of what IBKR says, not assertions: the reconcile plugin compares them with the ledger
+(`plugins/reconcile.py`, `reconcile_cash.py`) and shows every mismatch with its raw row and a reason when one is
+known; nothing is adjusted to make a check pass. They used to be `balance` directives, but a statement that does
+not add up (a trimmed export, or IBKR charging a commission in another currency than its row states) then made
+the core ledger fail to load, and every nightly sync with it; as reconciliation diffs they are committed,
+reported by `beanflex check` and `sync`, and fail only under `--strict`.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from decimal import Decimal
 
@@ -25,11 +27,12 @@ from beancount.parser.grammar import ValueType
 from .adapter import FlexRecord, FlexStatement
 from .context import MapContext
 
-ONE_DAY = datetime.timedelta(days=1)
 #: CashReport rows that are not one currency: the base-currency total of every currency.
 BASE_SUMMARY = "BASE_SUMMARY"
 #: Attributes that look numeric but are identifiers or dates, never summary figures.
 _NOT_FIGURES = re.compile(r"(ID|Id|[cC]onid|Date|Time|expiry|[cC]ode)$")
+#: CashReport columns that split a figure by segment (securities, commodities) or period (MTD, YTD).
+_CASH_SPLIT = re.compile(r"(Sec|Com|MTD|YTD)$")
 
 
 def position_groups(statement: FlexStatement) -> list[list[FlexRecord]]:
@@ -50,7 +53,7 @@ def position_groups(statement: FlexStatement) -> list[list[FlexRecord]]:
 
 
 def map_position_checks(statement: FlexStatement, ctx: MapContext) -> list:
-    """Per open position: a balance assertion on Positions and IBKR's `custom "ibkr-position"` record.
+    """Per open position IBKR's `custom "ibkr-position"` record; per instrument traded but not listed, one with 0.
 
     Option positions are in contracts, as IBKR reports them and as the ledger holds them.
     """
@@ -66,48 +69,52 @@ def map_position_checks(statement: FlexStatement, ctx: MapContext) -> list:
                           ctx.raw_path, first.line)
             continue
         quantity = sum(positions, Decimal(0))
-        meta = data.new_metadata(ctx.raw_path, first.line)
-        meta["flex_src"] = ctx.src(*rows)
-        meta["source"] = "OpenPositions.position"
-        entries.append(data.Balance(meta, day + ONE_DAY, ctx.accounts.positions, Amount(quantity, commodity),
-                                    None, None))
         entries.append(data.Custom(_position_meta(rows, quantity, ctx), day, "ibkr-position",
                                    [ValueType(commodity, str), ValueType(ctx.account_id, str)]))
     entries.extend(_closed_position_checks(statement, ctx))
     return entries
 
 
-def _closed_position_checks(statement: FlexStatement, ctx: MapContext) -> list[data.Balance]:
-    """`balance …:Positions 0 <COMMODITY>` for instruments traded in the statement that IBKR no longer lists.
+def _closed_position_checks(statement: FlexStatement, ctx: MapContext) -> list[data.Custom]:
+    """`custom "ibkr-position"` with `position: 0` for instruments traded in the statement that IBKR no longer lists.
 
     Only when the query has an OpenPositions section (present, even empty): its silence then means "nothing held",
-    so a lot the ledger failed to close shows up as an error instead of an invisible stale holding.
+    so a lot the ledger failed to close shows up as a quantity diff instead of an invisible stale holding.
     """
     if "OpenPositions" not in statement.sections or statement.to_date is None:
         return []
     held = {_instrument_key(r) for r in statement.rows("OpenPositions", "OpenPosition")}
-    first_rows: dict[str, list[FlexRecord]] = {}
+    traded: dict[str, list[FlexRecord]] = {}
     for record in statement.rows("Trades", "Trade"):
         if (record.text("assetCategory") or "") == "CASH":
             continue
         key = _instrument_key(record)
         if key not in held:
-            first_rows.setdefault(key, []).append(record)
+            traded.setdefault(key, []).append(record)
     entries = []
-    for rows in first_rows.values():
-        commodity = ctx.commodity(rows[0])
+    for rows in traded.values():
+        last = rows[-1]
+        commodity = ctx.commodity(last)
         if commodity is None:
             continue
-        meta = data.new_metadata(ctx.raw_path, rows[-1].line)
-        meta["flex_src"] = ctx.src(rows[-1])
-        meta["source"] = "OpenPositions (not listed)"
-        entries.append(data.Balance(meta, statement.to_date + ONE_DAY, ctx.accounts.positions,
-                                    Amount(Decimal(0), commodity), None, None))
+        meta = data.new_metadata(ctx.raw_path, last.line)
+        fields = {"account": ctx.account_id, "conid": last.text("conid"), "position": Decimal(0),
+                  "currency": last.text("currency"), "source": "OpenPositions (not listed)",
+                  "flex_src": ctx.src(last)}
+        meta.update({k: v for k, v in fields.items() if v is not None})
+        entries.append(data.Custom(meta, statement.to_date, "ibkr-position",
+                                   [ValueType(commodity, str), ValueType(ctx.account_id, str)]))
     return entries
 
 
-def map_cash_checks(statement: FlexStatement, ctx: MapContext) -> list[data.Balance]:
-    """Per currency of the CashReport: `balance …:Cash <endingCash> <CCY>` dated toDate + 1."""
+def map_cash_checks(statement: FlexStatement, ctx: MapContext) -> list[data.Custom]:
+    """Per currency of the CashReport: `custom "ibkr-cash" "<CCY>" "<acct>"` on toDate.
+
+    Meta: `account`, `currency`, `from_date`, then IBKR's figures in snake_case, every non-zero one plus
+    `starting_cash` and `ending_cash` (`netTradesPurchases` -> `net_trades_purchases`; the `…Sec`, `…Com`,
+    `…MTD`, `…YTD` splits of the same figures are left out), `flex_src`. The reconcile plugin compares
+    ending_cash with the ledger's cash and, when they differ, each figure with the rows of its kind.
+    """
     entries = []
     for record in _cash_report_rows(statement):
         ending, currency = record.decimal("endingCash"), record.text("currency")
@@ -117,9 +124,20 @@ def map_cash_checks(statement: FlexStatement, ctx: MapContext) -> list[data.Bala
                           ctx.raw_path, record.line)
             continue
         meta = data.new_metadata(ctx.raw_path, record.line)
+        meta["account"] = ctx.account_id
+        meta["currency"] = currency
+        from_date = record.date("fromDate") or statement.from_date
+        if from_date is not None:
+            meta["from_date"] = from_date
+        for name in record.attrs:
+            if _NOT_FIGURES.search(name) or _CASH_SPLIT.search(name):
+                continue
+            value = _number(record, name)
+            if value is not None and (value or name in ("startingCash", "endingCash")):
+                meta[snake_case(name)] = value
         meta["flex_src"] = ctx.src(record)
-        meta["source"] = "CashReport.endingCash"
-        entries.append(data.Balance(meta, day + ONE_DAY, ctx.accounts.cash, Amount(ending, currency), None, None))
+        entries.append(data.Custom(meta, day, "ibkr-cash", [ValueType(currency, str),
+                                                            ValueType(ctx.account_id, str)]))
     return entries
 
 
