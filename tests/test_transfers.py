@@ -244,3 +244,54 @@ def test_slb_fees_are_reported_with_their_reason():
     assert (lambda t: (t.read, t.mapped, t.flagged, t.unmapped))(result.total()) == (9, 0, 0, 9)
     [item] = [i for i in result.drift.items if i.section == "SLBFees"]
     assert "not cash" in item.name and "CashTransactions" in item.name
+
+
+LOT_STATEMENT = b"""<FlexQueryResponse queryName="t" type="AF"><FlexStatements count="1">
+<FlexStatement accountId="U3" fromDate="20240301" toDate="20240331" period="LastMonth" whenGenerated="20240401;120000">
+<AccountInformation accountId="U3" currency="USD" />
+<Trades>
+<Trade accountId="U3" assetCategory="STK" symbol="MSFT" conid="272093" multiplier="1" currency="USD" fxRateToBase="1"
+ dateTime="20240320;100000" quantity="5" tradePrice="400" proceeds="-2000" ibCommission="-1" netCash="-2001"
+ cost="2001" fifoPnlRealized="0" openCloseIndicator="O" buySell="BUY" transactionID="B9" levelOfDetail="EXECUTION" />
+</Trades>
+<Transfers>
+<Transfer accountId="U3" currency="USD" fxRateToBase="1" assetCategory="STK" symbol="MSFT" conid="272093"
+ multiplier="1" date="20240305" type="FOP" direction="IN" quantity="20" transferPrice="0" positionAmount="8000"
+ pnlAmount="0" cashTransfer="0" transactionID="X9" levelOfDetail="TRANSFER" />
+</Transfers>
+<OpenPositions>
+<OpenPosition accountId="U3" currency="USD" assetCategory="STK" symbol="MSFT" conid="272093" multiplier="1"
+ reportDate="20240331" position="20" markPrice="410" costBasisMoney="5400" levelOfDetail="LOT"
+ originatingTransactionID="X9" openDateTime="20210104;100000" />
+<OpenPosition accountId="U3" currency="USD" assetCategory="STK" symbol="MSFT" conid="272093" multiplier="1"
+ reportDate="20240331" position="5" markPrice="410" costBasisMoney="2001" levelOfDetail="LOT"
+ originatingTransactionID="B9" openDateTime="20240320;100000" />
+</OpenPositions>
+</FlexStatement></FlexStatements></FlexQueryResponse>"""
+
+
+def test_transfer_in_takes_ibkr_basis_from_its_own_lot_row(tmp_path):
+    """MSFT is also bought in the statement, so the end position (25) is not the transfer's; IBKR's LOT row that
+    names the transfer (originatingTransactionID X9) gives its basis: 5400 / 20 = 270 a share, not flagged."""
+    result = build_ledger([("raw/U3/2024/lot.xml", adapter.parse(LOT_STATEMENT, source="lot.xml"))])
+    entries, errors, _ = load(result, tmp_path)
+    assert errors == [], [e.message for e in errors]
+    entry = txn(entries, "U3/transfer/X9")
+    assert entry.flag == "*" and "originatingTransactionID" in entry.meta["cost_source"]
+    assert postings(entry, ":Positions") == [(Decimal(20), "MSFT", Decimal(270), "U3/transfer/X9")]
+    assert postings(entry, ":Transfers") == [(Decimal(-5400), "USD", None, None)]
+    assert result.total().flagged == 0 and result.total().unmapped == 0
+
+
+def test_ibkr_pnl_amount_on_a_transfer_flags_it(tmp_path):
+    """The ledger books no P&L on a transfer; when IBKR reports one, the entry says so (`!`, flagged_row)."""
+    text = (FIXTURES / "acats_internal_cash.xml").read_bytes().replace(
+        b'positionAmount="-440" positionAmountInBase="-440" pnlAmount="0"',
+        b'positionAmount="-440" positionAmountInBase="-440" pnlAmount="39.6"')
+    result = build_ledger([("raw/U1/2024/pnl.xml", adapter.parse(text, source="pnl.xml"))])
+    entries, errors, _ = load(result, tmp_path)
+    assert errors == [], [e.message for e in errors]
+    out = txn(entries, "U1/transfer/X2")
+    assert out.flag == "!" and out.meta["pnl_amount"] == Decimal("39.6") and postings(out, ":PnL") == []
+    [item] = [i for i in result.drift.items if i.section == "Transfers"]
+    assert item.kind == "flagged_row" and "pnlAmount 39.6" in item.name

@@ -250,9 +250,12 @@ def _moved_only_by(statement: FlexStatement, record: FlexRecord) -> bool:
     return True
 
 
-def _stand_in(record: FlexRecord, units: Decimal, row_units: Decimal, multiplier: Decimal) -> tuple[Decimal, str,
-                                                                                                     bool]:
-    """A stand-in total cost for `units` of the row's `row_units`, and what it is (never IBKR's basis)."""
+def _stand_in(record: FlexRecord, units: Decimal, row_units: Decimal,
+              multiplier: Decimal) -> tuple[Decimal, str, bool]:
+    """A stand-in total cost for `units` of the row's `row_units`, and what it is (never IBKR's basis).
+
+    E.g. 0.5 BTC out of 0.5, positionAmount -20000: (20000, "positionAmount: …", True), 40000 a coin.
+    """
     share = abs(units) / abs(row_units)
     amount = record.decimal("positionAmount")
     if amount:
