@@ -77,6 +77,11 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
                                  **p[name], "status": p["status"], "reason": p["reason"] if bad else None,
                                  "raw": _raw_text(p["raw"])})
         rows += [{"kind": "summary", **s, "raw": _raw_text(s["raw"])} for s in report["summaries"]]
+        for c in report.get("cash") or []:
+            rows.append({"kind": "cash", **{k: v for k, v in c.items() if k != "kinds"}, "raw": _raw_text(c["raw"])})
+            rows += [{"kind": "cash", "date": c["date"], "account": c["account"], "symbol": c["symbol"],
+                      "field": f"cash.{k['kind']}", "currency": c["currency"], "ours": k["ours"], "ibkr": k["ibkr"],
+                      "diff": k["diff"], "status": k["status"]} for k in c["kinds"]]
         by_day = [dict(d) for d in report["by_day"]]
         return [("reconcile", COMPARE_COLUMNS, rows),
                 ("by_day", ("date", "account", "currency", "closing_trades", "matched", "ours", "ibkr", "diff"),

@@ -202,7 +202,10 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
     for d in found.positions:
         if inside(d):
             positions[(d.date, d.account, d.conid)][d.field] = d
-    diffs = [d for d in found.beyond(trades + [d for d in found.positions if inside(d)] + found.summaries)]
+    cash = [d for d in found.cash if not labels and inside(d)]  # account-level: no label owns cash
+    cash_checks = [d for d in cash if d.field == "cash"]
+    diffs = [d for d in found.beyond(trades + [d for d in found.positions if inside(d)] + found.summaries
+                                     + cash_checks)]
     return {
         "tolerance": str(tolerance),
         "status": "diff" if diffs else "ok",
@@ -214,7 +217,17 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
         "diffs": [_diff_row(d, tolerance) for d in diffs],
         "positions": [_position_row(fields, tolerance) for fields in positions.values()],
         "summaries": [_diff_row(d, tolerance) for d in found.summaries],
+        "cash": [_cash_row(d, [k for k in cash if k.meta is d.meta and k.field != "cash"], tolerance)
+                 for d in cash_checks],
     }
+
+
+def _cash_row(d: reconcile_mod.Diff, kinds: list[reconcile_mod.Diff], tolerance: Decimal) -> dict:
+    """One CashReport currency: ending cash ours vs IBKR, and the kinds of money behind it (reconcile_cash.py)."""
+    return {**_diff_row(d, tolerance),
+            "kinds": [{"kind": k.field.removeprefix("cash."), "ours": money(k.ours), "ibkr": money(k.ibkr),
+                       "diff": money(k.diff), "status": "diff" if abs(k.diff) > tolerance else "ok"}
+                      for k in kinds]}
 
 
 def _position_row(fields: dict, tolerance: Decimal) -> dict:

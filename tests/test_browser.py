@@ -312,6 +312,12 @@ def test_reconciliation_page(page, served):
                 continue
             assert all(same(s, position[name][k]) for s, k in zip(triple, ("ours", "ibkr", "diff"), strict=True)), (
                 position["symbol"], name, triple)
+    # ending cash per currency: ours, IBKR's CashReport and the diff, row by row in the report's order
+    assert page.locator("#bf-cash tbody tr").count() == len(report["cash"])
+    for i, cash in enumerate(report["cash"]):
+        shown = [t.strip() for t in page.locator("#bf-cash tbody tr").nth(i).locator("td").all_inner_texts()]
+        assert (shown[0], shown[2]) == (cash["date"], cash["currency"])
+        assert all(same(s, cash[k]) for s, k in zip(shown[3:6], ("ours", "ibkr", "diff"), strict=True))
     shot(page, served, "reconciliation")
     if served.ledger == "fixture":  # IBKR's 97.5 for the SAP sale against its own rows' 600 - 1 - 501 = 98
         assert report["status"] == "diff"
