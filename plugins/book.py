@@ -90,11 +90,21 @@ class Event:
 
 @dataclass(frozen=True)
 class Mark:
+    """A price of an instrument on a date. `price` is IBKR's quote (per share for an option, as IBKR shows it);
+    `unit_price` is what one unit of the commodity is worth, the figure to value a lot with: an option marked
+    1.25 with multiplier 100 has price 1.25 and unit_price 125.00, whether the mark comes from IBKR's position
+    row (mark × multiplier) or from a price directive (already per contract, ledger-format)."""
+
     date: datetime.date
     price: Decimal
     source: str
     flex_src: str = ""
     fx_rate: Decimal | None = None
+    per_unit: Decimal | None = None  # unit_price when it differs from price
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.price if self.per_unit is None else self.per_unit
 
 
 @dataclass(frozen=True)
@@ -198,8 +208,9 @@ def load_book(entries, options_map) -> Book:
             inst.positions.append(pos)
             inst.currency = inst.currency or pos.currency
             if pos.mark_price is not None:
+                factor = dec(pos.meta.get("multiplier")) or inst.multiplier
                 book.marks[pos.symbol].append(Mark(pos.date, pos.mark_price, "ibkr-position", pos.flex_src,
-                                                   pos.fx_rate_to_base))
+                                                   pos.fx_rate_to_base, pos.mark_price * factor))
         elif isinstance(entry, data.Custom) and entry.type == "ibkr-summary":
             book.summaries.append(entry)
         elif isinstance(entry, data.Custom) and entry.type == "ibkr-cash":
@@ -207,6 +218,17 @@ def load_book(entries, options_map) -> Book:
     for inst in book.instruments.values():
         inst.currency = inst.currency or next((e.currency for e in inst.events if e.currency), "")
     return book
+
+
+def flag_reason(events, until: datetime.date | None = None) -> str | None:
+    """Why numbers built on these events are not IBKR's, from the first event flagged `!` on or before `until`:
+    `flagged_corporate_action` for an unsupported corporate action, `flagged_entry` for any other `!` entry (a
+    stand-in cost: an opening lot or a transfer whose basis IBKR's rows do not give). None when nothing is flagged."""
+    flagged = [e for e in events if e.flag == "!" and (until is None or e.date <= until)]
+    if not flagged:
+        return None
+    first = min(flagged, key=lambda e: e.date)
+    return "flagged_corporate_action" if first.kind == "corporate_action" else "flagged_entry"
 
 
 def infer_base_currency(entries) -> str:
@@ -343,8 +365,10 @@ def _read_price(book: Book, entry: data.Price, commodities: dict) -> None:
             book.rates[entry.currency].append((entry.date, entry.amount.number))
         elif entry.currency == book.base_currency and entry.amount.number:
             book.rates[entry.amount.currency].append((entry.date, 1 / entry.amount.number))
-    book.marks[entry.currency].append(Mark(entry.date, entry.amount.number, str(meta.get("source") or "price"),
-                                           str(meta.get("flex_src") or "")))
+    quoted = dec(meta.get("mark_price")) or dec(meta.get("close_price"))  # IBKR's quote when a factor was applied
+    book.marks[entry.currency].append(Mark(entry.date, quoted or entry.amount.number,
+                                           str(meta.get("source") or "price"), str(meta.get("flex_src") or ""),
+                                           per_unit=entry.amount.number))
 
 
 def _read_position(entry: data.Custom, commodities: dict) -> IbkrPosition:

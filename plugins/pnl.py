@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import lots as lots_mod
-from .book import ZERO, Book, Event, Instrument, Mark
+from .book import ZERO, Book, Event, Instrument, Mark, flag_reason
 
 #: The summable fields of a P&L row, in the order reports show them.
 LOCAL_FIELDS = ("quantity", "cost_basis", "market_value", "realized", "unrealized", "commissions", "dividends",
@@ -98,7 +98,7 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
         add(Contribution("cost_basis", amount=lot.basis, **common))
         add(Contribution("base.cost_basis", amount=lot.base_basis, **common))
         if mark is not None:
-            value = lot.units * mark.price * inst.multiplier
+            value = lot.units * mark.unit_price
             unrealized = value - lot.basis
             base_unrealized = value * mark_rate - lot.base_basis
             mark_common = {**common, "description": f"{desc}, marked {mark.price} on {mark.date} ({mark.source})"}
@@ -115,9 +115,10 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
             add(Contribution(name, amount=amount, **common))
         if closing.unmatched:
             result.flags.append("missing_history")
+    flagged = flag_reason(inst.events, options.end)  # it shapes the lots, even before --from
+    if flagged:
+        result.flags.append(flagged)
     for event in inst.events:
-        if event.flag == "!" and (options.end is None or event.date <= options.end):
-            result.flags.append("flagged_corporate_action")  # it shapes the lots, even before --from
         if not _inside(event, options):
             continue
         common = dict(date=event.date, flex_id=event.flex_id, description=event.description, flex_src=event.flex_src)

@@ -19,8 +19,9 @@ from decimal import Decimal, InvalidOperation
 
 from . import lots as lots_mod
 from . import reconcile_cash, reconcile_summaries
-from .book import ZERO, Book, Event, IbkrPosition, Instrument, load_book, raw_refs
+from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason, load_book, raw_refs
 from .diffs import Diff
+from .reconcile_mtm import REASONS_MTM
 
 __plugins__ = ("reconcile",)
 
@@ -30,6 +31,8 @@ DEFAULT_TOLERANCE = Decimal("0.01")
 
 REASONS = {
     "flagged_corporate_action": "an unsupported corporate action for this instrument is flagged '!' in the ledger",
+    "flagged_entry": "an entry for this instrument is flagged '!': its cost is a stand-in because IBKR's rows do "
+                     "not give it (an opening lot or a transfer); fix it in manual.beancount",
     "missing_history": "a lot was opened before the first imported statement (opening balance) or is missing",
     "wash_sale": "IBKR adjusted this trade for a wash sale (notes W)",
     "assignment_premium_in_stock_leg": "IBKR folds an assigned/exercised option's premium into the stock leg "
@@ -42,6 +45,7 @@ REASONS = {
     "ibkr_rows_disagree": "IBKR's figure disagrees with IBKR's own opening rows, which the ledger follows: the "
                           "closing row's cost (IBKR's closed-lot basis) differs from the opening rows' cost by the "
                           "diff, or an open lot's opening row gives a cost that is not its net cash",
+    **REASONS_MTM,
 }
 
 
@@ -115,20 +119,20 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
 
 @dataclass(frozen=True)
 class _History:
-    """What an instrument's history says about its diffs, computed once: the first `!` event, the first lot from
-    before the first statement (an `opening` event)."""
+    """What an instrument's history says about its diffs, computed once: its events (for the first `!` one, see
+    book.flag_reason), the first lot from before the first statement (an `opening` event)."""
 
-    first_flagged: datetime.date | None
+    events: tuple[Event, ...]
     first_opening: datetime.date | None
 
     @classmethod
     def of(cls, inst: Instrument) -> _History:
-        flagged = [e.date for e in inst.events if e.flag == "!"]
         opening = [e.date for e in inst.events if e.kind == "opening" and e.legs]
-        return cls(min(flagged, default=None), min(opening, default=None))
+        return cls(tuple(e for e in inst.events if e.flag == "!"), min(opening, default=None))
 
-    def flagged_by(self, date: datetime.date) -> bool:
-        return self.first_flagged is not None and self.first_flagged <= date
+    def flagged_by(self, date: datetime.date) -> str | None:
+        """`flagged_corporate_action` or `flagged_entry` when a `!` event comes on or before `date`."""
+        return flag_reason(self.events, date)
 
     def pre_statement_lots_by(self, date: datetime.date) -> bool:
         return self.first_opening is not None and self.first_opening <= date
@@ -154,7 +158,7 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
                   tolerance: Decimal = DEFAULT_TOLERANCE) -> str | None:
     """The known cause of a realized diff, checked in order; None when none applies (a bug to find)."""
     if history.flagged_by(event.date):
-        return "flagged_corporate_action"
+        return history.flagged_by(event.date)
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
         return "missing_history"
     has_lot_rows = len(raw_refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
@@ -193,7 +197,7 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
     basis = sum((lot.basis for lot in lots), ZERO)
     reason = None
     if _History.of(inst).flagged_by(pos.date):
-        reason = "flagged_corporate_action"
+        reason = _History.of(inst).flagged_by(pos.date)
     elif any("/opening/" in i for lot in lots for i in lot.ids):
         reason = "missing_history"
     elif (quantity == pos.position and not any(e.date <= pos.date for e in inst.events if e.flex_id in unmatched)
@@ -257,7 +261,7 @@ def _delivered(book: Book, account: str, conid: str, day: datetime.date) -> bool
 
 def _with_reason(diff: Diff, reason: str) -> Diff:
     """Name a reason found by matching amounts; only a flagged corporate action is stronger evidence."""
-    if diff.reason == "flagged_corporate_action":
+    if diff.reason in ("flagged_corporate_action", "flagged_entry"):
         return diff
     return Diff(**{**diff.__dict__, "reason": reason})
 

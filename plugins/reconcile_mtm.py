@@ -37,9 +37,10 @@ week's (tests/test_reconcile_mtm.py works one).
 Never compared against a guess: a figure that needs a close, a rate or a trade price the ledger lacks (no mark
 before the first statement) is skipped, and so are prior open and total of a period with a split or corporate
 action (IBKR's `corpActionMtm` re-bases the marks). Rows of SKIPPED_CATEGORIES are left out, and so is a total
-row of an account that has them. Reasons, from evidence only: `flagged_corporate_action` (an `!` event by the
-period's end); `missing_history` (the ledger has no events for the instrument, holds it at the start with no
-mark before the period, i.e. from a first statement's reconstruction, or has an `opening` lot inside the period;
+row of an account that has them. Reasons, from evidence only: `flagged_corporate_action` or `flagged_entry` (an
+`!` event by the period's end); `missing_history` (the ledger has no events for the instrument, holds it at the
+start with no mark before the period, i.e. from a first statement's reconstruction, or has an `opening` lot inside
+the period;
 MTM does not use cost basis, so older `opening` lots are no evidence); `statement_gap` (REASONS_MTM: a weekday
 lies between the start mark and the period, and the mark differs from IBKR's `prevClosePrice`).
 """
@@ -50,7 +51,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .book import ZERO, Book, Event, Instrument, account_component, dec, raw_refs
+from .book import ZERO, Book, Event, Instrument, account_component, dec, flag_reason, raw_refs
 from .diffs import Diff
 
 SECTION = "MTMPerformanceSummaryInBase"
@@ -148,8 +149,9 @@ def mtm_checks(book: Book) -> list[Diff]:
 def _reason(insts: list[Instrument], ours: Mtm, meta: dict, start: datetime.date,
             end: datetime.date) -> str | None:
     """The evidence-based cause a diff of this row may have (set on every Diff; reports show it on diffs only)."""
-    if any(e.flag == "!" and e.date <= end for inst in insts for e in inst.events):
-        return "flagged_corporate_action"
+    flagged = flag_reason([e for inst in insts for e in inst.events], end)
+    if flagged:
+        return flagged
     if not any(inst.events for inst in insts) or ours.history_gap:
         return "missing_history"
     ibkr_price, marked = dec(meta.get("prev_close_price")), ours.start_mark_date
@@ -238,9 +240,8 @@ def _close(book: Book, inst: Instrument, day: datetime.date, event: Event | None
 
 
 def _unit_value(inst: Instrument, mark) -> Decimal:
-    """Price directives are per unit of the commodity already (an option's × multiplier, ledger-format);
-    IBKR's `ibkr-position` mark is per share, so it is multiplied here."""
-    return mark.price * inst.multiplier if mark.source == "ibkr-position" else mark.price
+    """What one unit of the commodity is worth at this mark (book.Mark.unit_price: an option's per contract)."""
+    return mark.unit_price
 
 
 def _trade_price(inst: Instrument, event: Event) -> Decimal | None:

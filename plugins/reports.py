@@ -44,8 +44,9 @@ def exact(value: Decimal | None) -> str | None:
 
 
 def field_text(field: str, value: Decimal | None) -> str | None:
-    """`quantity` is a number of units (exact); every other P&L field is money."""
-    return exact(value) if field == "quantity" else money(value)
+    """A quantity is a number of units, exact (`quantity`, `summary.prev_close_quantity`); every other field is
+    money."""
+    return exact(value) if field.endswith("quantity") else money(value)
 
 
 def as_of(book: Book, options: pnl_mod.Options) -> str | None:
