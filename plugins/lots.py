@@ -45,13 +45,17 @@ class Lot:
     def part(self, units: Decimal) -> tuple[Lot, Lot]:
         """(the part of `units`, the rest); the rest keeps basis - part so the totals stay exact."""
         if units == self.units:
-            return self, replace(self, units=ZERO, basis=ZERO, base_basis=ZERO)
+            return self, self.with_amounts(ZERO, ZERO, ZERO)
         basis = self.basis * units / self.units
         base_basis = self.base_basis * units / self.units
-        taken = replace(self, units=units, basis=basis, base_basis=base_basis)
-        rest = replace(self, units=self.units - units, basis=self.basis - basis,
-                       base_basis=self.base_basis - base_basis)
+        taken = self.with_amounts(units, basis, base_basis)
+        rest = self.with_amounts(self.units - units, self.basis - basis, self.base_basis - base_basis)
         return taken, rest
+
+    def with_amounts(self, units: Decimal, basis: Decimal, base_basis: Decimal) -> Lot:
+        """This lot with other amounts (what dataclasses.replace does, without its per-call field lookup: the
+        lot engine makes tens of thousands of these on a large ledger)."""
+        return Lot(self.open_date, units, basis, base_basis, self.label, self.ids)
 
 
 @dataclass(frozen=True)
@@ -130,8 +134,11 @@ def pick_ibkr(lots: list[Lot], event: Event, units: Decimal) -> list[tuple[int, 
                 picks.append((i, take))
                 left -= take
                 break
-    rest = [replace(lot, units=lot.units - taken.get(i, ZERO)) for i, lot in enumerate(lots)]
-    return picks + (_in_order(range(len(rest)), rest, left) if left else [])
+    if not left:
+        return picks
+    rest = [lot.with_amounts(lot.units - taken[i], lot.basis, lot.base_basis) if i in taken else lot
+            for i, lot in enumerate(lots)]
+    return picks + _in_order(range(len(rest)), rest, left)
 
 
 #: method -> (picker, pool openings into one average-cost lot)

@@ -43,8 +43,9 @@ TRADE_KINDS = {"trade", "fx", "expiry", "assignment", "exercise"}
 
 
 def cash_checks(book: Book, tolerance: Decimal) -> list[Diff]:
-    """Per `custom "ibkr-cash"`: the ending-cash Diff (field `cash`), then one `cash.<kind>` Diff per kind where
-    either side is not zero. Reasons are named on the ending-cash Diff only, from the breakdown (see `_reason`)."""
+    """Per `custom "ibkr-cash"`: the ending-cash Diff (field `cash`), then, when it differs by more than the
+    tolerance, one `cash.<kind>` Diff per kind where either side is not zero. Reasons are named on the ending-cash
+    Diff only, from the breakdown (see `_reason`)."""
     balances = _Balances(book)
     found: list[tuple[Diff, list[Diff]]] = []
     for entry in sorted(book.cash_reports, key=lambda e: e.date):
@@ -57,6 +58,9 @@ def cash_checks(book: Book, tolerance: Decimal) -> list[Diff]:
         common = dict(date=entry.date, account=account, conid="", symbol=currency, currency=currency, flex_id="",
                       raw=tuple(raw_refs(meta.get("flex_src"))), meta=meta)
         ending = Diff(field="cash", ours=ours, ibkr=ibkr_ending, **common)
+        if abs(ending.diff) <= tolerance:
+            found.append((ending, []))  # matched: nothing to explain
+            continue
         ours_kinds = balances.by_kind(account, currency, start, entry.date)
         ours_kinds["starting_cash"] += balances.at(account, currency, start - datetime.timedelta(days=1))
         ibkr_kinds = _ibkr_kinds(meta, ibkr_ending)
@@ -113,22 +117,24 @@ def breakdown_text(groups: list[Diff], tolerance: Decimal) -> str:
 
 
 class _Balances:
-    """The ledger's cash postings per (account, currency), in date order, for balances and per-kind sums."""
+    """The ledger's cash postings per (account, currency), in date order: running balances for the check, and
+    the per-kind sums of a period, worked out only for the reports that differ (classifying every posting of a
+    large ledger would cost more than the rest of the plugin)."""
 
     def __init__(self, book: Book):
-        self.moves: dict[tuple[str, str], list[tuple[datetime.date, Decimal, str]]] = defaultdict(list)
+        self.postings: dict[tuple[str, str], list[tuple[datetime.date, Decimal, object, object]]] = defaultdict(list)
         for entry, posting in book.cash_postings:
             account = (split_account(posting.account) or ("", ""))[0]
-            for kind, amount in _kinds_of(entry, posting):
-                self.moves[(account, posting.units.currency)].append((entry.date, amount, kind))
+            self.postings[(account, posting.units.currency)].append((entry.date, posting.units.number, entry,
+                                                                     posting))
         self.running: dict[tuple[str, str], list[Decimal]] = {}
         self.days: dict[tuple[str, str], list[datetime.date]] = {}
-        for key, moves in self.moves.items():
+        for key, moves in self.postings.items():
             moves.sort(key=lambda m: m[0])
             self.days[key] = [m[0] for m in moves]
             total, running = ZERO, []
-            for _day, amount, _kind in moves:
-                total += amount
+            for move in moves:
+                total += move[1]
                 running.append(total)
             self.running[key] = running
 
@@ -139,8 +145,10 @@ class _Balances:
 
     def by_kind(self, account: str, currency: str, start: datetime.date, end: datetime.date) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = defaultdict(Decimal)
-        for day, amount, kind in self.moves.get((account, currency), []):
-            if start <= day <= end:
+        days = self.days.get((account, currency), [])
+        moves = self.postings.get((account, currency), [])
+        for _day, _amount, entry, posting in moves[bisect.bisect_left(days, start):bisect.bisect_right(days, end)]:
+            for kind, amount in _kinds_of(entry, posting):
                 sums[kind] += amount
         return sums
 

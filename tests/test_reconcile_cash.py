@@ -27,6 +27,7 @@ from beancount import loader
 from click.testing import CliRunner
 
 from beanflex.cli import cli
+from beanflex.plugins import reconcile_cash
 from beanflex.plugins.book import load_book
 from beanflex.plugins.reconcile import reconcile_book
 
@@ -151,6 +152,10 @@ def test_every_kind_of_money_matches_ibkrs_figures():
     assert errors == []
     assert [(d.currency, d.ours, d.ibkr, d.reason) for d in found.cash_checks] == [
         ("USD", D("947.25"), D("947.25"), None), ("EUR", D("90.00"), D("90.00"), None)]
+    assert [d for d in found.cash if d.field != "cash"] == []  # a matched ending needs no breakdown
+    # The breakdown itself, asked for every currency (a negative tolerance treats every ending as differing):
+    entries, _, options = loader.load_string(LEDGER)
+    found.cash = reconcile_cash.cash_checks(load_book(entries, options), D(-1))
     assert _kinds(found, "USD") == {
         "starting_cash": (D("1000.00"), D("1000.00")),
         "trades": (D("-550.00"), D("-550.00")),       # -1000 + 550 - 100 (commissions split off)
