@@ -27,6 +27,7 @@ from pathlib import Path
 
 from beancount.core import data
 
+from .gcpause import paused_gc
 from .labels_config import Instrument, LabelsConfig, assign, error_at, load_labels
 
 __plugins__ = ("labels",)
@@ -95,6 +96,7 @@ def watch(options_map, path: Path) -> None:
         include.append(name)
 
 
+@paused_gc()
 def labels(entries, options_map, config_str=None):
     """Tag every transaction of a labelled instrument and list the labels on its commodity."""
     path = labels_path(options_map, config_str)

@@ -41,6 +41,7 @@ from pathlib import Path
 import yaml
 from beancount.core import data
 
+from .gcpause import paused_gc
 from .labels import watch
 
 __plugins__ = ("notes",)
@@ -136,6 +137,7 @@ def _error(path: Path, lineno: int, message: str) -> NotesError:
     return NotesError({"filename": str(path), "lineno": lineno}, message, None)
 
 
+@paused_gc()
 def notes(entries, options_map, config_str=None):
     """Attach notes/*.md to commodities (+ note directives) and notes/events.md sections to transactions."""
     folder = notes_dir(options_map, config_str)

@@ -21,6 +21,7 @@ from . import lots as lots_mod
 from . import reconcile_cash, reconcile_summaries
 from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason, load_book, raw_refs
 from .diffs import Diff
+from .gcpause import paused_gc
 from .reconcile_mtm import REASONS_MTM
 
 __plugins__ = ("reconcile",)
@@ -147,7 +148,8 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = D
         if event.fifo_pnl_realized is None or (closing is None and not event.fifo_pnl_realized):
             continue
         ours = closing.realized if closing is not None else ZERO
-        reason = _trade_reason(history, event, closing, tolerance)
+        differs = abs(ours - event.fifo_pnl_realized) > tolerance
+        reason = _trade_reason(history, event, closing, tolerance) if differs else None  # a match needs none
         checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
                            "realized", ours, event.fifo_pnl_realized, tuple(raw_refs(event.flex_src)), reason,
                            event.meta))
@@ -308,6 +310,7 @@ def plugin_errors(entries, options_map, tolerance: Decimal) -> list:
     return errors
 
 
+@paused_gc()
 def reconcile(entries, options_map, config_str=None):
     """Beancount plugin entry point: (entries, options_map, config) -> (entries unchanged, ReconcileErrors)."""
     try:
