@@ -18,21 +18,14 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from .marks import Mark, dec, price_mark
+
 _ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+):(.+)$")
 _RAW_ACCOUNT = re.compile(r"^raw/([^/]+)/")
 ZERO = Decimal(0)
 
 #: Income/expense accounts (the part after `<acct>:`) that belong to an instrument when the row names a conid.
 INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "withholding", "Expenses:Fees": "fee"}
-
-
-def dec(value) -> Decimal | None:
-    """A metadata value as Decimal: the importer writes numbers, hand edits may quote them."""
-    if isinstance(value, Decimal):
-        return value
-    if value is None or value == "":
-        return None
-    return Decimal(str(value))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -92,25 +85,6 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Mark:
-    """A price of an instrument on a date. `price` is IBKR's quote (per share for an option, as IBKR shows it);
-    `unit_price` is what one unit of the commodity is worth, the figure to value a lot with: an option marked
-    1.25 with multiplier 100 has price 1.25 and unit_price 125.00, whether the mark comes from IBKR's position
-    row (mark × multiplier) or from a price directive (already per contract, ledger-format)."""
-
-    date: datetime.date
-    price: Decimal
-    source: str
-    flex_src: str = ""
-    fx_rate: Decimal | None = None
-    per_unit: Decimal | None = None  # unit_price when it differs from price
-
-    @property
-    def unit_price(self) -> Decimal:
-        return self.price if self.per_unit is None else self.per_unit
-
-
-@dataclass(frozen=True)
 class IbkrPosition:
     """IBKR's own view of an open position (`custom "ibkr-position"`), the reconciliation oracle."""
 
@@ -158,7 +132,9 @@ class Book:
     base_currency: str
     base_declared: bool = True  # False: no `option "operating_currency"`, the base was inferred (reports flag it)
     instruments: dict[tuple[str, str], Instrument] = field(default_factory=dict)
-    marks: dict[str, list[Mark]] = field(default_factory=lambda: defaultdict(list))  # by commodity symbol
+    prices: list[data.Price] = field(default_factory=list)  # every price directive, in ledger order
+    position_marks: list[Mark] = field(default_factory=list)  # IBKR's OpenPositions marks
+    _marks: dict[str, list[Mark]] | None = field(default=None, repr=False)
     rates: dict[str, list[tuple[datetime.date, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     summaries: list[data.Custom] = field(default_factory=list)
     cash_reports: list[data.Custom] = field(default_factory=list)  # `custom "ibkr-cash"`: IBKR's CashReport
@@ -172,6 +148,19 @@ class Book:
         series = self.rates.get(currency) or []
         i = bisect.bisect_right(series, (date, Decimal("Infinity")))
         return series[i - 1][1] if i else None
+
+    @property
+    def marks(self) -> dict[str, list[Mark]]:
+        """Marks by commodity symbol: price directives, then IBKR's position marks. Built on first use: the
+        reconcile plugin needs none unless the ledger has performance summaries, and a large ledger has a price
+        per instrument and day."""
+        if self._marks is None:
+            self._marks = defaultdict(list)
+            for entry in self.prices:
+                self._marks[entry.currency].append(price_mark(entry))
+            for mark in self.position_marks:
+                self._marks[mark.symbol].append(mark)
+        return self._marks
 
     def mark(self, symbol: str, date: datetime.date | None) -> Mark | None:
         """The latest mark on or before `date` (None: no end); on the same date IBKR's position mark wins."""
@@ -191,15 +180,13 @@ def load_book(entries, options_map) -> Book:
     book = Book(declared or infer_base_currency(entries), base_declared=bool(declared))
     commodities = {e.currency: e.meta for e in entries if isinstance(e, data.Commodity)}
     book.symbol_by_conid = {_conid(symbol, commodities): symbol for symbol in commodities}
-    for entry in entries:  # rates and marks first: a trade's base rate may come from a same-day price
+    for entry in entries:  # rates first: a trade's base rate may come from a same-day price
         if isinstance(entry, data.Price):
             _read_price(book, entry, commodities)
     for series in book.rates.values():
         series.sort()
     for entry in entries:
         if isinstance(entry, data.Transaction):
-            book.cash_postings.extend((entry, p) for p in entry.postings
-                                      if (split_account(p.account) or ("", ""))[1] == "Assets:Cash")
             for event in transaction_events(entry, commodities, book):
                 inst = _instrument(book, event.account, event.conid, event.symbol, commodities)
                 inst.events.append(event)
@@ -212,8 +199,8 @@ def load_book(entries, options_map) -> Book:
             inst.currency = inst.currency or pos.currency
             if pos.mark_price is not None:
                 factor = dec(pos.meta.get("multiplier")) or inst.multiplier
-                book.marks[pos.symbol].append(Mark(pos.date, pos.mark_price, "ibkr-position", pos.flex_src,
-                                                   pos.fx_rate_to_base, pos.mark_price * factor))
+                book.position_marks.append(Mark(pos.date, pos.mark_price, "ibkr-position", pos.flex_src,
+                                                pos.fx_rate_to_base, pos.mark_price * factor, pos.symbol))
         elif isinstance(entry, data.Custom) and entry.type == "ibkr-summary":
             book.summaries.append(entry)
         elif isinstance(entry, data.Custom) and entry.type == "ibkr-cash":
@@ -266,7 +253,8 @@ def _conid(symbol: str, commodities: dict, fallback=None) -> str:
 
 def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -> list[Event]:
     """The instrument events of one transaction: one per (account, commodity) of its Positions postings,
-    plus one per income/expense posting group that names a conid (dividend, withholding, fee)."""
+    plus one per income/expense posting group that names a conid (dividend, withholding, fee). Its `Cash`
+    postings go to `book.cash_postings` on the way (one pass over the postings of a large ledger, not two)."""
     meta = entry.meta or {}
     flex_id = str(meta.get("flex_id") or f"{meta.get('filename', '?')}:{meta.get('lineno', 0)}")
     kind = str(meta.get("event") or "trade")
@@ -278,7 +266,9 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         if parts is None:
             continue
         account, role = parts
-        if role == "Assets:Positions":
+        if role == "Assets:Cash":
+            book.cash_postings.append((entry, posting))
+        elif role == "Assets:Positions":
             cost = posting.cost
             label = cost.label if cost is not None else None
             key = (account, posting.units.currency)
@@ -364,16 +354,12 @@ def _read_price(book: Book, entry: data.Price, commodities: dict) -> None:
     A commodity with a conid is an instrument (a mark only); anything else may be either (a hand-written ledger
     need not declare commodities), so it is kept as both: marks are looked up by instrument, rates by currency.
     """
-    meta = entry.meta or {}
     if "conid" not in (commodities.get(entry.currency) or {}):
         if entry.amount.currency == book.base_currency:
             book.rates[entry.currency].append((entry.date, entry.amount.number))
         elif entry.currency == book.base_currency and entry.amount.number:
             book.rates[entry.amount.currency].append((entry.date, 1 / entry.amount.number))
-    quoted = dec(meta.get("mark_price")) or dec(meta.get("close_price"))  # IBKR's quote when a factor was applied
-    book.marks[entry.currency].append(Mark(entry.date, quoted or entry.amount.number,
-                                           str(meta.get("source") or "price"), str(meta.get("flex_src") or ""),
-                                           per_unit=entry.amount.number))
+    book.prices.append(entry)
 
 
 def _read_position(entry: data.Custom, commodities: dict) -> IbkrPosition:
