@@ -40,9 +40,8 @@ action (IBKR's `corpActionMtm` re-bases the marks). Rows of SKIPPED_CATEGORIES a
 row of an account that has them. Reasons, from evidence only: `flagged_corporate_action` or `flagged_entry` (an
 `!` event by the period's end); `missing_history` (the ledger has no events for the instrument, holds it at the
 start with no mark before the period, i.e. from a first statement's reconstruction, or has an `opening` lot inside
-the period;
-MTM does not use cost basis, so older `opening` lots are no evidence); `statement_gap` (REASONS_MTM: a weekday
-lies between the start mark and the period, and the mark differs from IBKR's `prevClosePrice`).
+the period; MTM does not use cost basis, so older `opening` lots are no evidence); `statement_gap` (REASONS_MTM:
+a weekday lies between the start mark and the period, and the mark differs from IBKR's `prevClosePrice`).
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ SKIPPED_CATEGORIES = ("CASH", "BOND")
 #: Events that move Positions without a price (MTM figures of their period are skipped).
 REBASING = ("split", "corporate_action")
 TRADES = ("trade", "expiry", "assignment", "exercise")
-#: Reasons this module names beyond reconcile.REASONS (for the coordinator to merge there).
+#: Reasons this module names beyond reconcile.REASONS (which includes them).
 REASONS_MTM = {
     "statement_gap": "the ledger's last mark before the period is from before a weekday the ledger has no mark "
                      "for, and is not IBKR's previous close: a statement in between is not imported, so the start "
