@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from .gcpause import paused_gc
 from .marks import Mark, dec, price_mark
 
 _ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+):(.+)$")
@@ -173,6 +174,7 @@ class Book:
         return best
 
 
+@paused_gc()
 def load_book(entries, options_map) -> Book:
     """Build the Book from loaded entries; `options_map["operating_currency"][0]` is the base currency (inferred
     from the rows converted at rate 1 when the ledger does not declare it)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from . import pnl as pnl_mod
 from . import reconcile as reconcile_mod
 from .book import ZERO, Book, raw_refs
+from .gcpause import paused_gc
 
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
@@ -109,6 +110,7 @@ def excluded_note(excluded: list[dict]) -> str | None:
             f"{', '.join(e['symbol'] for e in excluded)}")
 
 
+@paused_gc()
 def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(),
                tolerance: Decimal = reconcile_mod.DEFAULT_TOLERANCE, entries=None) -> dict:
     """`report pnl --format json` (DESIGN §6). A row's `flags` name what makes its numbers less than certain:
@@ -145,6 +147,7 @@ def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance
             if d.conid and (options.end is None or d.date <= options.end)}
 
 
+@paused_gc()
 def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
     """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them)."""
     rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots]
@@ -179,6 +182,7 @@ def _sums(diffs: list[reconcile_mod.Diff], tolerance: Decimal) -> dict:
             "diff": money(ours - ibkr)}
 
 
+@paused_gc()
 def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLERANCE, accounts=(),
                      start: datetime.date | None = None, end: datetime.date | None = None, labels=()) -> dict:
     """`report reconcile --format json` (DESIGN §6): every diff listed with its reason, nothing netted.
