@@ -294,11 +294,11 @@ def mismatch_message(d: Diff, breakdown: str = "") -> str:
 
 
 def plugin_errors(entries, options_map, tolerance: Decimal) -> list:
-    """One ReconcileError per trade, position or ending-cash diff above the tolerance, located at the entry
-    behind it; a cash error names the kinds of money that differ (reconcile_cash.py)."""
+    """One ReconcileError per trade, position, performance summary or ending-cash diff above the tolerance,
+    located at the entry behind it; a cash error names the kinds of money that differ (reconcile_cash.py)."""
     found = reconcile_book(load_book(entries, options_map), tolerance)
     errors = []
-    differing = found.beyond(found.trades) + found.beyond(found.positions) + found.beyond(found.cash_checks)
+    differing = found.diffs  # trades, positions, summaries, ending cash
     by_meta = {id(getattr(e, "meta", None)): e for e in entries} if differing else {}
     for d in differing:
         breakdown = ""

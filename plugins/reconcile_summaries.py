@@ -7,6 +7,7 @@ checked here, `MTMPerformanceSummaryInBase` rows in reconcile_mtm.py.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from .book import ZERO, Book, account_component, raw_refs
@@ -16,7 +17,8 @@ from .reconcile_mtm import mtm_checks
 
 def summary_checks(book: Book) -> list[Diff]:
     """IBKR's FIFO performance summary rows (in base currency) per conid: `total_realized_pnl` against our base
-    realized from 1 January of the summary's year to its date (the YTD period these queries use), and
+    realized over the statement's period (`statement_from` to the summary's date; from 1 January of its year for
+    a record written before the period was recorded), and
     `total_unrealized_pnl` against our base unrealized at that date. An instrument the ledger has no events
     for is missing history (the statement holds the summary but not the trades or positions behind it)."""
     from . import pnl  # pnl builds on this module's siblings only; imported here to keep the plugin light
@@ -30,7 +32,10 @@ def summary_checks(book: Book) -> list[Diff]:
             continue
         # one instrument, or every instrument of the account for IBKR's "Total (All Assets)" row
         insts = [i for (a, c), i in book.instruments.items() if a == account and (total_row or c == conid)]
-        options = pnl.Options(start=entry.date.replace(month=1, day=1), end=entry.date)
+        start = meta.get("statement_from")
+        if not isinstance(start, datetime.date):
+            start = entry.date.replace(month=1, day=1)
+        options = pnl.Options(start=start, end=entry.date)
         rows = [pnl.instrument_pnl(book, inst, options) for inst in insts]
         reason = None if any(inst.events for inst in insts) else "missing_history"
         for field_, ours_field in (("total_realized_pnl", "base.realized"), ("total_unrealized_pnl",
