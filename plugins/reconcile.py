@@ -159,8 +159,9 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = D
 def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | None,
                   tolerance: Decimal = DEFAULT_TOLERANCE) -> str | None:
     """The known cause of a realized diff, checked in order; None when none applies (a bug to find)."""
-    if history.flagged_by(event.date):
-        return history.flagged_by(event.date)
+    flagged = history.flagged_by(event.date)
+    if flagged:
+        return flagged
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
         return "missing_history"
     has_lot_rows = len(raw_refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
@@ -197,14 +198,8 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
     """Quantity, cost basis and unrealized (at IBKR's own mark, so only the lots differ) of one position."""
     quantity = sum((lot.units for lot in lots), ZERO)
     basis = sum((lot.basis for lot in lots), ZERO)
-    reason = None
-    if _History.of(inst).flagged_by(pos.date):
-        reason = _History.of(inst).flagged_by(pos.date)
-    elif any("/opening/" in i for lot in lots for i in lot.ids):
-        reason = "missing_history"
-    elif (quantity == pos.position and not any(e.date <= pos.date for e in inst.events if e.flex_id in unmatched)
-          and _opening_rows_disagree(inst, lots, tolerance)):
-        reason = "ibkr_rows_disagree"  # every close agreed, and an open lot's own row disagrees with itself
+    reason = _History.of(inst).flagged_by(pos.date) or _position_reason(inst, pos, lots, quantity, unmatched,
+                                                                       tolerance)
     pairs = [("quantity", quantity, pos.position), ("cost_basis", basis, pos.cost_basis_money)]
     if pos.mark_price is not None:
         multiplier = pos.meta.get("multiplier") or inst.multiplier
@@ -214,6 +209,18 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
     return [Diff(pos.date, inst.account, inst.conid, inst.symbol, currency, "", name, ours, ibkr,
                  tuple(raw_refs(pos.flex_src)), reason, pos.meta)
             for name, ours, ibkr in pairs if ibkr is not None]
+
+
+def _position_reason(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lot], quantity: Decimal,
+                     unmatched: set[str], tolerance: Decimal) -> str | None:
+    """The known cause of a position diff when nothing is flagged: a lot from before the first statement, or
+    (every close agreed) an open lot's own row that disagrees with itself."""
+    if any("/opening/" in i for lot in lots for i in lot.ids):
+        return "missing_history"
+    if (quantity == pos.position and not any(e.date <= pos.date for e in inst.events if e.flex_id in unmatched)
+            and _opening_rows_disagree(inst, lots, tolerance)):
+        return "ibkr_rows_disagree"
+    return None
 
 
 def _opening_rows_disagree(inst: Instrument, lots: list[lots_mod.Lot], tolerance: Decimal) -> bool:
