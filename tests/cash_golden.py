@@ -16,7 +16,7 @@ from beanflex.importers.flex.names import CommodityNamer
 
 CASH_DIR = Path(__file__).resolve().parent / "fixtures" / "cash"
 UPDATE = os.environ.get("BEANFLEX_UPDATE_GOLDEN") == "1"
-_ORDER = {data.Open: 0, data.Balance: 1, data.Transaction: 2, data.Price: 3, data.Custom: 4}
+_ORDER = {data.Open: 0, data.Transaction: 1, data.Price: 2, data.Custom: 3}
 
 
 def load_statement(path: Path, index: int = 0) -> tuple[adapter.FlexStatement, MapContext]:

@@ -20,8 +20,7 @@ from beancount.core.position import Cost, CostSpec
 HEADER = "; written by beanflex; do not edit: changes go to manual.beancount\n"
 INDEX = "generated/index.beancount"
 #: Directive kinds in the order they are printed within one day.
-KIND_ORDER = {data.Open: 0, data.Commodity: 1, data.Balance: 2, data.Transaction: 3, data.Note: 4,
-              data.Price: 5, data.Custom: 6}
+KIND_ORDER = {data.Open: 0, data.Commodity: 1, data.Transaction: 2, data.Note: 3, data.Price: 4, data.Custom: 5}
 _SKIP_META = frozenset({"filename", "lineno"})
 _META_LINE = re.compile(r"^\s+[a-z][A-Za-z0-9_-]*: ")
 
@@ -125,10 +124,6 @@ def format_entry(entry) -> str:
         lines = [f"{day} commodity {entry.currency}"] + meta_lines(entry.meta, "  ")
     elif isinstance(entry, data.Price):
         lines = [f"{day} price {entry.currency} {amount(entry.amount)}"] + meta_lines(entry.meta, "  ")
-    elif isinstance(entry, data.Balance):
-        tolerance = f" ~ {number(entry.tolerance)}" if entry.tolerance is not None else ""
-        lines = [f"{day} balance {entry.account} {number(entry.amount.number)}{tolerance} "
-                 f"{entry.amount.currency}"] + meta_lines(entry.meta, "  ")
     elif isinstance(entry, data.Note):
         lines = [f"{day} note {entry.account} {quote(entry.comment)}"] + meta_lines(entry.meta, "  ")
     elif isinstance(entry, data.Custom):
