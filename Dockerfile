@@ -16,8 +16,12 @@ WORKDIR /opt/beanflex
 # Only the package sources and the scripts (never deploy/, ledgers or env files; see also .dockerignore).
 COPY pyproject.toml README.md ./
 COPY beanflex ./beanflex
+COPY contract ./contract
 COPY importers ./importers
+COPY engine ./engine
 COPY plugins ./plugins
+COPY reports ./reports
+COPY fava_ext ./fava_ext
 COPY scripts ./scripts
 RUN pip install . \
  && useradd --create-home --uid 1000 --shell /usr/sbin/nologin beanflex \

@@ -48,8 +48,8 @@ def build_demo(root: Path) -> Workspace:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 def demo(directory: Path, fmt: str) -> None:
     """Build a demo ledger in DIR (default demo-ledger/) from the bundled statement and print its P&L."""
-    from beanflex.plugins import reports
-    from beanflex.plugins.pnl import Options
+    from beanflex.reports import reports
+    from beanflex.engine.pnl import Options
 
     ws = build_demo(directory.absolute())
     emit("pnl", reports.pnl_report(load_book(ws), Options(mode="ibkr", method="fifo")), fmt, None)

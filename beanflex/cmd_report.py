@@ -1,5 +1,5 @@
 """`beanflex report pnl|positions|reconcile|events` and `beanflex explain`: load the ledger, call one report
-function of beanflex.plugins.reports, render it (table, json, csv, xlsx) to stdout or `-o FILE`."""
+function of beanflex.reports.reports, render it (table, json, csv, xlsx) to stdout or `-o FILE`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def load_ledger(ws: Workspace):
     so the reports agree with bean-check and `beanflex check`."""
     from beancount import loader
 
-    from beanflex.plugins.book import load_book as build
+    from beanflex.engine.book import load_book as build
 
     if not ws.main_file.exists():
         raise click.ClickException(f"No ledger at {ws.main_file}: run 'beanflex init' there, or pass --ledger PATH "
@@ -35,7 +35,7 @@ def load_ledger(ws: Workspace):
         where = f"{first.source.get('filename')}:{first.source.get('lineno')}" if first.source else ws.main_file
         raise click.ClickException(f"The ledger did not load: {where}: {first.message} (run 'bean-check "
                                    f"{ws.main_file}' for all {len(fatal)} error(s))")
-    from beanflex.plugins.reconcile import configured_tolerance
+    from beanflex.engine.reconcile import configured_tolerance
 
     return build(entries, options), configured_tolerance(options), entries
 
@@ -51,7 +51,7 @@ def _date(ctx, param, value):
 
 def _options(mode: str, method: str, start, end):
     """The P&L options after the usage checks every report shares (check_usage)."""
-    from beanflex.plugins.pnl import Options
+    from beanflex.engine.pnl import Options
 
     check_usage(mode, start, end)
     return Options(mode=mode, method=method, start=start, end=end)
@@ -73,7 +73,7 @@ def check_usage(mode: str, start, end) -> None:
 
 def emit(kind: str, report: dict, fmt: str, output: str | None) -> None:
     """Render and write: to `-o FILE` (xlsx needs one), else stdout."""
-    from beanflex.plugins.report_formats import render
+    from beanflex.reports.formats import render
 
     text = render(kind, report, fmt)
     if output:
@@ -118,7 +118,7 @@ def report() -> None:
 @pass_workspace
 def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
     """Realized and unrealized P&L per instrument, commissions, income, in trade and base currency."""
-    from beanflex.plugins import reports
+    from beanflex.reports import reports
 
     book, tolerance, entries = load_ledger(ws)
     emit("pnl", reports.pnl_report(book, _options(mode, method, start, end), accounts, labels, tolerance, entries),
@@ -130,7 +130,7 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
 @pass_workspace
 def positions(ws, mode, method, start, end, accounts, labels, fmt, output):
     """Open positions at --to (default: the ledger's last date) with their lots."""
-    from beanflex.plugins import reports
+    from beanflex.reports import reports
 
     emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels),
          fmt, output)
@@ -143,7 +143,7 @@ def positions(ws, mode, method, start, end, accounts, labels, fmt, output):
 @pass_workspace
 def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrument):
     """Every event (trades, splits, income, fees) with its raw rows."""
-    from beanflex.plugins import reports
+    from beanflex.reports import reports
 
     report_ = reports.events_report(load_book(ws), _options(mode, method, start, end), accounts, labels, instrument,
                                     ws.ledger_dir)
@@ -159,7 +159,7 @@ def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrume
 @pass_workspace
 def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, tolerance, fail_on_diff):
     """Ours vs IBKR: every closing trade, by instrument and day, open positions, performance summaries."""
-    from beanflex.plugins import reports
+    from beanflex.reports import reports
 
     check_usage(mode, start, end)
     try:
@@ -187,8 +187,8 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 @pass_workspace
 def explain(ws, key, field, mode, method, start, end, accounts, fmt, output):
     """Every event behind one number (FIELD, default total), each with its raw XML row; they add up to it."""
-    from beanflex.plugins import reports
-    from beanflex.plugins.pnl import BASE_FIELDS, LOCAL_FIELDS
+    from beanflex.reports import reports
+    from beanflex.engine.pnl import BASE_FIELDS, LOCAL_FIELDS
 
     if field not in LOCAL_FIELDS + BASE_FIELDS:
         raise click.BadParameter(f"{field!r} is not a P&L field; one of: {', '.join(LOCAL_FIELDS + BASE_FIELDS)}",

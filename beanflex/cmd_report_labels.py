@@ -4,9 +4,9 @@ Same options as the other `report` subcommands (`cmd_report.common_options`); `-
 L's group (membership does not change). Attach it from cli.py (`report.add_command(labels)`): this module
 imports cmd_report, so cmd_report must not import it back at load time.
 
-It loads the ledger, gets the pnl report from the P&L library (`beanflex.plugins.reports.pnl_report`), reads
+It loads the ledger, gets the pnl report from the P&L library (`beanflex.reports.reports.pnl_report`), reads
 labels.yaml (the path in the ledger's `beanflex.plugins.labels` line, else `<repo>/labels.yaml`) and groups the
-rows with `beanflex.plugins.report_labels.labels_report`. Problems in labels.yaml are printed as warnings
+rows with `beanflex.reports.labels.labels_report`. Problems in labels.yaml are printed as warnings
 (file:line: message) and the valid labels are still reported; `beanflex check` shows them as errors.
 """
 
@@ -49,12 +49,12 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     """Load the ledger and return the `report labels` dict; labels.yaml problems go to stderr as warnings."""
     from beancount import loader
 
-    from beanflex.plugins import book as book_mod
-    from beanflex.plugins import pnl as pnl_mod
-    from beanflex.plugins import reports
-    from beanflex.plugins.labels import configured_path, instruments_from_entries
-    from beanflex.plugins.labels_config import load_labels
-    from beanflex.plugins.report_labels import labels_report
+    from beanflex.engine import book as book_mod
+    from beanflex.engine import pnl as pnl_mod
+    from beanflex.reports import reports
+    from beanflex.engine.labels import configured_path, instruments_from_entries
+    from beanflex.engine.labels_config import load_labels
+    from beanflex.reports.labels import labels_report
 
     if not ws.main_file.is_file():
         raise click.ClickException(f"no ledger at {ws.main_file}; run `beanflex init` or pass --ledger")
@@ -70,7 +70,7 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     if unknown:
         raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
     options = pnl_mod.Options(mode=mode, method=method, start=start, end=end)
-    from beanflex.plugins.reconcile import configured_tolerance
+    from beanflex.engine.reconcile import configured_tolerance
 
     pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts),
                              tolerance=configured_tolerance(options_map), entries=entries)
@@ -81,7 +81,7 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
 
 
 def _flat(report: dict) -> tuple[list[str], list[dict]]:
-    from beanflex.plugins.report_labels import flat_rows
+    from beanflex.reports.labels import flat_rows
 
     rows = flat_rows(report)
     columns = list(rows[0]) if rows else ["label", "row", "account", "symbol", "conid", "weight"]

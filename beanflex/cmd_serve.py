@@ -2,7 +2,7 @@
 
 Fava runs in this process through its own command (`fava.cli.main`), so its server, `--read-only` guard and
 "port in use" message are Fava's. The beanflex pages come from the ledger's own line
-`2000-01-01 custom "fava-extension" "beanflex.plugins.fava"` (written by `beanflex init`); Fava only loads
+`2000-01-01 custom "fava-extension" "beanflex.fava_ext"` (written by `beanflex init`); Fava only loads
 extensions a ledger declares, so when the line is missing we say how to add it and still start Fava.
 """
 
@@ -15,7 +15,7 @@ import click
 from .cli import pass_workspace
 from .workspace import Workspace
 
-EXTENSION = "beanflex.plugins.fava"
+EXTENSION = "beanflex.fava_ext"
 EXTENSION_LINE = f'2000-01-01 custom "fava-extension" "{EXTENSION}"'
 
 

@@ -19,8 +19,8 @@ from decimal import Decimal
 
 from beancount.core import data
 
-from . import pnl
-from .book import ZERO, load_book
+from beanflex.engine import pnl
+from beanflex.engine.book import ZERO, load_book
 
 __plugins__ = ("pnl_meta",)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from beancount import loader
 
-from beanflex.plugins import book as book_mod
+from beanflex.engine import book as book_mod
 
 
 def header(base: str = "USD", plugins: str = "") -> str:

@@ -98,7 +98,8 @@ def test_dockerfile_is_slim_non_root_and_copies_no_secrets():
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] not in ("root", "0")
     copied = re.findall(r"^COPY\s+(.+?)\s+\S+\s*$", text, re.M)
-    assert copied == ["pyproject.toml README.md", "beanflex", "importers", "plugins", "scripts"]
+    assert copied == ["pyproject.toml README.md", "beanflex", "contract", "importers", "engine", "plugins", "reports",
+                      "fava_ext", "scripts"]
     assert "IBKR_FLEX" not in text
 
 

@@ -28,8 +28,8 @@ from beancount.core import data
 
 from beanflex.importers.flex import adapter
 from beanflex.importers.flex.mapper import build_ledger
-from beanflex.plugins.book import load_book
-from beanflex.plugins.reconcile import reconcile_book
+from beanflex.engine.book import load_book
+from beanflex.engine.reconcile import reconcile_book
 from samples import sample
 
 D = Decimal

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from beanflex.cli import cli
-from beanflex.plugins import pnl, reports
-from beanflex.plugins.reconcile import reconcile_book
+from beanflex.engine import pnl
+from beanflex.reports import reports
+from beanflex.engine.reconcile import reconcile_book
 from ledger_text import commodity, header, load, position, trade
 from samples import sample
 from test_pnl_examples import DESIGN_AAPL, EUR_STOCK, OPTIONS, SHORT, SPLIT, THREE_LOTS
@@ -112,7 +113,7 @@ def test_public_sample_explain_adds_up_and_shows_the_raw_xml(tmp_path):
     assert result.exit_code == 0, result.output
     from beancount import loader
 
-    from beanflex.plugins.book import load_book
+    from beanflex.engine.book import load_book
 
     entries, _, options = loader.load_file(str(ledger / "main.beancount"))
     book = load_book(entries, options)

@@ -18,12 +18,13 @@ from beancount import loader
 
 from fava.application import create_app
 
-from beanflex.plugins import fava_reports, reports
-from beanflex.plugins.book import load_book
-from beanflex.plugins.labels import instruments_from_entries
-from beanflex.plugins.labels_config import load_labels
-from beanflex.plugins.pnl import Options
-from beanflex.plugins.report_labels import labels_report
+from beanflex.reports import request as fava_reports
+from beanflex.reports import reports
+from beanflex.engine.book import load_book
+from beanflex.engine.labels import instruments_from_entries
+from beanflex.engine.labels_config import load_labels
+from beanflex.engine.pnl import Options
+from beanflex.reports.labels import labels_report
 
 from fava_ledger import RAW_FILE, SALE_LINE, copy_ledger
 
@@ -383,14 +384,14 @@ def test_report_args_from_fava_filters():
 
 
 def test_money_text_pads_and_groups_but_never_drops_a_digit():
-    from beanflex.plugins.fava_pages import money_text
+    from beanflex.fava_ext.pages import money_text
 
     assert [money_text(v) for v in ("3802.5", "1351.125", "-150.65", "0", "0.000001")] == [
         "3,802.50", "1,351.125", "-150.65", "0.00", "0.000001"]
 
 
 def test_bar_chart_geometry():
-    from beanflex.plugins.fava_pages import bar_chart
+    from beanflex.fava_ext.pages import bar_chart
 
     chart = bar_chart([("AAPL", "497.52", None), ("SAP", "57.70", None), ("OPT", "-150.65", None),
                        ("X", None, None)])
@@ -403,7 +404,7 @@ def test_bar_chart_geometry():
 
 
 def test_runs_log_lines_that_do_not_parse_are_listed(main_file):
-    from beanflex.plugins import import_health
+    from beanflex.reports import import_health
 
     log = main_file.parent / "runs.log"
     log.write_text(log.read_text() + "this is not a run\n")
@@ -425,7 +426,7 @@ def test_a_failing_report_is_a_message_on_the_page_not_a_500(client, base, monke
 
 
 def test_import_runs_take_query_and_period_from_the_archived_file_name(main_file, client, base):
-    from beanflex.plugins import import_health
+    from beanflex.reports import import_health
 
     # an `import` run logs the file only (the period sits inside its quoted `archived=` text, not as fields)
     log = main_file.parent / "runs.log"

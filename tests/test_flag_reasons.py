@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from beancount import loader
 
-from beanflex.plugins import pnl
-from beanflex.plugins.book import load_book
-from beanflex.plugins.reconcile import reconcile_book
+from beanflex.engine import pnl
+from beanflex.engine.book import load_book
+from beanflex.engine.reconcile import reconcile_book
 
 LEDGER = """option "operating_currency" "USD"
 2024-01-01 open Assets:IBKR:U1:Cash

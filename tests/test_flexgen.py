@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from beanflex import flexgen
+from flexsynth import statement as flexgen
 from beanflex.importers.flex import adapter
 
 N = 1000

@@ -28,7 +28,7 @@ def test_init_creates_the_layout_and_the_ledger_loads_with_its_plugins(tmp_path)
     for line in ('option "title" "My IBKR"', '; option "operating_currency" "USD"',
                  'option "booking_method" "STRICT"', 'plugin "beanflex.plugins.reconcile"',
                  'plugin "beanflex.plugins.labels" "../labels.yaml"',
-                 '2000-01-01 custom "fava-extension" "beanflex.plugins.fava"',
+                 '2000-01-01 custom "fava-extension" "beanflex.fava_ext"',
                  'include "generated/index.beancount"', 'include "manual.beancount"'):
         assert line in main.splitlines(), line
     assert (tmp_path / "ledger" / "generated" / "index.beancount").read_text().startswith("; written by beanflex")

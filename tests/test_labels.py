@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from beancount import loader
 
-from beanflex.plugins import labels as labels_plugin
-from beanflex.plugins.labels_config import Instrument, assign, load_labels, parse_labels
+from beanflex.engine import labels as labels_engine
+from beanflex.engine.labels_config import Instrument, assign, load_labels, parse_labels
 
 LABELS_YAML = """\
 labels:
@@ -142,15 +142,15 @@ def test_tags_work_in_bean_query(tmp_path):
 
 
 def test_tag_names_are_sanitised():
-    assert labels_plugin.tag_for("Dividend Growth") == "Dividend-Growth"
-    assert labels_plugin.tag_for("Europe (ex UK)") == "Europe-ex-UK"
-    assert labels_plugin.tag_for("AI/ML.v2_x") == "AI/ML.v2_x"
+    assert labels_engine.tag_for("Dividend Growth") == "Dividend-Growth"
+    assert labels_engine.tag_for("Europe (ex UK)") == "Europe-ex-UK"
+    assert labels_engine.tag_for("AI/ML.v2_x") == "AI/ML.v2_x"
 
 
 def test_label_for_tag_maps_back():
     config, _ = parse_labels("labels:\n  Dividend Growth:\n    members: [KO]\n")
-    assert labels_plugin.label_for_tag(config, "#Dividend-Growth") == "Dividend Growth"
-    assert labels_plugin.label_for_tag(config, "Nope") is None
+    assert labels_engine.label_for_tag(config, "#Dividend-Growth") == "Dividend Growth"
+    assert labels_engine.label_for_tag(config, "Nope") is None
 
 
 def test_sanitised_label_with_spaces_becomes_valid_tag(tmp_path):
@@ -169,7 +169,7 @@ def test_path_is_relative_to_main_file_not_cwd(tmp_path, monkeypatch):
     entries, errors, options = loader.load_file(str(main))
     assert errors == []
     assert any(c.meta.get("labels") for c in by_kind(entries, "Commodity"))
-    assert labels_plugin.configured_path(options) == tmp_path / "ledger" / ".." / "labels.yaml"
+    assert labels_engine.configured_path(options) == tmp_path / "ledger" / ".." / "labels.yaml"
 
 
 # --- bad labels.yaml: one clear error each, at file and line; the ledger still loads --------------------
@@ -308,7 +308,7 @@ PNL = {
 
 
 def test_label_report_hand_computed(tmp_path):
-    from beanflex.plugins.report_labels import labels_report
+    from beanflex.reports.labels import labels_report
 
     config, errors = parse_labels(LABELS_YAML, "labels.yaml")
     assert errors == []
@@ -356,7 +356,7 @@ def test_label_report_hand_computed(tmp_path):
 def test_label_report_only_and_money_stays_strings():
     import json
 
-    from beanflex.plugins.report_labels import flat_rows, labels_report
+    from beanflex.reports.labels import flat_rows, labels_report
 
     config, _ = parse_labels(LABELS_YAML, "labels.yaml")
     report = labels_report(PNL, config, "2024-06-30", instruments=INSTRUMENTS, only=["Dividend"])
@@ -378,7 +378,7 @@ def test_label_report_only_and_money_stays_strings():
 
 
 def test_label_report_null_field_is_not_guessed():
-    from beanflex.plugins.report_labels import weighted_totals
+    from beanflex.reports.labels import weighted_totals
 
     # A has no mark: its unrealized, fx and total are null (not 0). The same rule as report pnl's totals: those
     # sums leave A out and say so; cost basis and realized count both rows.
@@ -394,7 +394,7 @@ def test_label_report_null_field_is_not_guessed():
 
 
 def test_an_empty_label_has_every_base_field_at_zero():
-    from beanflex.plugins.report_labels import weighted_totals
+    from beanflex.reports.labels import weighted_totals
 
     totals = weighted_totals([], "USD")
     assert {k: totals[k] for k in ("currency", "cost_basis", "realized", "unrealized", "fx", "total")} == {
@@ -404,7 +404,7 @@ def test_an_empty_label_has_every_base_field_at_zero():
 
 
 def test_label_report_matches_rows_without_ledger_catalogue():
-    from beanflex.plugins.report_labels import labels_report
+    from beanflex.reports.labels import labels_report
 
     config, _ = parse_labels("labels:\n  Mine:\n    members: [\"conid:8894\", SAP]\n")
     report = labels_report(PNL, config)

@@ -8,7 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 400
-MODULES = sorted(p for folder in ("beanflex", "importers", "plugins") for p in (ROOT / folder).rglob("*.py"))
+LAYERS = ("beanflex", "contract", "importers", "engine", "plugins", "reports", "fava_ext", "scripts/flexsynth")
+MODULES = sorted(p for folder in LAYERS for p in (ROOT / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))

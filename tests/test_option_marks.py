@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from beancount import loader
 
-from beanflex.plugins import pnl
-from beanflex.plugins.book import load_book
+from beanflex.engine import pnl
+from beanflex.engine.book import load_book
 
 D = Decimal
 

@@ -10,7 +10,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from beanflex.plugins import lots, pnl
+from beanflex.engine import lots
+from beanflex.engine import pnl
 from ledger_text import cash, commodity, header, load, position, trade
 
 AAPL = "265598"
@@ -295,7 +296,7 @@ def test_hand_written_trades_without_labels_or_metadata():
 
 
 def test_an_unknown_unrealized_is_never_counted_as_zero_in_totals():
-    from beanflex.plugins import reports
+    from beanflex.reports import reports
 
     # to 2024-06-30: AAPL still holds 5 shares but has no mark yet (IBKR's is 2024-12-31), SAP is sold
     *_, book = load(DESIGN_AAPL + EUR_STOCK.replace(header(), "", 1))

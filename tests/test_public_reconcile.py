@@ -36,8 +36,8 @@ from beancount import loader
 from click.testing import CliRunner
 
 from beanflex.cli import cli
-from beanflex.plugins.book import load_book
-from beanflex.plugins.reconcile import reconcile_book
+from beanflex.engine.book import load_book
+from beanflex.engine.reconcile import reconcile_book
 from samples import public_samples
 
 # sample -> (closing trades, matched to the cent, {(flex_id, reason)} of the trade diffs,

@@ -6,7 +6,8 @@ import unittest
 
 from beancount import loader
 
-from beanflex.plugins import reconcile
+from beanflex.engine import reconcile
+from beanflex.plugins.reconcile import ReconcileError
 
 AAPL = """
 option "operating_currency" "USD"
@@ -52,7 +53,7 @@ def load_aapl(ibkr: str):
 def test_diff_above_tolerance_is_an_error_naming_ours_ibkr_and_raw_row():
     # ours: 1948.5 - (10 x 100.1 + 5 x 120.1) = 1948.5 - 1601.5 = 347.0; IBKR says 346.50
     _, errors, _ = load_aapl("346.50")
-    assert [type(e) for e in errors] == [reconcile.ReconcileError]
+    assert [type(e) for e in errors] == [ReconcileError]
     assert "ours 347.0 != IBKR 346.50" in errors[0].message
     assert "raw/U1/2024/a.xml:57" in errors[0].message
     assert errors[0].entry.meta["flex_id"] == "U1/trade/T3"
@@ -107,13 +108,13 @@ class TestPositions(unittest.TestCase):
                            "IBKR 1000.00 (+1.00 USD); raw row raw/U1/2024/a.xml:90")
     assert "raw row raw/U1/2024/a.xml:90" in messages[0]
     assert messages[1].startswith("Unrealized P&L differs") and "ours 499.0 != IBKR 500.00" in messages[1]
-    assert all(isinstance(e, reconcile.ReconcileError) and e.entry.type == "ibkr-position" for e in errors)
+    assert all(isinstance(e, ReconcileError) and e.entry.type == "ibkr-position" for e in errors)
 
 
 # ---- reasons: each diff names its known cause; unknown causes stay None ----
 from decimal import Decimal as D  # noqa: E402
 
-from beanflex.plugins import reports  # noqa: E402
+from beanflex.reports import reports  # noqa: E402
 from ledger_text import commodity, header, load, position, trade  # noqa: E402
 
 BUY_T1 = trade("2024-01-02", "T1", "BUY 10 AAPL @ 100", "265598", [("10", "AAPL", "100.1", "2024-01-02", "T1")],

@@ -27,9 +27,9 @@ from beancount import loader
 from click.testing import CliRunner
 
 from beanflex.cli import cli
-from beanflex.plugins import reconcile_cash
-from beanflex.plugins.book import load_book
-from beanflex.plugins.reconcile import reconcile_book
+from beanflex.engine import reconcile_cash
+from beanflex.engine.book import load_book
+from beanflex.engine.reconcile import reconcile_book
 
 D = Decimal
 

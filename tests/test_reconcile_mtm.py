@@ -27,9 +27,9 @@ from beancount import loader
 from click.testing import CliRunner
 
 from beanflex.cli import cli
-from beanflex.plugins.book import load_book
-from beanflex.plugins.reconcile import reconcile_book
-from beanflex.plugins.reconcile_mtm import REASONS_MTM
+from beanflex.engine.book import load_book
+from beanflex.engine.reconcile import reconcile_book
+from beanflex.engine.reconcile_mtm import REASONS_MTM
 from ledger_text import commodity, header, load, trade
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mtm"

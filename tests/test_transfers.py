@@ -27,7 +27,8 @@ from click.testing import CliRunner
 from beanflex.cli import cli
 from beanflex.importers.flex import adapter, writer
 from beanflex.importers.flex.mapper import build_ledger
-from beanflex.plugins import book as book_mod, lots as lots_mod
+from beanflex.engine import book as book_mod
+from beanflex.engine import lots as lots_mod
 from samples import sample
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transfers"

@@ -21,13 +21,14 @@ from pathlib import Path
 
 from beancount.core import data
 
-from . import pnl as pnl_mod
-from . import reconcile as reconcile_mod
+from beanflex.engine import pnl as pnl_mod
+from beanflex.engine import reconcile as reconcile_mod
+from beanflex.engine.book import Book
+from beanflex.engine.labels import configured_path, instruments_from_entries, label_for_tag
+from beanflex.engine.labels_config import load_labels
+
 from . import reports
-from .book import Book
-from .labels import configured_path, instruments_from_entries, label_for_tag
-from .labels_config import load_labels
-from .report_labels import labels_report
+from .labels import labels_report
 
 
 MODES = ("ibkr", "economic")

@@ -25,8 +25,9 @@ from fava.beans.funcs import hash_entry
 from fava.context import g
 from fava.ext import FavaExtensionBase
 
-from . import fava_reports, raw_rows
-from .book import Book, load_book
+from beanflex.engine.book import Book, load_book
+from beanflex.reports import raw_rows
+from beanflex.reports import request as fava_reports
 
 #: The query parameters a beanflex page keeps when it links to itself or to another beanflex page.
 PAGE_PARAMS = ("mode", "method", "view")

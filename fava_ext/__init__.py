@@ -1,6 +1,6 @@
 """The beanflex pages in Fava: Portfolio, Labels, Reconciliation, Import health (one sidebar entry each).
 
-Enabled by `2000-01-01 custom "fava-extension" "beanflex.plugins.fava"` in ledger/main.beancount. Each class is
+Enabled by `2000-01-01 custom "fava-extension" "beanflex.fava_ext"` in ledger/main.beancount. Each class is
 thin: it hands its template (`templates/<Class>.html`) the report dicts of this request -- the same functions
 behind `beanflex report … --format json` (fava_reports.py) -- and serves them as JSON under
 `/<bfile>/extension/<Class>/<endpoint>` (DESIGN §6, money as decimal strings), so page and CLI cannot disagree.
@@ -17,7 +17,11 @@ from flask import request
 from fava.context import g
 from fava.ext import extension_endpoint
 
-from . import fava_pages, fava_reports, import_health, raw_rows, reconcile
+from beanflex.engine import reconcile
+from beanflex.reports import import_health, raw_rows
+from beanflex.reports import request as fava_reports
+
+from . import pages as fava_pages
 
 
 class BeanflexPortfolio(fava_pages.Page):

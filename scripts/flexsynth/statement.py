@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, localcontext
 from typing import BinaryIO
 
-from . import flexgen_events
-from .flexgen_events import ROUND as _ROUND
-from .flexgen_events import num as _num
+from . import events as flexgen_events
+from .events import ROUND as _ROUND
+from .events import num as _num
 
 #: Arithmetic that must be exact: any rounding raises, so an inexact figure can never slip into the statement.
 _EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Inexact])

@@ -17,8 +17,8 @@ import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # flexgen passes its generator in; flexgen imports this module, not the other way round
-    from .flexgen import _Generator, _Instrument
+if TYPE_CHECKING:  # statement.py passes its generator in; it imports this module, not the other way round
+    from .statement import _Generator, _Instrument
 
 #: The few figures IBKR itself rounds (a sale's P&L split over its lots, costBasisPrice, FX rates, dividends).
 ROUND = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero])

@@ -14,8 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable
 
-from .labels_config import Instrument, LabelsConfig, assign
-from .report_formats import decimal_or_none
+from beanflex.engine.labels_config import Instrument, LabelsConfig, assign
+from .formats import decimal_or_none
 from .reports import excluded_note, money
 
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")  # reports.BASE_KEYS, the pnl `base` fields

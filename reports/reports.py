@@ -14,10 +14,10 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-from . import pnl as pnl_mod
-from . import reconcile as reconcile_mod
-from .book import ZERO, Book, raw_refs
-from .gcpause import paused_gc
+from beanflex.engine import pnl as pnl_mod
+from beanflex.engine import reconcile as reconcile_mod
+from beanflex.engine.book import ZERO, Book, raw_refs
+from beanflex.engine.gcpause import paused_gc
 
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
