@@ -23,7 +23,7 @@ from beancount.core import data
 
 RUNS_LOG = "runs.log"
 #: The raw archive's file name (docs/ledger-format.md): <from>_<to>_<queryId>_<sha12>.xml
-_ARCHIVE_NAME = re.compile(r"^(\d{4})(\d{2})(\d{2})_(\d{4})(\d{2})(\d{2})_(.+)_([0-9a-f]{12})\.xml$")
+_ARCHIVE_NAME = re.compile(r"^(\d{4})(\d{2})(\d{2})_(\d{4})(\d{2})(\d{2})_(.+)_([0-9a-f]{12})\.(?:xml|csv)$")
 _FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 FIX_HINT = ("Copy the entry into ledger/manual.beancount, keep its flex_id, correct the postings (IBKR's "

@@ -2,7 +2,9 @@
 
 A directive's `flex_src` says where its rows live, e.g. `raw/U1234567/2024/20240101_20241231_42_ab12cd34ef56.xml:57`
 (path relative to `ledger/`, line of the element). The Fava pages show that element with a few lines around it.
-The path comes from a URL, so it is checked before anything is opened: relative, no `..`, ending in `.xml`,
+A CSV statement's row is its line(s), with the column titles of its section (raw_rows_csv.py).
+The path comes from a URL, so it is checked before anything is opened: relative, no `..`, ending in `.xml`
+(or `.csv`),
 and after resolving symlinks still inside `ledger/raw/`. A refused path raises `RawRowRefused` with the HTTP
 status to answer (400 malformed, 404 absent or outside the archive).
 """
@@ -13,12 +15,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from . import raw_rows_csv
+
 #: Lines shown before and after the row.
 CONTEXT_LINES = 3
 #: A row element's text is cut here: Flex rows are one line of a few kB; a bigger "row" is not a row.
 MAX_ROW_CHARS = 200_000
 
-_SRC = re.compile(r"^(?P<path>[^:\s\x00-\x1f]+\.xml):(?P<line>[1-9][0-9]{0,8})$")
+_SRC = re.compile(r"^(?P<path>[^:\s\x00-\x1f]+\.(?:xml|csv)):(?P<line>[1-9][0-9]{0,8})$")
 
 
 class RawRowRefused(Exception):
@@ -69,7 +73,7 @@ def resolve(ledger_dir: Path, ref: RawRef) -> Path:
         target = (Path(ledger_dir) / ref.path).resolve(strict=True)
     except (OSError, RuntimeError, ValueError) as exc:  # ValueError: an embedded NUL byte
         raise RawRowRefused(404, f"no such raw file: {ref.path}") from exc
-    if raw_root not in target.parents or target.suffix != ".xml" or not target.is_file():
+    if raw_root not in target.parents or target.suffix not in (".xml", ".csv") or not target.is_file():
         raise RawRowRefused(404, f"no such raw file: {ref.path}")
     return target
 
@@ -108,11 +112,25 @@ def read_row(ledger_dir: Path, src: str, context: int = CONTEXT_LINES) -> dict:
     if ref.line > len(lines):
         raise RawRowRefused(404, f"{ref.path} has {len(lines)} lines, not {ref.line}")
     index = ref.line - 1
+    if path.suffix == ".csv":
+        return _csv_row(ref, lines, context)
     xml = element_text(lines, index)
     last = index + xml.count("\n")
     around = [{"line": n + 1, "text": lines[n], "row": index <= n <= last}
               for n in range(max(0, index - context), min(len(lines), last + context + 1))]
     return {"file": ref.path, "line": ref.line, "xml": xml, "context": around, "attributes": attributes(xml)}
+
+
+def _csv_row(ref: RawRef, lines: list[str], context: int) -> dict:
+    """A CSV statement's row: its line(s) as `xml` (the raw text), and (title, value) pairs from its title row."""
+    found = raw_rows_csv.row_at("\n".join(lines), ref.line)
+    if found is None:
+        raise RawRowRefused(404, f"no CSV row starts on line {ref.line} of {ref.path}")
+    text, pairs = found
+    index, last = ref.line - 1, ref.line - 1 + text.count("\n")
+    around = [{"line": n + 1, "text": lines[n], "row": index <= n <= last}
+              for n in range(max(0, index - context), min(len(lines), last + context + 1))]
+    return {"file": ref.path, "line": ref.line, "xml": text, "context": around, "attributes": pairs}
 
 
 _ATTRIBUTE = re.compile(r'([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')

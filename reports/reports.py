@@ -276,6 +276,11 @@ def read_element(path: Path, line: int) -> str | None:
         return None
     if not 1 <= line <= len(lines):
         return None
+    if path.suffix == ".csv":  # a Flex CSV row: its line, and the next ones while a quoted field is open
+        text, end = lines[line - 1], line
+        while text.count('"') % 2 and end < len(lines):
+            text, end = text + lines[end], end + 1
+        return text.rstrip("\r\n")
     text, end = "", line - 1
     while end < len(lines):  # grow the window a line at a time until the element is complete
         text += lines[end]
