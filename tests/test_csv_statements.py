@@ -189,3 +189,17 @@ def test_fetch_archives_a_query_delivered_as_csv_and_sync_maps_it(tmp_path):
     assert beanflex(main, "rebuild").exit_code == 0
     ledger = (main.parent / "generated" / "U2222222" / "2024.beancount").read_text()
     assert 'flex_id: "U2222222/trade/7001"' in ledger and f"{archived.name}:" in ledger
+
+
+def test_the_beangulp_importer_takes_csv_too(tmp_path):
+    from beanflex.importers.flex.importer import FlexImporter
+
+    importer = FlexImporter()
+    csv_path, xml_path = FIXTURES / "activity.csv", FIXTURES / "activity.xml"
+    assert importer.identify(str(csv_path)) and importer.identify(str(FIXTURES / "activity_plain.csv"))
+    other = tmp_path / "bank.csv"
+    other.write_text("Date,Amount\n2024-01-02,10\n")
+    assert not importer.identify(str(other))
+    assert importer.filename(str(csv_path)).endswith(".csv")
+    ids = lambda path: sorted(e.meta.get("flex_id") or "" for e in importer.extract(str(path), []))  # noqa: E731
+    assert ids(csv_path) == ids(xml_path) and "U2222222/trade/7001" in ids(csv_path)

@@ -176,3 +176,10 @@ def test_upload_a_csv_statement_shows_new_trades_and_status(client, main_file):
                       content_type="multipart/form-data")
     shown = client.get(bad.headers["Location"]).get_data(as_text=True)
     assert "refused" in shown and re.search(r"x\.csv:1", shown) and "cannot tell which section" in shown
+
+
+def test_portfolio_links_each_instrument_to_its_edit_forms(client, monkeypatch):
+    page = client.get(base(client) + "BeanflexPortfolio/").get_data(as_text=True)
+    assert page.count('class="bf-meta bf-edit-link"') >= 3 and "#bf-edit-labels" in page
+    monkeypatch.setenv(editing.READ_ONLY_ENV, "1")
+    assert "bf-edit-link" not in client.get(base(client) + "BeanflexPortfolio/").get_data(as_text=True)
