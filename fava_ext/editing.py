@@ -129,6 +129,8 @@ class BeanflexEdit(Guarded):
         ws = self.workspace()
         try:
             if form["action"] == "add":
+                if form["symbol"] not in {i.symbol for i in instruments_from_entries(self.ledger.all_entries)}:
+                    raise EditRefused(f"no instrument {form['symbol']!r} in the ledger")
                 label = form["new_label"] or form["label"]
                 if form["new_label"] and form["new_label"] not in self._label_names():
                     edits.create_label(ws, label)
@@ -161,6 +163,9 @@ class BeanflexEdit(Guarded):
         ws = self.workspace()
         try:
             if form["kind"] == "event":
+                flex_id = form["flex_id"].strip()
+                if not any((getattr(e, "meta", None) or {}).get("flex_id") == flex_id for e in self.ledger.all_entries):
+                    raise EditRefused(f"no entry with flex_id {flex_id!r} in the ledger")
                 edited = edits.write_event_note(ws, form["flex_id"].strip(), form["text"])
             elif form["kind"] == "instrument" and form["symbol"].strip():
                 edited = edits.write_instrument_note(ws, form["symbol"].strip(), form["conid"].strip() or None,

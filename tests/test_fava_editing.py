@@ -183,3 +183,18 @@ def test_portfolio_links_each_instrument_to_its_edit_forms(client, monkeypatch):
     assert page.count('class="bf-meta bf-edit-link"') >= 3 and "#bf-edit-labels" in page
     monkeypatch.setenv(editing.READ_ONLY_ENV, "1")
     assert "bf-edit-link" not in client.get(base(client) + "BeanflexPortfolio/").get_data(as_text=True)
+
+
+def test_unknown_instruments_and_events_are_refused(client, main_file):
+    before = (main_file.parent.parent / "labels.yaml").read_bytes()
+    answer = post(client, "BeanflexEdit/labels", action="add", symbol="re:.*", conid="", label="Software")
+    assert answer.status_code == 303 and "edit_error=no+instrument" in answer.headers["Location"]
+    answer = post(client, "BeanflexEdit/note", kind="event", flex_id="U1/trade/nope", text="x")
+    assert "edit_error=no+entry" in answer.headers["Location"]
+    answer = post(client, "BeanflexEdit/labels", action="create", label="<b>x</b>")
+    assert "edit_error" in answer.headers["Location"]
+    assert (main_file.parent.parent / "labels.yaml").read_bytes() == before
+    assert not (main_file.parent.parent / "notes" / "events.md").exists() or \
+        "nope" not in (main_file.parent.parent / "notes" / "events.md").read_text()
+    page = client.get(base(client) + "BeanflexLabels/?edit_error=%3Cscript%3Ex%3C%2Fscript%3E").get_data(as_text=True)
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
