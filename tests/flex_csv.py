@@ -39,14 +39,34 @@ def sections(statement) -> list[tuple[str, list]]:
     """(section, rows) in document order; a lone data element (AccountInformation) is its own section."""
     found = []
     for child in statement:
+        if not isinstance(child.tag, str):
+            continue
         if len(child) == 0 and child.attrib:
             found.append((child.tag, [child]))
         else:
-            found.append((child.tag, list(child)))
+            found.append((child.tag, [row for row in child if isinstance(row.tag, str)]))
     return found
 
 
-def to_csv(xml: bytes, records: bool = True) -> str:
+def uniform(xml: bytes, codes: dict[str, str]) -> bytes:
+    """`xml` as IBKR would write it for a CSV twin: only sections with a code, and every row of a section
+    carrying every attribute of the section (empty where it had none), as CSV's one header per section does."""
+    root = etree.fromstring(xml, etree.XMLParser(remove_comments=True, remove_pis=True))
+    for statement in root.iter("FlexStatement"):
+        for child in list(statement):
+            if child.tag not in codes:
+                statement.remove(child)
+        for _section, rows in sections(statement):
+            names = list(dict.fromkeys(name for row in rows for name in row.attrib))
+            for row in rows:
+                old = dict(row.attrib)
+                row.attrib.clear()
+                for name in names:
+                    row.set(name, old.get(name, ""))
+    return etree.tostring(root)
+
+
+def to_csv(xml: bytes, records: bool = True, codes: dict[str, str] | None = None) -> str:
     root = etree.fromstring(xml)
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -59,7 +79,7 @@ def to_csv(xml: bytes, records: bool = True) -> str:
         if records:
             writer.writerow(["BOA", statement.get("accountId")])
         for section, rows in sections(statement):
-            code = CODES[section]
+            code = (codes or CODES)[section]
             names = list(rows[0].attrib) if rows else []
             titles = [title(section, n) for n in names]
             if records:

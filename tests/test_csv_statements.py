@@ -22,6 +22,7 @@ from beanflex.importers.flex.mapper import build_ledger
 from beanflex.reports import raw_rows
 
 import flex_csv
+from samples import public_samples
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
 TWINS = ("activity.csv", "activity_plain.csv")
@@ -141,14 +142,17 @@ def bad(tmp_path: Path, text: str) -> Path:
 
 
 HEAD = '"BOF","U1","q","1","20240101","20241231","20250101;000000","",""\n"BOA","U1"\n"BOS","TRNT","Trades"\n'
-TITLES = '"HEADER","TRNT","ClientAccountID","CurrencyPrimary","Symbol","Conid","DateTime","Quantity","TransactionID"\n'
-ROW = '"DATA","TRNT","U1","USD","AAPL","265598","20240102;100000","10","9"\n'
+TITLES = ('"HEADER","TRNT","ClientAccountID","CurrencyPrimary","Symbol","Conid","DateTime","Quantity","TransactionID",'
+          '"LevelOfDetail"\n')
+ROW = '"DATA","TRNT","U1","USD","AAPL","265598","20240102;100000","10","9","EXECUTION"\n'
 TAIL = '"EOS","TRNT","1",""\n"EOA","U1"\n"EOF","1"\n'
 
 
 @pytest.mark.parametrize("text, words", [
     (HEAD + TITLES + ROW, ["BOF record but has no EOF", "truncated"]),
-    (HEAD + TITLES + ROW.replace(',"9"', "") + TAIL, ["bad.csv:5", "section Trades", "has 6 fields", "line 4) has 7"]),
+    (HEAD + TITLES + ROW.replace(',"9"', "") + TAIL, ["bad.csv:5", "section Trades", "has 7 fields", "line 4) has 8"]),
+    (HEAD + TITLES.replace(',"LevelOfDetail"', "") + ROW.replace(',"EXECUTION"', "") + TAIL,
+     ["bad.csv:5", "section Trades", "no LevelOfDetail column", "Level of Detail"]),
     (HEAD + ROW + TAIL, ["bad.csv:4", "DATA row of section TRNT before its HEADER"]),
     (HEAD + TITLES + ROW + TAIL.replace('"1",""', '"2",""'), ["bad.csv:6", "trailer says 2 rows", "holds 1"]),
     ('"ClientAccountID","Symbol"\n"U1","AAPL"\n', ["bad.csv:1", "cannot tell which section", "section code"]),
@@ -203,3 +207,21 @@ def test_the_beangulp_importer_takes_csv_too(tmp_path):
     assert importer.filename(str(csv_path)).endswith(".csv")
     ids = lambda path: sorted(e.meta.get("flex_id") or "" for e in importer.extract(str(path), []))  # noqa: E731
     assert ids(csv_path) == ids(xml_path) and "U2222222/trade/7001" in ids(csv_path)
+
+
+@pytest.mark.parametrize("path", public_samples(), ids=lambda p: p.stem[:40])
+def test_every_public_sample_read_as_csv_gives_the_xml_records(path):
+    """Each public statement written as IBKR's CSV (sections beanflex has a code for, header and trailer records)
+    reads back into exactly the XML's records. A sample whose Trades lack levelOfDetail cannot be told apart in
+    CSV: that is refused with what to tick, never misread."""
+    codes = {name: code for code, name in csv_titles.SECTION_CODES.items()}
+    xml = flex_csv.uniform(path.read_bytes(), codes)
+    expected = [(r.section, r.tag, r.account, dict(r.attrs)) for s in adapter.parse(xml).statements for r in s.records]
+    text = flex_csv.to_csv(xml, records=True, codes=codes)
+    try:
+        got = adapter.parse(text.encode(), source="twin.csv")
+    except FlexParseError as exc:
+        assert "no LevelOfDetail column" in str(exc)
+        assert any(r[0] == "Trades" and "levelOfDetail" not in r[3] for r in expected)
+        return
+    assert [(r.section, r.tag, r.account, dict(r.attrs)) for s in got.statements for r in s.records] == expected

@@ -170,6 +170,12 @@ def test_upload_a_csv_statement_shows_new_trades_and_status(client, main_file):
     shown = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "U2222222/trade/7001" in shown and "imported" in shown
     assert list((main_file.parent / "raw" / "U1234567" / "2024").glob("*.csv"))
+    generated = (main_file.parent / "generated" / "U2222222" / "2024.beancount").read_text()
+    src = re.search(r'flex_id: "U2222222/trade/7001"\n\s+flex_src: "(\S+)"', generated).group(1)
+    row = client.get(base(client) + "BeanflexLabels/raw_row", query_string={"src": src}).get_json()
+    assert row["xml"].startswith('"DATA","TRNT","U2222222"') and ["Buy/Sell", "BUY"] in row["attributes"]
+    page = client.get(base(client) + "BeanflexLabels/", query_string={"raw": src}).get_data(as_text=True)
+    assert "Buy/Sell" in page and "7001" in page
     bad = client.post(base(client) + "BeanflexUpload/upload",
                       data={"csrf": editing._TOKEN, "next": base(client) + "BeanflexUpload/",
                             "statement": (io.BytesIO(b'"ClientAccountID","Symbol"\n"U1","AAPL"\n'), "../../x.csv")},

@@ -112,13 +112,12 @@ def _record(reader: _Reader, cells: list[str], line: int) -> None:
     elif kind == "HEADER":
         code = cells[1].strip() if len(cells) > 1 else ""
         section = _Section(SECTION_CODES.get(code, code), code, line)
-        _set_titles(section, cells[2:])
+        _set_titles(reader, section, cells[2:], line)
         reader.headers[code] = section
         if reader.section is None or reader.section.code != code:
             reader.section = section
         else:
-            _set_titles(reader.section, cells[2:])
-            reader.section.line = line
+            _set_titles(reader, reader.section, cells[2:], line)
     elif kind == "DATA":
         code = cells[1].strip() if len(cells) > 1 else ""
         section = reader.section if reader.section and reader.section.code == code and reader.section.names \
@@ -135,9 +134,10 @@ def _record(reader: _Reader, cells: list[str], line: int) -> None:
         reader.eof = True
 
 
-def _set_titles(section: _Section, titles: list[str]) -> None:
+def _set_titles(_reader: _Reader, section: _Section, titles: list[str], line: int) -> None:
     section.titles = [t.strip() for t in titles]
     section.names = [attribute_for(section.name, t) for t in section.titles]
+    section.line = line
 
 
 def _plain_row(reader: _Reader, cells: list[str], line: int) -> None:
@@ -145,8 +145,7 @@ def _plain_row(reader: _Reader, cells: list[str], line: int) -> None:
     section = reader.section
     if section is not None and section.code is not None:  # inside BOS … EOS
         if section.names is None:
-            _set_titles(section, cells)
-            section.line = line
+            _set_titles(reader, section, cells, line)
         else:
             _data_row(reader, section, cells, line)
         return
@@ -157,7 +156,7 @@ def _plain_row(reader: _Reader, cells: list[str], line: int) -> None:
                                "tick 'Include section code and line descriptor' in the Flex Query's delivery "
                                "settings, or download the statement as XML")
         reader.section = _Section(name, None, line)
-        _set_titles(reader.section, cells)
+        _set_titles(reader, reader.section, cells, line)
         return
     if section is None or section.names is None:
         raise reader.error("a data row before any row of column titles", line,
@@ -181,6 +180,13 @@ def _data_row(reader: _Reader, section: _Section, values: list[str], line: int) 
         raise reader.error(f"this row has {len(values)} fields, its header (line {section.line}) has "
                            f"{len(section.names)}", line, "the file is cut or edited; download it again",
                            section.name)
+    if section.name == "Trades" and "levelOfDetail" not in section.names:
+        # XML names each row (<Trade>, <Lot>, <Order>); CSV rows say it only in this column, and counting a
+        # closed lot as a trade would book it twice.
+        raise reader.error("the Trades section has no LevelOfDetail column: beanflex cannot tell executions "
+                           "from closed lots and orders without it", line,
+                           "tick Trades → Level of Detail in the Flex Query's fields, or download it as XML",
+                           "Trades")
     attrs = dict(zip(section.names, values))
     account = reader.account
     if account is None:
