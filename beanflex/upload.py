@@ -1,5 +1,6 @@
 """A statement uploaded from the browser: the same import as `beanflex import FILE` (lock, archive, regenerate),
-then the same check as `beanflex sync` (Beancount errors, reconciliation), summed up for the upload page.
+then the same check as `beanflex sync` (Beancount errors, reconciliation), summed up for the upload page, and
+committed (raw/ and generated/ only) when the workspace is a git repository, as the label and note edits are.
 
 The bytes are written to a private temporary folder under the user's file name (only its last component, made
 safe), handed to `ingest.import_files`, and the folder is removed; messages name the user's file, not the
@@ -9,6 +10,7 @@ generated/ as they were, exactly as on the command line.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from beanflex.importers.flex.errors import FlexError
 
-from . import ingest
+from . import gitops, ingest
 from .workspace import Workspace
 
 #: A larger upload is refused before it is read (a 10k-trade XML statement is ~25 MB).
@@ -38,6 +40,15 @@ class UploadResult:
     flagged: int = 0
     errors: list[str] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
+    commit: str | None = None
+
+    def subject(self) -> str:
+        """The commit message's first line, e.g. `upload activity.csv: +1 trade, +2 other entries; drift 0;
+        reconcile ok`."""
+        trades = f"+{len(self.new_trades)} trade{'' if len(self.new_trades) == 1 else 's'}"
+        other = f"+{len(self.new_other)} other entr{'y' if len(self.new_other) == 1 else 'ies'}"
+        status = "ok" if not self.diffs else f"{len(self.diffs)} diff{'' if len(self.diffs) == 1 else 's'}"
+        return f"upload {self.name}: {trades}, {other}; drift {len(self.drift)}; reconcile {status}"
 
     @property
     def status(self) -> str:
@@ -79,4 +90,26 @@ def run_upload(ws: Workspace, name: str, payload: bytes) -> UploadResult:
     result.drift = summary.drift.lines()
     result.flagged = summary.build.total().flagged if summary.build else 0
     result.errors, result.diffs, _ = check_ledger(ws.main_file)
+    result.commit = _commit(ws, result)
     return result
+
+
+def _commit(ws: Workspace, result: UploadResult) -> str | None:
+    """Commit what the upload changed in raw/ and generated/ (never the user's own files), when in git.
+
+    Skipped with BEANFLEX_EDIT_COMMIT=0, outside a git repository, and when nothing changed (a file already
+    archived). The message lists the new trades like `sync`'s does.
+    """
+    from .cmd_sync import NOT_COMMITTED
+
+    if os.environ.get("BEANFLEX_EDIT_COMMIT", "1") == "0":
+        return None
+    repo = gitops.find_repo(ws.root_dir)
+    if repo is None:
+        return None
+    rel = ws.ledger_dir.resolve().relative_to(repo.root.resolve()).as_posix()
+    base = "" if rel == "." else rel + "/"
+    body = [result.subject(), ""] + [f"statement: {path}" for path, _new in result.archived]
+    body += [f"new: {flex_id}" for flex_id in result.new_trades[:30]]
+    return repo.commit_paths([base + "raw", base + "generated"], "\n".join(body) + "\n", secret=None,
+                             exclude=[base + name for name in NOT_COMMITTED])

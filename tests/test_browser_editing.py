@@ -140,6 +140,10 @@ def test_upload_a_statement(served, page):
     [archived] = list((main.parent / "raw").rglob("*.csv"))
     assert archived.read_bytes() == CSV.read_bytes()
     assert 'flex_id: "U2222222/trade/7001"' in (main.parent / "generated" / "U2222222" / "2024.beancount").read_text()
+    expect(page.locator("#bf-upload-commit")).to_contain_text("committed")
+    subject = git(main.parent.parent, "log", "--format=%s", "-1").strip()
+    assert subject.startswith("upload activity.csv: +1 trade, ") and "reconcile" in subject
+    assert git(main.parent.parent, "status", "--porcelain", "--", "ledger/raw", "ledger/generated") == ""
     page.goto(f"{base}/BeanflexPortfolio/")
     expect(page.locator('#bf-pnl-table tr[data-bf-conid="14204"]')).to_have_count(2)  # SAP in both accounts now
     # a file that is not a statement is refused with its line, and nothing changes
