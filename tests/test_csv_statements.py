@@ -86,6 +86,9 @@ def test_column_titles_map_to_the_xml_names():
     assert csv_titles.attribute_for("CashTransactions", "Date/Time") == "dateTime"
     assert csv_titles.attribute_for("Trades", "ClientAccountID") == "accountId"
     assert csv_titles.attribute_for("Trades", "BrandNewField") == "brandNewField"  # unknown: drift, not a crash
+    assert csv_titles.title_for("OpenPositions", "position") == "Quantity"
+    assert csv_titles.title_for("Trades", "currency") == "CurrencyPrimary"
+    assert csv_titles.title_for("Trades", "quantity") == "Quantity"
     assert csv_titles.guess_section(["ClientAccountID", "Buy/Sell", "TradePrice", "Quantity"]) == "Trades"
     assert csv_titles.guess_section(["ReportDate", "FromCurrency", "ToCurrency", "Rate"]) == "ConversionRates"
 
@@ -173,7 +176,7 @@ def test_missing_column_stops_the_import_and_nothing_is_written(tmp_path):
     text = (HEAD + TITLES + ROW + TAIL).replace(',"Quantity"', "").replace(',"10"', "")
     run = beanflex(main, "import", str(bad(tmp_path, text)))
     assert run.exit_code == 1
-    for word in ("bad.csv:5", "section Trades", "attribute quantity", "Quantity"):
+    for word in ("bad.csv:5", "section Trades", "attribute Quantity (quantity)", "has no column Quantity"):
         assert word in str(run.exception)
     after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")
                    if p.is_file() and p.name not in ("runs.log", "bad.csv", ".beanflex.lock"))

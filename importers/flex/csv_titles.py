@@ -102,6 +102,15 @@ def attribute_for(section: str, title: str) -> str:
     return (lead.group(0).lower() + letters[lead.end():]) if lead else letters
 
 
+def title_for(section: str, attribute: str) -> str:
+    """The CSV column title of an XML attribute, for messages: `quantity` -> `Quantity`, `currency` ->
+    `CurrencyPrimary`, OpenPositions `position` -> `Quantity`."""
+    for (where, title), name in TITLES.items():
+        if name == attribute and where in (section, "*") and TITLES.get((section, title), name) == name:
+            return title
+    return attribute[:1].upper() + attribute[1:]
+
+
 def is_known_title(title: str) -> bool:
     """True for a title of some section: `Buy/Sell`, `ClientAccountID`, `TradePrice` (not `USD`, `Test User`)."""
     return any(t == title for _, t in TITLES) or fold(title) in _known("")
