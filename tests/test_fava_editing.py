@@ -3,6 +3,7 @@ Fava's own editor, and the labels.yaml line editor (comments and layout survive 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -204,3 +205,36 @@ def test_unknown_instruments_and_events_are_refused(client, main_file):
         "nope" not in (main_file.parent.parent / "notes" / "events.md").read_text()
     page = client.get(base(client) + "BeanflexLabels/?edit_error=%3Cscript%3Ex%3C%2Fscript%3E").get_data(as_text=True)
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
+
+
+def test_favas_entry_slice_editor_cannot_touch_a_generated_entry(client, main_file):
+    from fava.beans.funcs import hash_entry
+
+    app_ledger = client.application.config["LEDGERS"]
+    slug = base(client).split("/")[1]
+    ledger = app_ledger[slug]
+    generated = main_file.parent / "generated" / "U1234567" / "2024.beancount"
+    entry = next(e for e in ledger.all_entries if (e.meta or {}).get("flex_id") == "U1234567/trade/1004")
+    before = generated.read_bytes()
+    answer = client.put(f"/{slug}/api/source_slice", json={"entry_hash": hash_entry(entry), "source": "",
+                                                          "sha256sum": "x"})
+    assert answer.status_code == 403 and "generated" in answer.get_json()["error"]
+    answer = client.delete(f"/{slug}/api/source_slice", query_string={"entry_hash": hash_entry(entry),
+                                                                      "sha256sum": "x"})
+    assert answer.status_code == 403
+    assert generated.read_bytes() == before
+
+
+def test_serve_read_only_tells_the_pages(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from beanflex.cli import cli
+    import fava.cli
+
+    main = copy_ledger(tmp_path)
+    seen = {}
+    monkeypatch.setattr(fava.cli.main, "main", lambda **kw: seen.update(kw, env=os.environ.get(editing.READ_ONLY_ENV)))
+    monkeypatch.setenv(editing.READ_ONLY_ENV, "0")  # restored (to unset) after the test; serve sets it to "1"
+    run = CliRunner().invoke(cli, ["--ledger", str(main), "serve", "--read-only"])
+    assert run.exit_code == 0, run.output
+    assert "--read-only" in seen["args"] and seen["env"] == "1" and editing.read_only()
