@@ -123,6 +123,7 @@ def read_row(ledger_dir: Path, src: str, context: int = CONTEXT_LINES) -> dict:
 
 def _csv_row(ref: RawRef, lines: list[str], context: int) -> dict:
     """A CSV statement's row: its line(s) as `xml` (the raw text), and (title, value) pairs from its title row."""
+    lines = [line.rstrip("\r") for line in lines]  # CRLF files show as they read
     found = raw_rows_csv.row_at("\n".join(lines), ref.line)
     if found is None:
         raise RawRowRefused(404, f"no CSV row starts on line {ref.line} of {ref.path}")

@@ -228,3 +228,11 @@ def test_every_public_sample_read_as_csv_gives_the_xml_records(path):
         assert any(r[0] == "Trades" and "levelOfDetail" not in r[3] for r in expected)
         return
     assert [(r.section, r.tag, r.account, dict(r.attrs)) for s in got.statements for r in s.records] == expected
+
+
+def test_crlf_line_ends_and_a_byte_order_mark_read_the_same():
+    text = (FIXTURES / "activity.csv").read_bytes()
+    plain = adapter.parse(text, source="a.csv")
+    windows = adapter.parse(b"\xef\xbb\xbf" + text.replace(b"\n", b"\r\n"), source="a.csv")
+    rows = lambda d: [(r.section, r.tag, r.line, dict(r.attrs)) for s in d.statements for r in s.records]  # noqa: E731
+    assert rows(windows) == rows(plain)
