@@ -25,6 +25,7 @@ from fava.beans.funcs import hash_entry
 from fava.context import g
 from fava.ext import FavaExtensionBase
 
+from beanflex.contract import flex_src
 from beanflex.engine.book import Book, load_book
 from beanflex.reports import raw_rows
 from beanflex.reports import request as fava_reports
@@ -246,13 +247,13 @@ class Page(FavaExtensionBase):
         if not value:
             return []
         if isinstance(value, str):
-            return raw_rows.split_flex_src(value)
+            return flex_src.refs(value)
         out = []
         for item in value:
             if isinstance(item, dict):
                 out.append(f"{item.get('file')}:{item.get('line')}")
             else:
-                out.extend(raw_rows.split_flex_src(str(item)))
+                out.extend(flex_src.refs(str(item)))
         return out
 
 

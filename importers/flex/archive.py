@@ -39,7 +39,7 @@ from typing import Callable
 from .adapter import FlexDocument, parse
 from .errors import FlexError, FlexParseError
 from .fsutil import atomic_write
-from .names import account_component
+from beanflex.contract.accounts import account_component
 
 INDEX_NAME = "index.tsv"
 _INDEX_HEADER = "# sha256\trelpath\taccounts\tfromDate\ttoDate\tqueryId\n"
