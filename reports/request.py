@@ -32,6 +32,9 @@ from . import reports
 from .labels import labels_report
 
 
+#: Every reconciliation reason with its explanation, for the pages' legend.
+REASONS = reconcile_mod.REASONS
+
 MODES = ("ibkr", "economic")
 METHODS = ("fifo", "average")
 VIEWS = ("base", "local")
