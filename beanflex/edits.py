@@ -13,12 +13,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from beanflex.engine.labels_config import Instrument, parse_labels
-from beanflex.engine.notes import EVENT_SECTION, EVENTS_FILE, split_front_matter
+from beanflex.contract.notes_format import EVENT_SECTION, EVENTS_FILE, split_front_matter
 from beanflex.importers.flex.fsutil import atomic_write, ledger_lock
+from beanflex.reports.label_edits import still_member
 
 from . import gitops, labels_yaml
+from .labels_yaml import EditRefused  # noqa: F401 - what the Fava pages catch
 from .workspace import Workspace
+
+
+def workspace_for(main_file: str | Path) -> Workspace:
+    """The workspace of a ledger's root file (`…/ledger/main.beancount`), for the Fava pages."""
+    return Workspace(Path(main_file))
 
 MAX_TEXT = 20_000
 _FILE_BAD = re.compile(r"[^A-Za-z0-9._-]+")
@@ -66,18 +72,15 @@ def add_label(ws: Workspace, label: str, member: str) -> Edited:
     return _labels_edit(ws, lambda t: labels_yaml.add_member(t, label, member), f"labels: add {member} to {label}")
 
 
-def remove_label(ws: Workspace, label: str, instrument: Instrument) -> Edited:
-    """Take an instrument out of a label: entries naming it (symbol, `conid:…`, `isin:…`) go; when a rule
-    (`re:…`, `desc:…`, `category:…`) still matches it, its symbol is added to the label's `exclude`."""
+def remove_label(ws: Workspace, label: str, instrument) -> Edited:
+    """Take an instrument (reports.label_edits.instrument) out of a label: entries naming it (symbol, `conid:…`,
+    `isin:…`) go; when a rule (`re:…`, `desc:…`, `category:…`) still matches it, its symbol goes to `exclude`."""
     names = {instrument.symbol} | ({f"conid:{instrument.conid}"} if instrument.conid else set()) \
         | ({f"isin:{instrument.isin}"} if instrument.isin else set())
 
     def edit(text: str) -> str:
         text = labels_yaml.remove_members(text, label, names)
-        config, _errors = parse_labels(text)
-        group = config.get(label)
-        if group and any(m.matches(instrument) for m in group.members) \
-                and not any(m.matches(instrument) for m in group.exclude):
+        if still_member(text, label, instrument):
             text = labels_yaml.add_member(text, label, instrument.symbol, key="exclude")
         return text
     return _labels_edit(ws, edit, f"labels: remove {instrument.symbol} from {label}")

@@ -26,6 +26,8 @@ from flask import Response, abort, redirect, request
 
 from fava.ext import extension_endpoint
 
+from beanflex.reports import label_edits
+
 from . import pages as fava_pages
 
 #: Larger edit forms are refused before they are read (a note is at most edits.MAX_TEXT characters).
@@ -64,9 +66,9 @@ class Guarded(fava_pages.Page):
         return MAX_FORM_BYTES
 
     def workspace(self):
-        from beanflex.workspace import Workspace
+        from beanflex.edits import workspace_for
 
-        return Workspace(Path(self.ledger.beancount_file_path))
+        return workspace_for(self.ledger.beancount_file_path)
 
     @staticmethod
     def back(**params: str) -> Response:
@@ -120,27 +122,25 @@ class BeanflexEdit(Guarded):
     def labels_edit(self) -> Response:
         """`action=add|remove|create`, `label`, `symbol`, `conid` (and `description` for create)."""
         self.refuse_unless_allowed()
-        from beanflex import edits
-        from beanflex.engine.labels import instruments_from_entries
-        from beanflex.labels_yaml import EditRefused
+        import beanflex.edits as edits
+        from beanflex.edits import EditRefused
 
         form = {k: (request.form.get(k) or "").strip() for k in ("action", "label", "symbol", "conid",
                                                                  "description", "new_label")}
         ws = self.workspace()
         try:
             if form["action"] == "add":
-                if form["symbol"] not in {i.symbol for i in instruments_from_entries(self.ledger.all_entries)}:
+                if label_edits.instrument(self.ledger.all_entries, form["symbol"]) is None:
                     raise EditRefused(f"no instrument {form['symbol']!r} in the ledger")
                 label = form["new_label"] or form["label"]
                 if form["new_label"] and form["new_label"] not in self._label_names():
                     edits.create_label(ws, label)
                 edited = edits.add_label(ws, label, form["symbol"])
             elif form["action"] == "remove":
-                found = [i for i in instruments_from_entries(self.ledger.all_entries)
-                         if i.conid == form["conid"] and i.symbol == form["symbol"]]
-                if not found:
+                found = label_edits.instrument(self.ledger.all_entries, form["symbol"], form["conid"] or None)
+                if found is None:
                     raise EditRefused(f"no instrument {form['symbol']} (conid {form['conid']}) in the ledger")
-                edited = edits.remove_label(ws, form["label"], found[0])
+                edited = edits.remove_label(ws, form["label"], found)
             elif form["action"] == "create":
                 edited = edits.create_label(ws, form["label"], form["description"])
             else:
@@ -156,15 +156,15 @@ class BeanflexEdit(Guarded):
     def note_edit(self) -> Response:
         """`kind=instrument` (`symbol`, `conid`) or `kind=event` (`flex_id`), and `text` (the whole note)."""
         self.refuse_unless_allowed()
-        from beanflex import edits
-        from beanflex.labels_yaml import EditRefused
+        import beanflex.edits as edits
+        from beanflex.edits import EditRefused
 
         form = {k: request.form.get(k) or "" for k in ("kind", "symbol", "conid", "flex_id", "text")}
         ws = self.workspace()
         try:
             if form["kind"] == "event":
                 flex_id = form["flex_id"].strip()
-                if not any((getattr(e, "meta", None) or {}).get("flex_id") == flex_id for e in self.ledger.all_entries):
+                if not label_edits.has_flex_id(self.ledger.all_entries, flex_id):
                     raise EditRefused(f"no entry with flex_id {flex_id!r} in the ledger")
                 edited = edits.write_event_note(ws, form["flex_id"].strip(), form["text"])
             elif form["kind"] == "instrument" and form["symbol"].strip():
