@@ -65,6 +65,7 @@ class Closed:
     lot: Lot
     units: Decimal  # signed like the lot (positive when a long lot is sold)
     cost_part: Decimal
+    ibkr_cost: Decimal | None = None  # IBKR's CLOSED_LOT cost for this part, when it differs from cost_part
 
 
 class OpenLots:

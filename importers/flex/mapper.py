@@ -111,7 +111,7 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
         drift = drifts.setdefault(path, DriftReport())
         for statement in document.statements:
             contexts.append(MapContext(statement, path, namer, drift, config))
-            instruments.collect(statement)
+            instruments.collect(statement, drift, path)
     instruments.assign_names()
 
     out = _Emitter(manual_flex_ids)
@@ -191,6 +191,7 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
                  accounted: set[tuple[str, int]]) -> None:
     """Trades, option events, corporate actions and position snapshots of all statements, in time order."""
     option_eae = _optional("option_eae")
+    from . import combos
     corporate_actions = _optional("corporate_actions")
     transfers = _optional("transfers")
     booker = trades_mod.Booker()
@@ -210,8 +211,9 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
                 continue
             seen_ids.add(row.flex_id)
             fresh.append(row)
+        combos.mark_combos(ctx, fresh)
         if option_eae is not None:
-            for item in option_eae.collect(ctx, fresh, seen_ids):
+            for item in option_eae.collect(ctx, fresh, seen_ids, instruments):
                 events.append((item.when, 1, seq, "eae", item))
         for row in fresh:
             events.append((_sort_time(row), 1, seq, "trade", row))

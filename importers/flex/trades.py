@@ -50,6 +50,7 @@ class TradeRow:
     extra: list[FlexRecord] = field(default_factory=list)  # rows merged into this one (OptionEAE twins)
     event: str | None = None  # set by option_eae when an OptionEAE row names the event
     links: frozenset = frozenset()  # ^eae-… ties an assignment/exercise to the stock or future it delivered
+    extra_meta: dict = field(default_factory=dict)  # option_flex_id, delivery_flex_id, order_id (ledger-format)
 
     @property
     def is_cancel(self) -> bool:
@@ -200,6 +201,7 @@ def trade_meta(row: TradeRow, event: str, money: Money, *sources: FlexRecord) ->
         notes=record.text("notes") or "", multiplier=money.multiplier,
         trade_datetime=record.text("dateTime") or record.text("tradeDate"),
         trade_id=record.text("tradeID"), transaction_type=record.text("transactionType"))
+    meta.update(row.extra_meta)
     return meta
 
 
@@ -240,6 +242,13 @@ def map_fx(row: TradeRow) -> data.Transaction:
 
 def posting(account: str, number: Decimal, currency: str, cost=None) -> data.Posting:
     return data.Posting(account, Amount(plain(number) if number else ZERO, currency), cost, None, None, None)
+
+
+def closing_posting(account: str, commodity: str, closed: Closed) -> data.Posting:
+    """A closing posting naming its lot; with `ibkr_lot_cost` when IBKR's CLOSED_LOT row gives that part another
+    cost than the ledger holds (kmi: assigned 100 @ 17, IBKR's Lot cost 1686: the put's premium, folded by IBKR)."""
+    meta = {"ibkr_lot_cost": closed.ibkr_cost} if closed.ibkr_cost is not None else None
+    return data.Posting(account, Amount(plain(-closed.units), commodity), closed.lot.cost(), None, None, meta)
 
 
 def total_price_posting(account: str, units: Amount, total: Amount) -> data.Posting:
@@ -294,6 +303,9 @@ class Booker:
                 openings.append(self.opening(ctx, open_id, commodity, lot, lot_row))
                 tracker.open(commodity, lot)
             closed.append(tracker.take(commodity, lot, units))
+            ibkr_cost = lot_row.decimal("cost")
+            if ibkr_cost is not None and abs(ibkr_cost) != abs(closed[-1].cost_part):
+                closed[-1].ibkr_cost = abs(ibkr_cost) * (1 if units > 0 else -1)
             remaining += units
 
         history_lot = None
@@ -358,7 +370,7 @@ class Booker:
                     opened: Lot | None) -> data.Transaction:
         record, ctx = row.record, row.ctx
         acc = ctx.accounts
-        postings = [posting(acc.positions, -c.units, commodity, c.lot.cost()) for c in closed]
+        postings = [closing_posting(acc.positions, commodity, c) for c in closed]
         if opened is not None:
             postings.append(posting(acc.positions, opened.units, commodity, opened.cost()))
         postings.append(posting(acc.cash, money.net_cash, money.currency))
