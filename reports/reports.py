@@ -60,7 +60,7 @@ def as_of(book: Book, options: pnl_mod.Options) -> str | None:
 
 def _header(book: Book, options: pnl_mod.Options) -> dict:
     head = {"as_of": as_of(book, options), "base_currency": book.base_currency, "mode": options.mode,
-            "method": options.method}
+            "method": options.method, "premium": "folded" if options.folds_premium else "separate"}
     if options.start is not None:
         head["from"] = options.start.isoformat()
     if options.end is not None:
