@@ -150,13 +150,15 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
 
 @report.command("positions")
 @common_options
+@click.option("--underlying", metavar="SYMBOL|CONID", help="Only this underlying and the options on it.")
 @pass_workspace
-def positions(ws, mode, method, start, end, accounts, labels, fmt, output):
-    """Open positions at --to (default: the ledger's last date) with their lots."""
+def positions(ws, mode, method, start, end, accounts, labels, fmt, output, underlying):
+    """Open positions at --to (default: the ledger's last date) with their lots; options with their underlying,
+    expiry, days to expiry, strike, right and moneyness at the mark."""
     from beanflex.reports import reports
 
-    emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels),
-         fmt, output)
+    emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels,
+                                               underlying), fmt, output)
 
 
 @report.command("events")

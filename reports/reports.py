@@ -19,6 +19,8 @@ from beanflex.engine import reconcile as reconcile_mod
 from beanflex.engine.book import ZERO, Book, raw_refs
 from beanflex.engine.gcpause import paused_gc
 
+from . import options as options_mod
+
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
 
@@ -148,9 +150,15 @@ def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance
 
 
 @paused_gc()
-def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
-    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them)."""
-    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots]
+def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), underlying: str | None = None
+                     ) -> dict:
+    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them); each
+    with its `underlying` and, for an option, its contract and moneyness (options.py). `underlying` keeps one
+    underlying and its options."""
+    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots
+            and (underlying is None or options_mod.matches_underlying(book, r.instrument, underlying))]
+    day = as_of(book, options)
+    day = datetime.date.fromisoformat(day) if day else None
     positions = []
     for r in rows:
         keep = ("account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark",
@@ -161,6 +169,7 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
                           "cost": exact(lot.cost), "cost_basis": money(lot.basis),
                           "base_cost_basis": money(lot.base_basis), "label": lot.label, "ids": list(lot.ids)}
                          for lot in r.lots]
+        entry.update(options_mod.option_fields(book, r.instrument, day))
         positions.append(entry)
     return {**_header(book, options), "positions": positions}
 
@@ -354,7 +363,14 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
             row = _event_row(e.date, e.flex_id, e.description, amount or ZERO, e.flex_src, ledger_dir)
             row.update({"account": account, "conid": conid, "symbol": inst.symbol, "kind": e.kind,
                         "currency": e.currency, "quantity": exact(e.quantity) if e.legs else None,
-                        "flag": e.flag})
+                        "flag": e.flag, **options_mod.order_fields(e.meta, e.links)})
             events.append(row)
     events.sort(key=lambda r: (r["date"], r["account"], r["symbol"], r["flex_id"]))
+    legs = defaultdict(list)  # a combo order's legs, so each of its events names them
+    for row in events:
+        if row.get("order_id"):
+            legs[(row["account"], row["order_id"])].append(row["symbol"])
+    for row in events:
+        if row.get("order_id"):
+            row["order_legs"] = sorted(set(legs[(row["account"], row["order_id"])]))
     return {**_header(book, options), "events": events}

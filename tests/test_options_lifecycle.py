@@ -8,6 +8,7 @@ option) and `--premium folded`, and that the total over option + underlying is t
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from decimal import Decimal as D
@@ -82,7 +83,6 @@ def test_explain_shows_the_folded_premium_as_its_own_event(tmp_path):
     main = import_statement("short_put_assigned.xml", tmp_path)
     result = CliRunner().invoke(cli, ["--ledger", str(main), "explain", "XYZ", "realized", "--format", "json"])
     assert result.exit_code == 0, result.output
-    import json
     report = json.loads(result.output)
     amounts = {e["flex_id"]: D(e["amount"]) for e in report["events"]}
     assert amounts == {"U1/trade/104": D("199.00"), "U1/trade/102": D("198.95")}
@@ -201,3 +201,35 @@ def test_every_view_has_the_same_total(name, tmp_path):
     totals = [sum(v for v in per_symbol(book, options, "total").values() if v is not None)
               for options in (IBKR, SEPARATE, FOLDED)]
     assert totals[0] == totals[1] == totals[2]
+
+
+def test_positions_show_options_under_their_underlying(tmp_path):
+    """`report positions --underlying XYZ`: the stock and its open call, which shows expiry 2024-03-15, 14 days
+    left on 2024-03-01, strike 55, right C, XYZ marked 57: in the money (57 - 55 = 2 a share)."""
+    main = import_statement("open_covered_call.xml", tmp_path)
+    result = CliRunner().invoke(cli, ["--ledger", str(main), "report", "positions", "--underlying", "XYZ",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {p["symbol"]: p for p in json.loads(result.output)["positions"]}
+    assert set(rows) == {"XYZ", "XYZ-240315C55"}
+    call = rows["XYZ-240315C55"]
+    assert {k: call[k] for k in ("underlying", "expiry", "days_to_expiry", "strike", "right", "underlying_mark",
+                                 "intrinsic", "moneyness")} == {
+        "underlying": "XYZ", "expiry": "2024-03-15", "days_to_expiry": 14, "strike": "55", "right": "C",
+        "underlying_mark": "57", "intrinsic": "2", "moneyness": "ITM"}
+    assert D(call["unrealized"]) == D("-131.05")  # -250 - (-118.95)
+    assert rows["XYZ"]["underlying"] == "XYZ"
+    other = CliRunner().invoke(cli, ["--ledger", str(main), "report", "positions", "--underlying", "ABC",
+                                     "--format", "json"])
+    assert json.loads(other.output)["positions"] == []
+
+
+def test_events_report_lists_combo_legs_as_one_order(tmp_path):
+    """`report events`: both legs of ibOrderID 7001 carry order_id 7001 and name the order's legs."""
+    main = import_statement("combo_vertical.xml", tmp_path)
+    result = CliRunner().invoke(cli, ["--ledger", str(main), "report", "events", "--format", "json"])
+    events = json.loads(result.output)["events"]
+    legs = [e for e in events if e.get("order_id") == "7001"]
+    assert len(legs) == 2
+    assert all(e["order_legs"] == ["XYZ-240315C50", "XYZ-240315C55"] for e in legs)
+    assert all("order-U1-7001" in e["links"] for e in legs)
