@@ -83,3 +83,22 @@ def order_fields(meta: dict, links) -> dict:
     if links:
         out["links"] = sorted(links)
     return out
+
+
+def underlying_groups(book: Book, report: dict) -> list[dict]:
+    """The pnl report's instrument rows grouped for the Portfolio page: each underlying's row (None when only
+    its options have a row) followed by the options on it, in the report's order of first appearance.
+    E.g. [XYZ, XYZ 50 P, ABC] -> [{"underlying": "XYZ", "row": XYZ, "options": [XYZ 50 P]}, {"underlying": "ABC",
+    "row": ABC, "options": []}]."""
+    groups: dict[tuple[str, str], dict] = {}
+    for row in report["instruments"]:
+        inst = book.instruments.get((row["account"], str(row["conid"])))
+        option = inst is not None and is_option(inst)
+        name = underlying_of(book, inst) if inst is not None else row["symbol"]
+        group = groups.setdefault((row["account"], name), {"underlying": name, "account": row["account"],
+                                                          "row": None, "options": []})
+        if option:
+            group["options"].append(row)
+        else:
+            group["row"] = row
+    return list(groups.values())

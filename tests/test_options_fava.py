@@ -1,0 +1,36 @@
+"""The Portfolio page groups options under their underlying (real Fava app, real ledger imported by `beanflex
+import` from tests/fixtures/options/open_covered_call.xml: 100 XYZ and a short XYZ 55 C)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+from fava.application import create_app
+
+from beanflex.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures" / "options"
+
+
+def test_portfolio_groups_the_call_under_its_stock_and_can_collapse_it(tmp_path):
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / "main.beancount").write_text('option "operating_currency" "USD"\n'
+                                           '2000-01-01 custom "fava-extension" "beanflex.fava_ext"\n'
+                                           'include "generated/index.beancount"\n')
+    shutil.copy(FIXTURES / "open_covered_call.xml", tmp_path / "s.xml")
+    result = CliRunner().invoke(cli, ["--ledger", str(ledger / "main.beancount"), "import", str(tmp_path / "s.xml")])
+    assert result.exit_code == 0, result.output
+    client = create_app([str(ledger / "main.beancount")], load=True).test_client()
+    slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+    html = client.get(f"/{slug}/extension/BeanflexPortfolio/").get_data(as_text=True)
+    group = re.search(r'<tbody class="bf-group" data-bf-underlying="XYZ">(.*?)</tbody>', html, re.S)
+    assert group is not None, html[:2000]
+    rows = re.findall(r'<tr data-bf-conid="(\d+)"([^>]*)>', group.group(1))
+    assert [(conid, "bf-option-row" in rest) for conid, rest in rows] == [("900000", False), ("900050", True)]
+    assert 'class="bf-collapse"' in group.group(1) and "the 1 option on XYZ" in group.group(1)
+    # the checkbox hides the option rows of its own group only (CSS, no script)
+    assert ".bf-group:has(.bf-collapse:checked) tr.bf-option-row { display: none; }" in html
