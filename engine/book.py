@@ -325,6 +325,8 @@ def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:
     names another row, unknown (judged by sign in lots.py) for hand-written postings without a label."""
     if label == flex_id or kind == "opening":
         return True
+    if kind == "option_adjustment":  # lots move to the adjusted contract under their own labels: judge by sign
+        return None
     return None if label is None else False
 
 

@@ -22,7 +22,7 @@ from .book import ZERO, Event
 ONE = Decimal(1)
 #: Events that move lots in or out at their cost (docs/ledger-format.md, "Transfers"): the lots they close leave
 #: the book without proceeds, so they realize nothing (a transfer out is not a sale).
-AT_COST = frozenset({"transfer"})
+AT_COST = frozenset({"transfer", "option_adjustment"})  # the second: lots carried to an adjusted option contract
 
 
 @dataclass(frozen=True)

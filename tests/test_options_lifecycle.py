@@ -233,3 +233,16 @@ def test_events_report_lists_combo_legs_as_one_order(tmp_path):
     assert len(legs) == 2
     assert all(e["order_legs"] == ["XYZ-240315C50", "XYZ-240315C55"] for e in legs)
     assert all("order-U1-7001" in e["links"] for e in legs)
+
+
+def test_option_corporate_action_carries_the_lots_to_the_adjusted_contract(tmp_path):
+    """2-for-1 split on the option: 1 XYZ 50 C at 301.05 becomes 2 XYZ 25 C at 150.525 each (same lot label and
+    date); selling both realizes 398.95 - 301.05 = 97.90 = IBKR's figure, and the move itself realizes nothing."""
+    entries, book = load(import_statement("option_split.xml", tmp_path))
+    move, = [e for e in entries if getattr(e, "meta", {}).get("event") == "option_adjustment"]
+    assert move.meta["ratio"] == D("2") and move.meta["adjusted_conid"] == "900061"
+    new_lot = next(p for p in move.postings if p.units.number > 0)
+    assert (new_lot.units.number, new_lot.cost.number, new_lot.cost.label) == (D("2"), D("150.525"), "U1/trade/1101")
+    assert per_symbol(book, IBKR, "realized") == {"XYZ-240315C25": D("97.90"), "XYZ-240315C50": D("0")}
+    assert per_symbol(book, SEPARATE, "realized") == {"XYZ-240315C25": D("97.90"), "XYZ-240315C50": D("0")}
+    assert reconcile_book(book).diffs == []
