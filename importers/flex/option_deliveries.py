@@ -51,6 +51,7 @@ def link_deliveries(ctx, rows: list[TradeRow], instruments=None) -> None:
             row.links = frozenset(row.links | {link})
         option.extra_meta["delivery_flex_id"] = " ".join(row.flex_id for row in deliveries)
         for row in deliveries:
+            row.event = row.event or event_of(row) or event_of(option)  # an OptionEAE `Sell` names no event
             before = row.extra_meta.get("option_flex_id")
             row.extra_meta["option_flex_id"] = f"{before} {option.flex_id}" if before else option.flex_id
         if instruments is not None:
