@@ -246,3 +246,24 @@ def test_option_corporate_action_carries_the_lots_to_the_adjusted_contract(tmp_p
     assert per_symbol(book, IBKR, "realized") == {"XYZ-240315C25": D("97.90"), "XYZ-240315C50": D("0")}
     assert per_symbol(book, SEPARATE, "realized") == {"XYZ-240315C25": D("97.90"), "XYZ-240315C50": D("0")}
     assert reconcile_book(book).diffs == []
+
+
+def test_a_wheel_can_be_followed_from_the_put_to_the_called_away_stock(tmp_path):
+    """Put sold, assigned, call sold, assigned. IBKR-match: 5,200 - (5,000 - 198.95) + 148.95 = 547.90 on the
+    stock; `explain XYZ realized` lists the sale (5,200 - 5,000 = 200), the put's premium in the lot (198.95)
+    and the call's premium on the proceeds (148.95), each under its own option close and raw row."""
+    main = import_statement("wheel.xml", tmp_path)
+    entries, book = load(main)
+    ibkr, separate, _ = views(book)
+    assert ibkr == {"XYZ": D("547.90"), "XYZ-240216P50": D("0"), "XYZ-240315C52": D("0")}
+    assert separate == {"XYZ": D("200"), "XYZ-240216P50": D("198.95"), "XYZ-240315C52": D("148.95")}
+    assert reconcile_book(book).diffs == []
+    result = CliRunner().invoke(cli, ["--ledger", str(main), "explain", "XYZ", "realized", "--format", "json"])
+    report = json.loads(result.output)
+    assert {e["flex_id"]: D(e["amount"]) for e in report["events"]} == {
+        "U1/trade/1206": D("200"), "U1/trade/1202": D("198.95"), "U1/trade/1205": D("148.95")}
+    assert D(report["value"]) == D("547.90")
+    # each step links to the next: put close <-> stock bought, call close <-> stock called away
+    links = {e.meta["flex_id"]: sorted(e.links) for e in entries if getattr(e, "links", None)}
+    assert links["U1/trade/1202"] == links["U1/trade/1203"] == ["eae-U1-900070-20240216"]
+    assert links["U1/trade/1205"] == links["U1/trade/1206"] == ["eae-U1-900071-20240315"]
