@@ -102,3 +102,30 @@ def underlying_groups(book: Book, report: dict) -> list[dict]:
         else:
             group["row"] = row
     return list(groups.values())
+
+
+def link_index(book: Book) -> dict[tuple[str, str], list[dict]]:
+    """(account, link) -> the events carrying an `^eae-…` or `^order-…` link, over the whole book, so one
+    instrument's events can name the other side: the put close names the stock it delivered and the reverse."""
+    index: dict[tuple[str, str], list[dict]] = {}
+    for (account, conid), inst in book.instruments.items():
+        for event in inst.events:
+            for link in event.links:
+                if link.startswith(("eae-", "order-")):
+                    index.setdefault((account, link), []).append(
+                        {"flex_id": event.flex_id, "conid": conid, "symbol": inst.symbol, "kind": event.kind})
+    return index
+
+
+def linked_fields(index: dict, account: str, flex_id: str, links) -> dict:
+    """`order_legs` (a combo's leg symbols) and `linked` (the other events of its `^eae-`/`^order-` links)."""
+    out: dict = {}
+    others = []
+    for link in sorted(links):
+        found = index.get((account, link), [])
+        if link.startswith("order-"):
+            out["order_legs"] = sorted({e["symbol"] for e in found})
+        others += [e for e in found if e["flex_id"] != flex_id and e not in others]
+    if others:
+        out["linked"] = others
+    return out

@@ -351,6 +351,7 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
     `amount` is the event's cash effect in its currency: net cash of a trade, the income or tax amount.
     """
     events = []
+    links = options_mod.link_index(book)  # a combo's legs and an assignment's other side, across instruments
     for (account, conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if (accounts and account not in accounts) or (labels and not set(labels) & set(inst.labels)):
             continue
@@ -363,14 +364,8 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
             row = _event_row(e.date, e.flex_id, e.description, amount or ZERO, e.flex_src, ledger_dir)
             row.update({"account": account, "conid": conid, "symbol": inst.symbol, "kind": e.kind,
                         "currency": e.currency, "quantity": exact(e.quantity) if e.legs else None,
-                        "flag": e.flag, **options_mod.order_fields(e.meta, e.links)})
+                        "flag": e.flag, **options_mod.order_fields(e.meta, e.links),
+                        **options_mod.linked_fields(links, account, e.flex_id, e.links)})
             events.append(row)
     events.sort(key=lambda r: (r["date"], r["account"], r["symbol"], r["flex_id"]))
-    legs = defaultdict(list)  # a combo order's legs, so each of its events names them
-    for row in events:
-        if row.get("order_id"):
-            legs[(row["account"], row["order_id"])].append(row["symbol"])
-    for row in events:
-        if row.get("order_id"):
-            row["order_legs"] = sorted(set(legs[(row["account"], row["order_id"])]))
     return {**_header(book, options), "events": events}

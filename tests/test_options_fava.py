@@ -34,3 +34,20 @@ def test_portfolio_groups_the_call_under_its_stock_and_can_collapse_it(tmp_path)
     assert 'class="bf-collapse"' in group.group(1) and "the 1 option on XYZ" in group.group(1)
     # the checkbox hides the option rows of its own group only (CSS, no script)
     assert ".bf-group:has(.bf-collapse:checked) tr.bf-option-row { display: none; }" in html
+
+
+def test_labels_page_events_name_the_other_side_of_an_assignment(tmp_path):
+    """The wheel on an instrument's page: the put close links to XYZ, the stock's delivery to the put."""
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / "main.beancount").write_text('option "operating_currency" "USD"\n'
+                                           '2000-01-01 custom "fava-extension" "beanflex.fava_ext"\n'
+                                           'include "generated/index.beancount"\n')
+    shutil.copy(FIXTURES / "wheel.xml", tmp_path / "s.xml")
+    assert CliRunner().invoke(cli, ["--ledger", str(ledger / "main.beancount"), "import",
+                                    str(tmp_path / "s.xml")]).exit_code == 0
+    client = create_app([str(ledger / "main.beancount")], load=True).test_client()
+    slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+    html = client.get(f"/{slug}/extension/BeanflexLabels/?conid=900000&acct=U1").get_data(as_text=True)
+    row = re.search(r'<tr data-bf-flex-id="U1/trade/1203">(.*?)</tr>', html, re.S).group(1)
+    assert re.search(r'assignment ↔ <a href="[^"]*conid=900070[^"]*">XYZ-240216P50</a>', row), row
