@@ -153,8 +153,7 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
 @click.option("--underlying", metavar="SYMBOL|CONID", help="Only this underlying and the options on it.")
 @pass_workspace
 def positions(ws, mode, method, start, end, accounts, labels, fmt, output, underlying):
-    """Open positions at --to (default: the ledger's last date) with their lots; options with their underlying,
-    expiry, days to expiry, strike, right and moneyness at the mark."""
+    """Open positions at --to (default: the ledger's last date) with their lots; options with strike and moneyness."""
     from beanflex.reports import reports
 
     emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels,
