@@ -267,3 +267,16 @@ def test_a_wheel_can_be_followed_from_the_put_to_the_called_away_stock(tmp_path)
     links = {e.meta["flex_id"]: sorted(e.links) for e in entries if getattr(e, "links", None)}
     assert links["U1/trade/1202"] == links["U1/trade/1203"] == ["eae-U1-900070-20240216"]
     assert links["U1/trade/1205"] == links["U1/trade/1206"] == ["eae-U1-900071-20240315"]
+
+
+def test_premium_option_applies_to_economic_mode(tmp_path):
+    """`--premium separate` with `--mode ibkr` is a usage error (exit 2): IBKR-match always folds; the JSON header
+    says which view a report is: `premium` folded (ibkr), separate (the economic default) or folded."""
+    main = import_statement("short_put_assigned.xml", tmp_path)
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["--ledger", str(main), "report", "pnl", "--premium", "separate"])
+    assert bad.exit_code == 2 and "--premium separate applies to --mode economic" in bad.output
+    for args, premium in (([], "folded"), (["--mode", "economic"], "separate"),
+                          (["--mode", "economic", "--premium", "folded"], "folded")):
+        result = runner.invoke(cli, ["--ledger", str(main), "report", "pnl", *args, "--format", "json"])
+        assert json.loads(result.output)["premium"] == premium, args
