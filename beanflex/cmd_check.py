@@ -55,7 +55,7 @@ def archive_drift(ledger_dir: Path) -> tuple[DriftReport, list[str], int]:
 
 #: Drift kinds the mapper reports for rows it did not map or wrote flagged (checks.py's SUMMARY-vs-LOT mismatch
 #: is an unmapped_row too).
-MAPPING_KINDS = ("unmapped_row", "flagged_row")
+MAPPING_KINDS = ("unmapped_row", "flagged_row", "value_mismatch")  # value_mismatch: an option row vs its OCC symbol
 
 
 def mapping_findings(ws: Workspace) -> tuple[list[DriftItem], list[str]]:
@@ -108,12 +108,14 @@ def check(ws: Workspace, strict: bool) -> None:
         click.echo("  drift: " + line)
     mapped, mapping_errors = mapping_findings(ws) if not archive_errors else ([], [])
     unmapped = sum(item.count for item in mapped if item.kind == "unmapped_row")
-    click.echo(f"mapping: {unmapped} row(s) not mapped, {sum(i.count for i in mapped) - unmapped} flagged '!', "
+    flagged = sum(item.count for item in mapped if item.kind == "flagged_row")
+    click.echo(f"mapping: {unmapped} row(s) not mapped, {flagged} flagged '!', "
                f"{len(mapping_errors)} error(s)")
     for line in mapping_errors:
         click.echo("  error: " + line)
     for item in mapped:
-        click.echo(("  not mapped: " if item.kind == "unmapped_row" else "  flagged: ") + item.describe())
+        prefix = {"unmapped_row": "  not mapped: ", "flagged_row": "  flagged: "}.get(item.kind, "  drift: ")
+        click.echo(prefix + item.describe())
     setup = newest_findings(ws.ledger_dir)  # the Flex Query vs docs/flex-query-setup.md
     click.echo(f"query setup: {len(setup)} finding(s)" if setup else "query setup: as the guide says")
     for line in setup:

@@ -65,6 +65,12 @@ class Closed:
     lot: Lot
     units: Decimal  # signed like the lot (positive when a long lot is sold)
     cost_part: Decimal
+    ibkr_cost: Decimal | None = None  # IBKR's CLOSED_LOT cost for this part, when it differs from cost_part
+
+    def note_ibkr_cost(self, cost: Decimal | None) -> None:
+        """Keep IBKR's Lot-row cost when it is not the ledger's (kmi: 1686 against 1700), signed like the lot."""
+        if cost is not None and abs(cost) != abs(self.cost_part):
+            self.ibkr_cost = abs(cost) * (1 if self.units > 0 else -1)
 
 
 class OpenLots:
@@ -320,3 +326,10 @@ def _opening_basis(record, position: Decimal) -> tuple[Decimal, str | None, bool
     if mark is not None:
         return position * mark * multiplier, "markPrice: no costBasisMoney or costBasisPrice in the statement", True
     return ZERO, "none: no costBasisMoney, costBasisPrice or markPrice in the statement; 0 written", True
+
+
+def closing_posting(account: str, commodity: str, closed: Closed) -> data.Posting:
+    """A closing posting naming its lot; with `ibkr_lot_cost` when IBKR's CLOSED_LOT row gives that part another
+    cost than the ledger holds (kmi: assigned 100 @ 17, IBKR's Lot cost 1686: the put's premium, folded by IBKR)."""
+    meta = {"ibkr_lot_cost": closed.ibkr_cost} if closed.ibkr_cost is not None else None
+    return data.Posting(account, Amount(plain(-closed.units), commodity), closed.lot.cost(), None, None, meta)
