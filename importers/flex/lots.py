@@ -157,6 +157,19 @@ class History:
         self._pre: dict[tuple[int, str | None], Decimal | None] = {}
         self._used: dict[tuple[int, str | None], Decimal] = {}
         self._totals: dict[int, tuple[dict, dict]] = {}
+        #: label -> (units, total cost) of lots opened before the archive (window_lots.full_quantities).
+        self.full_lots: dict[str, tuple[Decimal, Decimal]] = {}
+
+    def full_lot(self, label: str | None, units: Decimal, cost: Decimal) -> tuple[Decimal, Decimal]:
+        """The whole pre-archive lot a first closing piece opens: (units, cost) at IBKR's full quantity.
+
+        E.g. a piece of 40 (cost 400.20) of a lot IBKR shows as 40 + 60 sold + 25 still open -> (125, 1250.625).
+        A lot unknown here, or one that would not cover the piece, opens as just the piece.
+        """
+        full = self.full_lots.get(label) if label else None
+        if full is None or full[0] * units <= 0 or abs(full[0]) < abs(units):
+            return units, cost
+        return full
 
     def pre_window(self, ctx, record) -> Decimal | None:
         """Units held before the statement; None when the statement has no OpenPositions to tell."""
@@ -282,6 +295,10 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             units = missing if abs(missing) < abs(position) else position
             basis, cost_source, guessed = _opening_basis(record, position)
             total = plain(basis * units / position)
+            cost_per_unit = per_unit(total, units)
+            if units != position:  # a share of the row: the lot's cost is units x IBKR's per-unit basis, so the
+                cost_per_unit = per_unit(basis, position)  # entry balances to the last digit (2 x 247.94074…)
+                total = plain(units * cost_per_unit)
             open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
                       f"{label_id or ctx.statement.to_date.strftime('%Y%m%d')}"
             opened_on = record.date("openDateTime") or before
@@ -289,7 +306,7 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             if currency is None:
                 currency, guessed = "USD", True
                 cost_source = f"{cost_source or 'costBasisMoney'}; no currency on the row, USD assumed"
-            lot = Lot(label or open_id, min(opened_on, before), units, total, currency, per_unit(total, units))
+            lot = Lot(label or open_id, min(opened_on, before), units, total, currency, cost_per_unit)
             meta = ctx.meta("opening", open_id, record, conid=record.text("conid"), cost_source=cost_source)
             if guessed:
                 ctx.drift.add("flagged_row", "OpenPositions", record.tag,

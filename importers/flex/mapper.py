@@ -26,6 +26,7 @@ from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
 from . import trades as trades_mod
+from . import window_lots
 from .lots import position_openings
 from .writer import dedup_key
 
@@ -228,6 +229,7 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
             events.append((datetime.datetime.combine(end, END_OF_DAY), 9, seq, "snapshot", ctx))
 
     trade_rows = [e[4] for e in events if e[3] == "trade"]
+    booker.history.full_lots = window_lots.full_quantities(trade_rows, contexts)
     cancelled: set[int] = set()
     for original, cancel in trades_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
