@@ -29,7 +29,7 @@ from pathlib import Path
 
 import click
 
-from beanflex.importers.flex import runlog
+from beanflex.importers.flex import generation, runlog
 from beanflex.importers.flex.adapter import parse
 from beanflex.importers.flex.archive import ArchivedFile
 from beanflex.importers.flex.client import FlexSettings, redact
@@ -352,10 +352,8 @@ class _Snapshot:
         return self
 
     def restore(self) -> None:
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
-        if self._existed:
-            shutil.copytree(Path(self._tmp.name) / "generated", self.folder, symlinks=True)
+        """Back to the snapshot in one switch (generation.py): a kill during the restore leaves one whole generation."""
+        generation.put_back(self.folder.parent, Path(self._tmp.name) / "generated" if self._existed else None)
 
     def __exit__(self, *exc_info) -> None:
         self._tmp.cleanup()
