@@ -153,3 +153,22 @@ def test_generated_history_cut_to_its_last_365_days_loads_without_errors(tmp_pat
     assert "(0 already imported)" in out
     errors = [e for e in _ledger_errors(main) if type(e).__name__ != "ReconcileError"]
     assert errors == []
+
+
+def test_first_sync_of_a_generated_window_commits_a_ledger_without_errors(tmp_path):
+    """`sync` end to end (fake Flex Web Service, real git): the first night commits, and the ledger loads clean."""
+    import subprocess
+
+    from fake_flex_service import serve_flex
+    from test_sync import _bean_check, _commits, _git_env, _sync, BEANFLEX
+
+    home = tmp_path / "money"
+    home.mkdir()
+    subprocess.run([BEANFLEX, "init", str(home)], check=True, capture_output=True, env=_git_env(tmp_path))
+    subprocess.run(["git", "-C", str(home), "init", "-q"], check=True, env=_git_env(tmp_path))
+    with serve_flex(window.last_days(flexgen.generate(1500, seed=5), 365)) as flex:
+        proc = _sync(home, flex)
+    assert proc.returncode == 0, proc.stderr
+    assert len(_commits(home)) == 1
+    checked = _bean_check(home)
+    assert "No position matches" not in checked.stdout + checked.stderr
