@@ -229,11 +229,12 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
             events.append((datetime.datetime.combine(end, END_OF_DAY), 9, seq, "snapshot", ctx))
 
     trade_rows = [e[4] for e in events if e[3] == "trade"]
-    booker.history.full_lots = window_lots.full_quantities(trade_rows, contexts)
     cancelled: set[int] = set()
     for original, cancel in trades_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
         out.add(cancel.ctx.account_id, trades_mod.cancel_note(original, cancel))
+    booker.history.full_lots = window_lots.full_quantities([r for r in trade_rows if id(r) not in cancelled],
+                                                           contexts)
 
     events.sort(key=lambda e: (e[0], e[1], e[2], _line(e)))
     for when, _priority, _seq, kind, item in events:
