@@ -95,18 +95,20 @@ def test_stale_temporary_files_are_removed_under_the_lock(tmp_path):
     main = _workspace(tmp_path)
     _import(tmp_path, main, H2)
     ledger = main.parent
-    stale = [ledger / "generated" / "U1" / ".2024.beancount.k3j2h1.tmp", ledger / ".runs.log.abcd12.tmp",
-             ledger / "raw" / ".x.xml.zz.tmp"]
+    stale = [ledger / "generated" / "U1" / ".2024.beancount.k3j2h1ab.tmp", ledger / ".runs.log.abcd12_z.tmp",
+             ledger / "raw" / ".x.xml.zz000000.tmp"]
     for path in stale:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("half")
     (ledger / generation.NEW / "U1").mkdir(parents=True)
     keep = ledger / "generated" / "U1" / "notes.txt"  # not ours, not temporary: kept
     keep.write_text("mine")
+    own_tmp = ledger / "draft.tmp"  # a user's file that only ends in .tmp: not atomic_write's, kept
+    own_tmp.write_text("mine")
     _import(tmp_path, main, H1)
     assert [p for p in stale if p.exists()] == []
     assert not (ledger / generation.NEW).exists() and not (ledger / generation.OLD).exists()
-    assert keep.read_text() == "mine"
+    assert keep.read_text() == "mine" and own_tmp.read_text() == "mine"
     assert _errors(main) == []
 
 

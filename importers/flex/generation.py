@@ -21,6 +21,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,7 @@ NEW = ".generated.new"
 OLD = ".generated.old"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def recover(ledger_dir: Path) -> list[str]:
@@ -56,11 +58,12 @@ def recover(ledger_dir: Path) -> list[str]:
 
 
 def _temp_files(ledger_dir: Path):
-    """`.<name>.<random>.tmp`, the temp files of fsutil.atomic_write, anywhere under ledger/ (not in .git)."""
+    """`.<name>.<8 random>.tmp` (tempfile.mkstemp's names in fsutil.atomic_write, e.g. `.2024.beancount.k3j2_h1x.tmp`)
+    anywhere under ledger/ but .git; a user's own `notes.tmp` does not match."""
     for folder, dirs, names in os.walk(ledger_dir):
         dirs[:] = [d for d in dirs if d != ".git"]
         for name in names:
-            if name.startswith(".") and name.endswith(".tmp"):
+            if _TEMP_NAME.match(name):
                 yield Path(folder) / name
 
 
