@@ -12,6 +12,7 @@ from beanflex.cmd_init import create_skeleton
 from beanflex.importers.flex import adapter, runlog
 from beanflex.importers.flex.errors import FlexParseError
 from test_bad_input import GOOD, run_main, snapshot
+from test_sync import _january_template, jan_repo  # noqa: F401 - fixtures
 
 #: The sale's quantity in short_covered.xml (line 7) replaced by each value.
 IMPOSSIBLE = ["NaN", "-nan", "sNaN", "Infinity", "-Infinity", "inf", "1e400", "-1E16", "1e-400"]
@@ -69,3 +70,19 @@ def test_an_archived_statement_with_nan_says_which_file_to_move(tmp_path, capsys
         assert code == 1 and "Traceback" not in output, (args, output)
         assert "20240101_20241231_q_0123456789ab.xml:7, section Trades, attribute quantity: 'NaN'" in output
         assert f"move {stuck} out of raw/" in " ".join(output.split()), (args, output)
+
+
+def test_sync_names_the_archived_file_and_row_every_night(jan_repo):
+    """Through `sync` the payload is archived before mapping: the error names it, the row, and what to do."""
+    from fake_flex_service import serve_flex
+    from test_sync import FEB, _sync
+
+    bad = FEB.replace(b' quantity="-5"', b' quantity="NaN"')
+    assert bad != FEB
+    for _night in range(2):
+        with serve_flex(bad) as flex:
+            proc = _sync(jan_repo, flex)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        (line,) = proc.stderr.splitlines()
+        assert "section Trades, attribute quantity: 'NaN' is not a number IBKR writes" in line
+        assert "out of raw/" in line and "InvalidOperation" not in line
