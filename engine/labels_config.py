@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from .textfile import NotUtf8Error, read_utf8
+from beanflex.contract.textfile import NotUtf8Error, read_utf8
 
 LabelsError = collections.namedtuple("LabelsError", "source message entry")
 
