@@ -172,3 +172,20 @@ def test_first_sync_of_a_generated_window_commits_a_ledger_without_errors(tmp_pa
     assert len(_commits(home)) == 1
     checked = _bean_check(home)
     assert "No position matches" not in checked.stdout + checked.stderr
+
+
+def test_summary_positions_open_the_rest_at_ibkrs_basis_minus_the_ledgers_lots(tmp_path):
+    """SUMMARY rows only: 5 XYZ held before the window, 10 bought in it @ 20 + commission 1 = 201; IBKR holds 15 at
+    costBasisMoney 251. The 5 open at 251 - 201 = 50 (10 a share), not 5/15 x 251 = 83.67; cost basis 251 = IBKR's."""
+    buy = (f'<Trade {INST} dateTime="20240301;100000" quantity="10" tradePrice="20" proceeds="-200" '
+           'ibCommission="-1" ibCommissionCurrency="USD" taxes="0" netCash="-201" cost="201" fifoPnlRealized="0" '
+           'openCloseIndicator="O" buySell="BUY" transactionType="ExchTrade" transactionID="B1" tradeID="RB1" '
+           'notes="" levelOfDetail="EXECUTION" />\n')
+    positions = (f'<OpenPositions>\n<OpenPosition {INST} reportDate="20241231" position="15" markPrice="11" '
+                 'positionValue="165" costBasisMoney="251" levelOfDetail="SUMMARY" />\n</OpenPositions>\n')
+    main = _workspace(tmp_path)
+    _import(tmp_path, main, _statement("20240101", "20241231", buy, positions))
+    assert _ledger_errors(main) == []  # the reconcile plugin finds IBKR's cost basis, 251
+    assert "5 XYZ {10 USD, 2023-12-31" in _generated(main)
+    pnl = json.loads(_run(main, "report", "pnl", "--format", "json"))
+    assert pnl["instruments"][0]["cost_basis"] == "251.00"

@@ -296,8 +296,11 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             basis, cost_source, guessed = _opening_basis(record, position)
             total = plain(basis * units / position)
             cost_per_unit = per_unit(total, units)
-            if units != position:  # a share of the row: the lot's cost is units x IBKR's per-unit basis, so the
-                cost_per_unit = per_unit(basis, position)  # entry balances to the last digit (2 x 247.94074…)
+            rest = _rest_of_basis(tracker, commodity, basis, units, position) if not (lot_rows or guessed) else None
+            if rest is not None:  # IBKR's basis for the position minus the lots the ledger holds: IBKR's own figure
+                total, cost_per_unit = rest, per_unit(rest, units)
+            elif units != position:  # a share of the row: units x IBKR's per-unit basis, so the entry balances
+                cost_per_unit = per_unit(basis, position)  # to the last digit (2 x 247.94074…)
                 total = plain(units * cost_per_unit)
             open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
                       f"{label_id or ctx.statement.to_date.strftime('%Y%m%d')}"
@@ -318,6 +321,23 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             tracker.open(commodity, lot)
             missing -= units
     return entries
+
+
+def _rest_of_basis(tracker: OpenLots, commodity: str, basis: Decimal, units: Decimal,
+                   position: Decimal) -> Decimal | None:
+    """The cost of the units held before the statement, when IBKR's SUMMARY row gives only the whole position's.
+
+    E.g. IBKR holds 209 at costBasisMoney 51,819.615 and the ledger holds 207 bought in the statement at 51,323.73:
+    the 2 held before cost 495.885 (IBKR's figure), not 2/209 of the total. None when the ledger's lots are on
+    both sides or the rest has the wrong sign (then the share of the total stands in).
+    """
+    if units == position:
+        return None
+    lots = tracker.lots(commodity)
+    if any(lot.units * position < 0 for lot in lots):
+        return None
+    rest = plain(basis - sum((lot.total_cost for lot in lots), ZERO))
+    return rest if rest * units > 0 else None
 
 
 def _opening_basis(record, position: Decimal) -> tuple[Decimal, str | None, bool]:
