@@ -28,6 +28,7 @@ from .instruments import Instruments
 from .names import CommodityNamer
 from . import cash, checks, combos, corporate_actions, option_eae, prices, transfers
 from . import trades as trades_mod
+from . import window_lots
 from .lots import position_openings
 from .writer import dedup_key
 
@@ -210,6 +211,8 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
     for original, cancel in trades_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
         out.add(cancel.ctx.account_id, trades_mod.cancel_note(original, cancel))
+    booker.history.full_lots = window_lots.full_quantities([r for r in trade_rows if id(r) not in cancelled],
+                                                           contexts)
 
     events.sort(key=lambda e: (e[0], e[1], e[2], _line(e)))
     for when, _priority, _seq, kind, item in events:

@@ -314,8 +314,10 @@ class Booker:
                 open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
                           f"{lot_row.text('transactionID') or row.flex_id.rsplit('/', 1)[-1]}"
                 opened_on = lot_row.date("openDateTime") or self.before_statement(ctx, row)
-                lot = Lot(label or open_id, min(opened_on, row.when.date()), units, lot_cost, money.currency,
-                          per_unit(lot_cost, units))
+                lot_units, lot_cost = self.history.full_lot(label, units, lot_cost) if lot is None \
+                    else (units, lot_cost)  # a lot sold in pieces opens once, whole
+                lot = Lot(label or open_id, min(opened_on, row.when.date()), lot_units, lot_cost, money.currency,
+                          per_unit(lot_cost, lot_units))
                 if tracker.find(commodity, lot.label) is not None:
                     lot.label = open_id
                 openings.append(self.opening(ctx, open_id, commodity, lot, lot_row))
