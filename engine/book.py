@@ -25,6 +25,9 @@ _ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+
 _RAW_ACCOUNT = re.compile(r"^raw/([^/]+)/")
 ZERO = Decimal(0)
 
+#: Events whose postings move lots at cost between instruments (or re-add them, a split): lots.apply judges each
+#: leg by sign, never by label, and the basis carried is proceeds, not P&L.
+CARRY_KINDS = frozenset({"split", "corporate_action"})
 #: Income/expense accounts (the part after `<acct>:`) that belong to an instrument when the row names a conid.
 INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "withholding", "Expenses:Fees": "fee"}
 
@@ -78,6 +81,9 @@ class Event:
     fifo_pnl_realized: Decimal | None = None
     fx_rate: Decimal | None = None  # trade/pay currency -> base, at this event's date
     amount: Decimal = ZERO  # income rows: dividend received > 0, withholding/fee paid > 0
+    carry: bool = False  # a split or corporate action: lots move at cost (lots.apply), see carry_events
+    carried: Decimal = ZERO  # basis this instrument's closed lots carry into other instruments (in net_cash)
+    sources: tuple[tuple[str, str], ...] = ()  # (account, conid) whose lots this event receives
     meta: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -141,6 +147,7 @@ class Book:
     cash_reports: list[data.Custom] = field(default_factory=list)  # `custom "ibkr-cash"`: IBKR's CashReport
     cash_postings: list[tuple[data.Transaction, data.Posting]] = field(default_factory=list)  # on Assets:…:Cash
     symbol_by_conid: dict[str, str] = field(default_factory=dict)
+    carry_runs: dict = field(default_factory=dict, repr=False)  # carry.py's cache of giving instruments' runs
 
     def rate(self, currency: str, date: datetime.date) -> Decimal | None:
         """Base units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base."""
@@ -292,6 +299,8 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         currency = next(iter(currencies.values()), None)
         net_cash = sum((p.units.number for p in entry.postings if p.units.currency == currency
                         and (split_account(p.account) or ("", ""))[1] == "Assets:Cash"), ZERO)
+    carry = kind in CARRY_KINDS or (len(legs) > 1 and kind not in ("transfer", "opening"))
+    moves = carry_moves(entry, legs, currencies) if carry and len(legs) > 1 else {}
     for (account, symbol), its_legs in legs.items():
         conid = _conid(symbol, commodities, meta.get("conid") if len(legs) == 1 else None)
         # net cash belongs to the instrument the row names (a merger's transaction has several)
@@ -300,16 +309,58 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
         paid = _in_trade_currency(-(commission or ZERO), str(meta.get("commission_currency") or currency),
                                   currency, rate, book, entry.date)
+        extra = {}
+        if carry:
+            its_legs = [Leg(leg.units, leg.cost, leg.lot_date, leg.label, None) for leg in its_legs]
+            cash, carried, sources = moves.get((account, symbol), (None, ZERO, ()))
+            extra = dict(carry=True, carried=carried, sources=tuple(
+                (a, _conid(s, commodities)) for a, s in sources))
+            if len(legs) > 1:
+                net_cash, mine = cash, True
         events.append(Event(kind=kind, account=account, conid=conid, symbol=symbol, currency=currency,
                             legs=tuple(its_legs), net_cash=net_cash if mine else None,
                             commission=paid if mine else ZERO,
-                            fifo_pnl_realized=dec(meta.get("fifo_pnl_realized")) if mine else None,
-                            fx_rate=rate, **common))
+                            fifo_pnl_realized=_realized_of(meta, conid, len(legs)) if mine else None,
+                            fx_rate=rate, **extra, **common))
     by_conid = book.symbol_by_conid
     for account, conid, currency in sorted(income):
         symbol = by_conid.get(conid, conid)
         events.extend(_income_events(entry, account, conid, symbol, currency, book, common))
     return events
+
+
+def carry_moves(entry: data.Transaction, legs: dict, currencies: dict) -> dict:
+    """Who gives and who receives in a corporate action over several instruments, from the postings alone:
+    {(account, commodity): (net cash, basis carried out, sources)}. An instrument whose legs remove basis (value
+    at cost < 0; by units when the cost is 0) gives: its net cash is its share of the cash and of the basis the
+    receivers' lots are written at, so its realized = cash + carried - closed basis (LVGO -> TDOC: 10.622048 +
+    126.00 - 126.00 = 10.622048, IBKR's figure; a split into a new conid: 0 + 3256.20 - 3256.20 = 0).
+    A receiver gets no cash; its lots come at their posted cost from the givers (`sources`)."""
+    value = {key: sum((leg.units * (leg.cost or ZERO) for leg in its_legs), ZERO) for key, its_legs in legs.items()}
+    units = {key: sum((leg.units for leg in its_legs), ZERO) for key, its_legs in legs.items()}
+    gives = [key for key in legs if value[key] < 0 or (value[key] == 0 and units[key] < 0)]
+    gets = [key for key in legs if key not in gives]
+    out: dict = {}
+    for key in gets:
+        out[key] = (None, ZERO, tuple(gives))
+    weights = {key: abs(value[key]) for key in gives}
+    total = sum(weights.values(), ZERO)
+    for key in gives:
+        share = weights[key] / total if total else Decimal(1) / len(gives)
+        currency = currencies.get(key)
+        cash = sum((p.units.number for p in entry.postings if p.units.currency == currency
+                    and (split_account(p.account) or ("", ""))[1] == "Assets:Cash"), ZERO)
+        carried = sum((value[k] for k in gets if currencies.get(k) == currency), ZERO)
+        out[key] = ((cash + carried) * share, carried * share, ())
+    return out
+
+
+def _realized_of(meta: dict, conid: str, instruments: int) -> Decimal | None:
+    """IBKR's realized for this instrument: `fifo_pnl_realized`, on a corporate action over several instruments
+    only for the conid the meta names (the leg that removed shares)."""
+    if instruments > 1 and str(meta.get("conid")) != conid:
+        return None
+    return dec(meta.get("fifo_pnl_realized"))
 
 
 def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:

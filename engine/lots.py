@@ -13,7 +13,7 @@ basis 2202, closes 15/20 of it: 1651.50, realized 297.00.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable
 
@@ -73,6 +73,7 @@ class Closing:
     unmatched: Decimal = ZERO  # closing units no open lot could cover (missing history)
     lots_before: int = 0  # open lots just before: 1 (or all closed) means the lot choice did not matter
     remaining: Decimal = ZERO  # units still open after the closing part
+    carried: Decimal = ZERO  # part of proceeds that is basis carried into new lots (a split, a merger's shares)
 
     @property
     def basis(self) -> Decimal:
@@ -83,9 +84,18 @@ class Closing:
         return self.proceeds - self.basis
 
     @property
+    def base_ratio(self) -> Decimal:
+        """Base per trade currency of the closed basis (the opening rates): 501 at 1.20 -> 1.20."""
+        basis = self.basis
+        base = sum((lot.base_basis for lot in self.closed), ZERO)
+        return base / basis if basis else self.close_rate
+
+    @property
     def base_realized(self) -> Decimal:
-        """Proceeds at the closing rate minus cost at the opening rates: 599 x 1.10 - 501 x 1.20 = 57.70."""
-        return self.proceeds * self.close_rate - sum((lot.base_basis for lot in self.closed), ZERO)
+        """Proceeds at the closing rate minus cost at the opening rates: 599 x 1.10 - 501 x 1.20 = 57.70. Basis
+        carried into new lots keeps its opening rates, so a split realizes 0 in base as well as in its currency."""
+        base_basis = sum((lot.base_basis for lot in self.closed), ZERO)
+        return (self.proceeds - self.carried) * self.close_rate + self.carried * self.base_ratio - base_basis
 
     @property
     def base_fx(self) -> Decimal:
@@ -157,18 +167,34 @@ class LotRun:
     lots: list[Lot]
     closings: list[Closing]
     snapshots: dict[datetime.date, list[Lot]]  # open lots at the end of each checkpoint date
+    moves: list[Closing] = field(default_factory=list)  # carry events without cash: lots moved, nothing realized
 
     @property
     def quantity(self) -> Decimal:
         return sum((lot.units for lot in self.lots), ZERO)
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What a carry event brings from another instrument: the base rate of the basis moved (its opening rates)
+    and, per lot label, the ids of the rows behind the lot (so a lot keeps its history across conids)."""
+
+    base_ratio: Decimal | None
+    ids_by_label: dict
+
+
+CarryIn = Callable[[Event], "Carried | None"]
+
+
 def run(events: Iterable[Event], method: str, end: datetime.date | None = None,
-        checkpoints: Iterable[datetime.date] = ()) -> LotRun:
-    """Apply the trade-like events (up to `end`, inclusive) of one instrument in ledger order."""
+        checkpoints: Iterable[datetime.date] = (), carry_in: CarryIn | None = None) -> LotRun:
+    """Apply the trade-like events (up to `end`, inclusive) of one instrument in ledger order. `carry_in(event)`
+    gives the base-per-currency ratio of lots a corporate action brings from another instrument (their opening
+    rates; carry.py finds it), else they take the event's rate."""
     picker, pool = METHODS[method]
     lots: list[Lot] = []
     closings: list[Closing] = []
+    moves: list[Closing] = []
     snapshots: dict[datetime.date, list[Lot]] = {}
     pending = sorted(set(checkpoints))
     for event in events:
@@ -178,25 +204,30 @@ def run(events: Iterable[Event], method: str, end: datetime.date | None = None,
             break
         if not event.legs:
             continue
-        lots, closing = apply(lots, event, picker, pool)
-        if closing is not None:
+        carried = carry_in(event) if carry_in is not None and event.carry else None
+        lots, closing = apply(lots, event, picker, pool, carried)
+        if closing is not None and event.carry and closing.proceeds == closing.carried and not closing.unmatched:
+            moves.append(closing)  # a split or a move to another conid: no sale, so no realized row
+        elif closing is not None:
             closings.append(closing)
     for date in pending:
         if end is None or date <= end:
             snapshots[date] = list(lots)
-    return LotRun(lots, closings, snapshots)
+    return LotRun(lots, closings, snapshots, moves)
 
 
-def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[list[Lot], Closing | None]:
-    """One event on the open lots: a split rescales them, anything else closes then opens.
+def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool,
+          carried_in: Carried | None = None) -> tuple[list[Lot], Closing | None]:
+    """One event on the open lots: close, then open.
 
     A transfer (AT_COST) closes lots without a Closing: transferring out 4 of 10 @ 100.10 leaves 6 (basis 600.60)
     and realizes 0, where a sale with no cash would realize -400.40.
+    A carry event (a split, a corporate action: book.py) closes the lots its postings remove and opens the ones it
+    adds, judged by sign against the position; the basis carried into new lots is proceeds, so a 2-for-1 split of
+    10 @ 100.10 (-10, +20 @ 50.05) realizes 1001 - 1001 = 0, and the new lots keep the old lots' base rates.
     """
     rate = event.fx_rate if event.fx_rate is not None else ONE
     position = sum((lot.units for lot in lots), ZERO)
-    if event.kind == "split":
-        return _split(lots, position, event), None
     closing_units, opening_legs = ZERO, []
     for leg in event.legs:
         opens = leg.opening if leg.opening is not None else (position + closing_units) * leg.units >= 0
@@ -206,6 +237,8 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[li
             closing_units += leg.units
     opened_cost = sum((leg.units * (leg.cost or ZERO) for leg in opening_legs), ZERO)
     closing = None
+    carry_ratio = carried_in.base_ratio if carried_in is not None else None
+    ids_by_label = dict(carried_in.ids_by_label) if carried_in is not None else {}
     if closing_units:
         picks = picker(lots, event, -closing_units)
         before = len(lots)
@@ -213,11 +246,18 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[li
         if event.kind not in AT_COST:
             unmatched = -closing_units - sum((lot.units for lot in closed), ZERO)
             proceeds = (event.net_cash if event.net_cash is not None else ZERO) + opened_cost
+            carried = event.carried + opened_cost if event.carry else ZERO
             closing = Closing(event, tuple(closed), proceeds, rate, unmatched, before,
-                              sum((lot.units for lot in lots), ZERO))
+                              sum((lot.units for lot in lots), ZERO), carried)
+            if event.carry and closing.basis:
+                carry_ratio = closing.base_ratio
+        if event.carry:
+            ids_by_label.update({lot.label: lot.ids for lot in closed if lot.label is not None})
     for leg in opening_legs:
         basis = leg.units * (leg.cost or ZERO)
-        lots.append(Lot(leg.lot_date or event.date, leg.units, basis, basis * rate, leg.label, (event.flex_id,)))
+        base = basis * (carry_ratio if carry_ratio is not None else rate)
+        ids = ids_by_label.get(leg.label, ()) + (event.flex_id,) if event.carry else (event.flex_id,)
+        lots.append(Lot(leg.lot_date or event.date, leg.units, basis, base, leg.label, ids))
     if pool and len(lots) > 1:
         lots = [_pooled(lots)]
     return lots, closing
@@ -239,15 +279,3 @@ def _pooled(lots: list[Lot]) -> Lot:
     ids = tuple(dict.fromkeys(i for lot in lots for i in lot.ids))
     return Lot(min(lot.open_date for lot in lots), sum((lot.units for lot in lots), ZERO),
                sum((lot.basis for lot in lots), ZERO), sum((lot.base_basis for lot in lots), ZERO), None, ids)
-
-
-def _split(lots: list[Lot], position: Decimal, event: Event) -> list[Lot]:
-    """A split scales every lot's units by new/old position, basis unchanged: 2-for-1 on 10 -> 20, same basis.
-
-    The ledger writes a split as each lot reduced and re-added (-10, +20), so the ratio is
-    (position + event quantity) / position = (10 + 10) / 10 = 2.
-    """
-    if not position:
-        return lots
-    ratio = (position + event.quantity) / position
-    return [replace(lot, units=lot.units * ratio, ids=lot.ids + (event.flex_id,)) for lot in lots]

@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from . import carry
 from . import lots as lots_mod
 from .book import ZERO, Book, Event, Instrument, Mark, flag_reason
 
@@ -84,14 +85,14 @@ class InstrumentPnl:
 
 def instrument_pnl(book: Book, inst: Instrument, options: Options) -> InstrumentPnl:
     """Run the lots and collect every contribution of one instrument."""
-    run = lots_mod.run(inst.events, options.lot_method, options.end)
+    run = carry.run(book, inst.events, options.lot_method, options.end)
     mark = book.mark(inst.symbol, options.end) if run.lots else None
     mark_rate = _mark_rate(book, inst, mark)
     result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)])
     by_id = {e.flex_id: e for e in inst.events}
     add = result.contributions.append
     for lot in run.lots:
-        src = by_id.get(lot.ids[0])
+        src = next((by_id[i] for i in lot.ids if i in by_id), None)  # a carried lot's first rows are elsewhere
         desc = f"open lot {lot.units} @ {lot.cost} from {lot.open_date}"
         common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc, flex_src=src.flex_src if src else "")
         add(Contribution("quantity", amount=lot.units, **common))

@@ -16,6 +16,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from . import carry
 from . import lots as lots_mod
 from . import reconcile_cash, reconcile_summaries
 from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason, raw_refs
@@ -98,7 +99,7 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
     for (account, _conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if accounts and account not in accounts:
             continue
-        run = lots_mod.run(inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
+        run = carry.run(book, inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
         trades = _trade_checks(inst, run, tolerance)
         result.trades.extend(trades)
         unmatched = {d.flex_id for d in result.beyond(trades)}
