@@ -221,12 +221,17 @@ def load_book(entries, options_map) -> Book:
 
 def flag_reason(events, until: datetime.date | None = None) -> str | None:
     """Why numbers built on these events are not IBKR's, from the first event flagged `!` on or before `until`:
-    `flagged_corporate_action` for an unsupported corporate action, `flagged_entry` for any other `!` entry (a
-    stand-in cost: an opening lot or a transfer whose basis IBKR's rows do not give). None when nothing is flagged."""
+    the entry's own `flag_reason` meta when it names one (a corporate action IBKR's rows cannot settle says why:
+    `ca_basis_unknown`, `ca_type_unsupported`, …), else `flagged_corporate_action` for a corporate action and
+    `flagged_entry` for any other `!` entry (a stand-in cost: an opening lot or a transfer whose basis IBKR's rows
+    do not give). None when nothing is flagged."""
     flagged = [e for e in events if e.flag == "!" and (until is None or e.date <= until)]
     if not flagged:
         return None
     first = min(flagged, key=lambda e: e.date)
+    named = first.meta.get("flag_reason")
+    if named:
+        return str(named)
     return "flagged_corporate_action" if first.kind == "corporate_action" else "flagged_entry"
 
 

@@ -206,7 +206,8 @@ def run(events: Iterable[Event], method: str, end: datetime.date | None = None,
             continue
         carried = carry_in(event) if carry_in is not None and event.carry else None
         lots, closing = apply(lots, event, picker, pool, carried)
-        if closing is not None and event.carry and closing.proceeds == closing.carried and not closing.unmatched:
+        if (closing is not None and event.carry and not closing.realized and closing.proceeds == closing.carried
+                and not closing.unmatched):
             moves.append(closing)  # a split or a move to another conid: no sale, so no realized row
         elif closing is not None:
             closings.append(closing)

@@ -117,8 +117,8 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
         if closing.unmatched:
             result.flags.append("missing_history")
     flagged = flag_reason(inst.events, options.end)  # it shapes the lots, even before --from
-    if flagged:
-        result.flags.append(flagged)
+    if flagged:  # the row's flag names the kind; `report reconcile` names the corporate action's own reason
+        result.flags.append("flagged_corporate_action" if flagged.startswith("ca_") else flagged)
     for event in inst.events:
         if not _inside(event, options):
             continue

@@ -29,6 +29,15 @@ REASONS = {
     "flagged_corporate_action": "an unsupported corporate action for this instrument is flagged '!' in the ledger",
     "flagged_entry": "an entry for this instrument is flagged '!': its cost is a stand-in because IBKR's rows do "
                      "not give it (an opening lot or a transfer); fix it in manual.beancount",
+    "ca_type_unsupported": "a corporate action of a type beanflex does not book from IBKR's rows is flagged '!'",
+    "ca_basis_unknown": "a corporate action is flagged '!': it moves shares held before the first imported "
+                        "statement and IBKR's row gives no cost basis",
+    "ca_allocation_unknown": "a corporate action is flagged '!': IBKR's rows do not say how the basis is shared "
+                             "between the new instruments (or a spin-off's parent is not in the ledger)",
+    "ca_realized_unknown": "a corporate action is flagged '!': cash and shares were received without IBKR's "
+                           "fifoPnlRealized to tell the carried basis from the gain",
+    "ca_unsupported_shape": "a corporate action is flagged '!': its legs (several currencies, a short, a leg "
+                            "without an instrument) are not a shape beanflex books from IBKR's rows",
     "missing_history": "a lot was opened before the first imported statement (opening balance) or is missing",
     "wash_sale": "IBKR adjusted this trade for a wash sale (notes W)",
     "assignment_premium_in_stock_leg": "IBKR folds an assigned/exercised option's premium into the stock leg "
@@ -43,6 +52,11 @@ REASONS = {
                           "diff, or an open lot's opening row gives a cost that is not its net cash",
     **REASONS_MTM,
 }
+
+
+#: Reasons that come from a `!` entry: stronger evidence than a reason found by matching amounts.
+FLAG_REASONS = frozenset({"flagged_corporate_action", "flagged_entry", "ca_type_unsupported", "ca_basis_unknown",
+                          "ca_allocation_unknown", "ca_realized_unknown", "ca_unsupported_shape"})
 
 
 def parse_config(config_str: str | None) -> dict:
@@ -78,6 +92,7 @@ class Reconciliation:
     positions: list[Diff]  # every compared field of every ibkr-position
     summaries: list[Diff]  # ibkr-summary rows we can compare
     cash: list[Diff] = field(default_factory=list)  # per ibkr-cash: ending `cash`, then its `cash.<kind>` rows
+    flagged: list[Diff] = field(default_factory=list)  # one per `!` entry per instrument: always a diff
 
     def beyond(self, diffs: list[Diff]) -> list[Diff]:
         return [d for d in diffs if abs(d.diff) > self.tolerance]
@@ -90,7 +105,7 @@ class Reconciliation:
     @property
     def diffs(self) -> list[Diff]:
         return (self.beyond(self.trades) + self.beyond(self.positions) + self.beyond(self.summaries)
-                + self.beyond(self.cash_checks))
+                + self.beyond(self.cash_checks) + self.flagged)
 
 
 def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=()) -> Reconciliation:
@@ -100,6 +115,7 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
         if accounts and account not in accounts:
             continue
         run = carry.run(book, inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
+        result.flagged.extend(_flag_checks(inst))
         trades = _trade_checks(inst, run, tolerance)
         result.trades.extend(trades)
         unmatched = {d.flex_id for d in result.beyond(trades)}
@@ -147,6 +163,22 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = D
         reason = _trade_reason(history, event, closing, tolerance) if differs else None  # a match needs none
         checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
                            "realized", ours, event.fifo_pnl_realized, tuple(raw_refs(event.flex_src)), reason,
+                           event.meta))
+    return checks
+
+
+def _flag_checks(inst: Instrument) -> list[Diff]:
+    """Every `!` entry of the instrument as a diff (field `flagged`), whatever the numbers: a person has to settle
+    it, so it is listed with the entry's reason (its `flag_reason` meta, book.flag_reason). `ours` is the basis
+    the entry wrote for this instrument (what the ledger holds until fixed); IBKR's rows give none, so `ibkr`
+    repeats it: COP 12.75 received at a stand-in 0 USD -> ours 0, ibkr 0, reason ca_basis_unknown."""
+    checks = []
+    for event in inst.events:
+        if event.flag != "!" or not event.legs:
+            continue
+        basis = sum((leg.units * (leg.cost or ZERO) for leg in event.legs), ZERO)
+        checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
+                           "flagged", basis, basis, tuple(raw_refs(event.flex_src)), flag_reason([event]),
                            event.meta))
     return checks
 
@@ -265,7 +297,7 @@ def _delivered(book: Book, account: str, conid: str, day: datetime.date) -> bool
 
 def _with_reason(diff: Diff, reason: str) -> Diff:
     """Name a reason found by matching amounts; only a flagged corporate action is stronger evidence."""
-    if diff.reason in ("flagged_corporate_action", "flagged_entry"):
+    if diff.reason in FLAG_REASONS:
         return diff
     return Diff(**{**diff.__dict__, "reason": reason})
 
@@ -280,6 +312,11 @@ def _show(number: Decimal) -> str:
 
 
 def mismatch_message(d: Diff, breakdown: str = "") -> str:
+    if d.field == "flagged":
+        detail = d.meta.get("flag_detail") or REASONS.get(d.reason or "", "")
+        return (f"Flagged '!' entry '{d.flex_id}' for {d.symbol} (conid {d.conid}) needs a hand fix in "
+                f"manual.beancount (same flex_id); reason: {d.reason}: {detail}; the ledger holds it at a basis of "
+                f"{_show(d.ours)} {d.currency}; raw row {' '.join(d.raw) or '?'}")
     what = {"realized": "Realized P&L", "quantity": "Position quantity", "cost_basis": "Cost basis",
             "unrealized": "Unrealized P&L", "cash": "Ending cash"}.get(d.field, d.field)
     if d.flex_id:

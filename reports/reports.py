@@ -166,8 +166,9 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
 
 
 def _diff_row(d: reconcile_mod.Diff, tolerance: Decimal) -> dict:
-    """One comparison; `reason` is named only on a diff (a matched row needs none)."""
-    bad = abs(d.diff) > tolerance
+    """One comparison; `reason` is named only on a diff (a matched row needs none). A `flagged` row (a `!` entry,
+    reconcile._flag_checks) is always a diff, with its reason."""
+    bad = abs(d.diff) > tolerance or d.field == "flagged"
     return {"date": d.date.isoformat(), "account": d.account, "conid": d.conid, "symbol": d.symbol,
             "flex_id": d.flex_id, "field": d.field, "ours": field_text(d.field, d.ours),
             "ibkr": field_text(d.field, d.ibkr), "diff": field_text(d.field, d.diff), "raw": list(d.raw), "reason": d.reason if bad else None,
@@ -210,7 +211,7 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
     cash = [d for d in found.cash if not labels and inside(d)]  # account-level: no label owns cash
     cash_checks = [d for d in cash if d.field == "cash"]
     diffs = [d for d in found.beyond(trades + [d for d in found.positions if inside(d)] + found.summaries
-                                     + cash_checks)]
+                                     + cash_checks)] + [d for d in found.flagged if inside(d)]
     return {
         "tolerance": str(tolerance),
         "status": "diff" if diffs else "ok",
@@ -222,6 +223,7 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
         "diffs": [_diff_row(d, tolerance) for d in diffs],
         "positions": [_position_row(fields, tolerance) for fields in positions.values()],
         "summaries": [_diff_row(d, tolerance) for d in found.summaries],
+        "flagged": [_diff_row(d, tolerance) for d in found.flagged if inside(d)],
         "cash": [_cash_row(d, [k for k in cash if k.meta is d.meta and k.field != "cash"], tolerance)
                  for d in cash_checks],
     }

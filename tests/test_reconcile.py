@@ -136,8 +136,11 @@ def test_reason_flagged_corporate_action():
             + trade("2024-07-01", "T2", "SELL 20 AAPL @ 60", "265598", [("-10", "AAPL", "100.1", "2024-01-02", "T1"),
                                                                      ("-10", "AAPL", "0", "2024-06-10", "CA1")],
                     "1199", "-1", fifo="200", line=9))
-    [d] = diffs_of(text)
+    [d, flagged] = diffs_of(text)
     assert (d.flex_id, d.ours, d.ibkr, d.reason) == ("U1/trade/T2", D("198.0"), D("200"), "flagged_corporate_action")
+    # the flagged entry itself is listed too, with the basis it wrote (10 x 0) and the same reason
+    assert (flagged.flex_id, flagged.field, flagged.ours, flagged.reason) == \
+        ("U1/trade/CA1", "flagged", D("0"), "flagged_corporate_action")
 
 
 def test_reason_missing_history_for_a_lot_from_before_the_first_statement():
