@@ -21,14 +21,14 @@ def load_book(ws: Workspace):
 def load_ledger(ws: Workspace):
     """(Book, reconcile tolerance, entries) of the ledger: the tolerance of its reconcile plugin line, else 0.01,
     so the reports agree with bean-check and `beanflex check`."""
-    from beancount import loader
-
     from beanflex.engine.book import load_book as build
+
+    from . import ledger_load
 
     if not ws.main_file.exists():
         raise click.ClickException(f"No ledger at {ws.main_file}: run 'beanflex init' there, or pass --ledger PATH "
                                    f"(or set BEANFLEX_LEDGER)")
-    entries, errors, options = loader.load_file(str(ws.main_file))
+    entries, errors, options = ledger_load.load(ws)  # says its errors on stderr; --strict exits 3
     fatal = [e for e in errors if type(e).__name__ not in ("ReconcileError", "LabelsError", "BalanceError")]
     if fatal and not entries:
         first = fatal[0]

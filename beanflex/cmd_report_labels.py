@@ -47,8 +47,6 @@ def labels(ws: Workspace, mode, method, start, end, accounts, labels, fmt, outpu
 
 def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), accounts=()) -> dict:
     """Load the ledger and return the `report labels` dict; labels.yaml problems go to stderr as warnings."""
-    from beancount import loader
-
     from beanflex.engine import book as book_mod
     from beanflex.engine import pnl as pnl_mod
     from beanflex.reports import reports
@@ -58,7 +56,9 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
 
     if not ws.main_file.is_file():
         raise click.ClickException(f"no ledger at {ws.main_file}; run `beanflex init` or pass --ledger")
-    entries, load_errors, options_map = loader.load_file(str(ws.main_file))
+    from . import ledger_load
+
+    entries, load_errors, options_map = ledger_load.load(ws)  # says its errors on stderr; --strict exits 3
     if load_errors and not entries:
         first = load_errors[0]
         raise click.ClickException(f"The ledger did not load: {first.source.get('filename')}:"
