@@ -254,6 +254,10 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool,
                 carry_ratio = closing.base_ratio
         if event.carry:
             ids_by_label.update({lot.label: lot.ids for lot in closed if lot.label is not None})
+    if closing is None and _reopens(event, opened_cost):
+        # a cancel re-opening the lot an earlier sale closed: its cash (-70) is not the lot's basis (75.05); the
+        # difference is the earlier sale's P&L reversed (+5.05), realized here as IBKR reports it
+        closing = Closing(event, (), event.net_cash + opened_cost, rate)
     for leg in opening_legs:
         basis = leg.units * (leg.cost or ZERO)
         base = basis * (carry_ratio if carry_ratio is not None else rate)
@@ -262,6 +266,19 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool,
     if pool and len(lots) > 1:
         lots = [_pooled(lots)]
     return lots, closing
+
+
+#: transactionType of a row that cancels an earlier one (importers/flex/trades.py CANCEL_TYPES)
+CANCELS = frozenset({"TradeCancel", "FracShareCancel"})
+
+
+def _reopens(event: Event, opened_cost: Decimal) -> bool:
+    """A cancel row that only opens lots, at a basis other than its cash (the ledger's cancel of a sale whose
+    original is in an earlier statement)."""
+    if event.kind != "trade" or event.net_cash is None or not opened_cost or event.net_cash + opened_cost == 0:
+        return False
+    meta = event.meta or {}
+    return meta.get("transaction_type") in CANCELS or "Ca" in str(meta.get("notes") or "").split(";")
 
 
 def _take(lots: list[Lot], picks: list[tuple[int, Decimal]]) -> tuple[list[Lot], list[Lot]]:

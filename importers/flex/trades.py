@@ -35,6 +35,8 @@ REPEAT_LEVELS = frozenset({"ORDER", "SYMBOL_SUMMARY", "ASSET_SUMMARY"})
 #: notes codes -> event (flex-schema §2): expired, assigned, exercised.
 EVENT_CODES = (("Ep", "expiry"), ("A", "assignment"), ("Ex", "exercise"))
 PNL_PLACES = Decimal("1E-10")
+#: transactionType of a row that cancels an earlier one (a fractional-share cancel is one too).
+CANCEL_TYPES = frozenset({"TradeCancel", "FracShareCancel"})
 _FX_PAIR = re.compile(r"^[A-Z]{3}\.[A-Z]{3}$")
 
 
@@ -54,7 +56,7 @@ class TradeRow:
     @property
     def is_cancel(self) -> bool:
         buy_sell = self.record.text("buySell") or ""
-        return (self.record.text("transactionType") == "TradeCancel" or "(Ca.)" in buy_sell
+        return (self.record.text("transactionType") in CANCEL_TYPES or "(Ca.)" in buy_sell
                 or "Ca" in notes(self.record))
 
 
@@ -105,27 +107,46 @@ def collect(ctx: MapContext) -> tuple[list[TradeRow], list[FlexRecord], list[tup
 
 
 def pair_cancels(rows: list[TradeRow]) -> list[tuple[TradeRow, TradeRow]]:
-    """(original, cancel) pairs: a TradeCancel row and the row it reverses (same tradeID, opposite quantity).
+    """(original, cancel) pairs: a cancel row and the row it reverses, never any other.
 
-    IBKR re-books a corrected trade under the same tradeID (pp28), so the original is the earliest row with
-    that tradeID whose quantity the cancel exactly reverses; the re-book stays an ordinary trade.
+    By id first: IBKR's `origTransactionID` names the original. Else by its `origTradeID` (IBKR re-books a
+    corrected trade under the same tradeID, pp28) with the exactly opposite quantity, IBKR's `origTradePrice` and
+    `origTradeDate` when given, and booked before the cancel: the re-book that follows a cancel (same tradeID,
+    same size, same second, e.g. a FracShareCancel and its FracShare) is a trade of its own. A cancel whose
+    original is not in the statement pairs with nothing and is booked as IBKR wrote it.
     """
     pairs = []
     used: set[str] = set()
     for cancel in rows:
         if not cancel.is_cancel:
             continue
-        orig_id = cancel.record.text("origTradeID") or cancel.record.text("tradeID")
-        quantity = cancel.record.decimal("quantity")
-        candidates = [row for row in rows
-                      if row is not cancel and not row.is_cancel and row.flex_id not in used
-                      and row.ctx.account_id == cancel.ctx.account_id
-                      and row.record.text("tradeID") == orig_id and row.record.decimal("quantity") == -quantity]
+        candidates = [row for row in rows if row is not cancel and not row.is_cancel and row.flex_id not in used
+                      and row.ctx.account_id == cancel.ctx.account_id]
+        orig_tx = cancel.record.text("origTransactionID")
+        if orig_tx:
+            candidates = [row for row in candidates if row.record.text("transactionID") == orig_tx]
+        else:
+            candidates = [row for row in candidates if _may_be_original(row, cancel)]
         if candidates:
             original = min(candidates, key=_booking_order)
             used.add(original.flex_id)
             pairs.append((original, cancel))
     return pairs
+
+
+def _may_be_original(row: TradeRow, cancel: TradeRow) -> bool:
+    """Same tradeID, opposite quantity, IBKR's original price and date when the cancel gives them, and booked
+    before the cancel (by time, then transactionID)."""
+    record, its = row.record, cancel.record
+    quantity = its.decimal("quantity")
+    if record.text("tradeID") != (its.text("origTradeID") or its.text("tradeID")) or quantity is None:
+        return False
+    if record.decimal("quantity") != -quantity or _booking_order(row) >= _booking_order(cancel):
+        return False
+    price, day = its.decimal("origTradePrice"), its.date("origTradeDate")
+    if price is not None and record.decimal("tradePrice") is not None and record.decimal("tradePrice") != price:
+        return False
+    return day is None or row.when.date() == day
 
 
 def _booking_order(row: TradeRow) -> tuple:
@@ -310,7 +331,10 @@ class Booker:
         opened: Lot | None = None
         if remaining != 0:
             open_close = record.text("openCloseIndicator")
-            if closes_history(open_close, record, self.history.pre_window(ctx, record), remaining):
+            # a cancel of a sale whose original is elsewhere (pair_cancels found none) re-opens the lot that sale
+            # closed, at IBKR's `cost` (its basis); its `C` says what the original did, not that it closes
+            reopens = row.is_cancel and remaining > 0 and money.cost is not None and money.cost > 0
+            if not reopens and closes_history(open_close, record, self.history.pre_window(ctx, record), remaining):
                 # 3a. closes a lot bought before the first statement: its cost is IBKR's cost minus what we closed.
                 units = -remaining
                 if money.cost is not None and money.cost != 0:
@@ -325,7 +349,7 @@ class Booker:
                 closed.append(tracker.take(commodity, lot, units))
             else:
                 # 3b. opens a lot (or the opening half of a flip, with its share of the cash).
-                if not closed and money.cost is not None and money.cost == -money.net_cash:
+                if not closed and money.cost is not None and (money.cost == -money.net_cash or reopens):
                     total = money.cost  # IBKR's basis; equal to what was paid in 358/360 sample rows
                 else:  # edited rows, commission in another currency, flips: the cash actually paid
                     total = -money.net_cash * remaining / money.quantity
@@ -367,7 +391,7 @@ class Booker:
             postings.append(posting(acc.commissions, -money.commission, money.commission_currency))
         weight = money.net_cash - sum((c.cost_part for c in closed), ZERO) \
             + (opened.units * opened.cost_per_unit if opened else ZERO)
-        if closed or (opened is None and weight):  # a zero-quantity row is cash only: its P&L
+        if closed or weight:  # a zero-quantity row is cash only, a re-opening cancel's cash is not its lot: P&L
             pnl = -weight
             if abs(pnl.as_tuple().exponent) > 10:
                 pnl = pnl.quantize(PNL_PLACES)
