@@ -136,11 +136,13 @@ class _History:
 
     events: tuple[Event, ...]
     first_opening: datetime.date | None
+    deliveries: frozenset = frozenset()  # flex_ids of the assignment/exercise rows that delivered this instrument
 
     @classmethod
     def of(cls, inst: Instrument) -> _History:
         opening = [e.date for e in inst.events if e.kind == "opening" and e.legs]
-        return cls(tuple(e for e in inst.events if e.flag == "!"), min(opening, default=None))
+        delivered = frozenset(e.flex_id for e in inst.events if e.kind in ("assignment", "exercise") and e.legs)
+        return cls(tuple(e for e in inst.events if e.flag == "!"), min(opening, default=None), delivered)
 
     def flagged_by(self, date: datetime.date) -> str | None:
         """`flagged_corporate_action` or `flagged_entry` when a `!` event comes on or before `date`."""
@@ -201,6 +203,10 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
     if ccy and ccy != event.currency and event.commission:
         return "commission_in_other_currency"
     if _closed_basis_disagrees(event, closing, tolerance):
+        if any(i in history.deliveries for lot in closing.closed for i in lot.ids):
+            # kmi: the lots came from put assignments; IBKR's closed basis (1686 + 1625.05) is the strikes less
+            # the premiums it folds into the stock leg (1700 - 14, 1650 - 24.95)
+            return "assignment_premium_in_stock_leg"
         return "ibkr_rows_disagree"
     return None
 

@@ -5,10 +5,12 @@ diff, open positions (IBKR's OpenPositions) checked and matched, and performance
 has a reason; an unexplained one (reason None) fails the test as a bug to find, never a number to pin.
 
 Why each diff is explained (checked by hand against the XML):
-- kmi 598954750: IBKR's CLOSED_LOT rows give the lots a basis of 1686 + 1625.05 while their opening trades cost
-  1700 + 1650 (ibkr_rows_disagree; realized 306.05 vs 344.995717, 3350 - 3311.054283 = 38.945717). The evidence
-  the plugin checks: IBKR's figure is its own netCash 3656.05 + cost -3311.054283 = 344.995717, and the ledger's
-  closed basis 3350 differs from that cost by -(306.05 - 344.995717) = 38.945717.
+- kmi 598954750: IBKR's CLOSED_LOT rows give the lots a basis of 1686 + 1625.05 while their opening rows (two
+  put assignments delivering 100 KMI at 17 and 16.50) cost 1700 + 1650: IBKR folded the puts' premiums into the
+  stock (assignment_premium_in_stock_leg; realized 306.05 vs 344.995717, 3350 - 3311.054283 = 38.945717). The
+  evidence the plugin checks: IBKR's figure is its own netCash 3656.05 + cost -3311.054283 = 344.995717, the
+  ledger's closed basis 3350 differs from that cost by -(306.05 - 344.995717) = 38.945717, and the closed lots
+  were opened by assignment rows.
 - eTax 31409561172: a short call expires; the opening row says cost -767.1073096, the expiry row 767.11731
   (0.0100004 apart: ibkr_rows_disagree; IBKR 0 + 767.11731 = its figure; ours -767.1073096 basis vs IBKR's
   -767.11731: 0.0100004 = -(767.1073096 - 767.11731)).
@@ -49,7 +51,8 @@ EXPECTED = {
     "bankroll__ibkr_activity.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "bankroll__ibkr_trades.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "ib-flex-reader__StatementOfFunds.xml": (0, 0, set(), 0, 0, set(), 0, set()),
-    "ib-flex-reader__kmi.xml": (1, 0, {("U12345678/trade/598954750", "ibkr_rows_disagree")}, 0, 0, set(), 0, set()),
+    "ib-flex-reader__kmi.xml": (1, 0, {("U12345678/trade/598954750", "assignment_premium_in_stock_leg")}, 0, 0, set(),
+                                0, set()),
     "ib-flex__activity_complex_corporate_actions.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "ibflex__crypto_transfer.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "opensteuerauszug__eTax_report_anonymised_2025.xml": (

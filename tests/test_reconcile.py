@@ -278,3 +278,18 @@ def test_performance_summary_rows_are_compared_in_base():
     [d] = reconcile.reconcile_book(book).diffs
     assert (d.field, d.diff, d.raw, d.reason) == ("summary.total_realized_pnl", D("7.0"), ("raw/U1/2024/s.xml:30",),
                                                   None)
+
+
+def test_reason_assignment_premium_in_the_closed_lots_basis():
+    """DESIGN §8's put: sold 1 XYZ 50 P @ 2.00 (commission 1.05), assigned: 100 XYZ delivered at 50 (the stock
+    leg, event assignment, lot 5,000). Selling them @ 52 (commission 1): ours 5,199 - 5,000 = 199.00; IBKR folded
+    the premium 198.95 into the lot, so its closing row says cost -4,801.05 and realized 5,199 - 4,801.05 =
+    397.95. The 198.95 between the two bases is the premium: named, not 'ibkr_rows_disagree'."""
+    text = (header() + commodity("XYZ", "7001")
+            + trade("2024-03-15", "A1", "BUY 100 XYZ @ 50 (assigned)", "7001",
+                    [("100", "XYZ", "50", "2024-03-15", "A1")], "-5000", event="assignment")
+            + trade("2024-04-02", "S1", "SELL 100 XYZ @ 52", "7001", [("-100", "XYZ", "50", "2024-03-15", "A1")],
+                    "5199", "-1", fifo="397.95", extra="  ibkr_cost: -4801.05"))
+    [d] = diffs_of(text)
+    assert (d.flex_id, d.ours, d.ibkr, d.reason) == ("U1/trade/S1", D("199"), D("397.95"),
+                                                    "assignment_premium_in_stock_leg")
