@@ -299,7 +299,9 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
     common = dict(date=entry.date, flex_id=flex_id, flex_src=str(meta.get("flex_src") or ""),
                   description=entry.narration or "", flag=entry.flag or "*", meta=meta)
     events = []
-    net_cash, commission = dec(meta.get("net_cash")), dec(meta.get("commission"))
+    # a future settled as daily variation: its P&L is on the trade's money, the cash is the variation
+    net_cash = dec(meta.get("trade_money")) if "trade_money" in meta else dec(meta.get("net_cash"))
+    commission = dec(meta.get("commission"))
     if net_cash is None and len(legs) == 1:  # hand-written trades: the cash postings in the cost currency
         currency = next(iter(currencies.values()), None)
         net_cash = sum((p.units.number for p in entry.postings if p.units.currency == currency

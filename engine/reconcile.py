@@ -39,6 +39,9 @@ REASONS = {
     "ca_unsupported_shape": "a corporate action is flagged '!': its legs (several currencies, a short, a leg "
                             "without an instrument) are not a shape beanflex books from IBKR's rows",
     "missing_history": "a lot was opened before the first imported statement (opening balance) or is missing",
+    "futures_daily_variation": "IBKR settles this future's P&L as daily variation (the row's netCash is the day's "
+                               "mark-to-market, not its proceeds) and reports fifoPnlRealized 0; ours is the sum of "
+                               "that cash, the trade's P&L",
     "wash_sale": "IBKR adjusted this trade for a wash sale (notes W)",
     "assignment_premium_in_stock_leg": "IBKR folds an assigned/exercised option's premium into the stock leg "
                                        "(flex-schema §2); ours books it on the option",
@@ -191,6 +194,8 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
     flagged = history.flagged_by(event.date)
     if flagged:
         return flagged
+    if event.fifo_pnl_realized == 0 and daily_variation(event, tolerance):
+        return "futures_daily_variation"
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
         return "missing_history"
     has_lot_rows = len(raw_refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
@@ -209,6 +214,21 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
             return "assignment_premium_in_stock_leg"
         return "ibkr_rows_disagree"
     return None
+
+
+def daily_variation(event: Event, tolerance: Decimal = DEFAULT_TOLERANCE) -> bool:
+    """Does the row's cash settle the day's variation rather than the trade's money? IBKR books futures that way:
+    netCash = mtmPnl + commission, not proceeds + commission + taxes, and fifoPnlRealized 0 (the P&L went out
+    as daily variation). FDAX BUY 1 @ 11463 x 25, close 11514.5, commission 2: netCash 1285.5, where the trade's
+    money would be -286575 - 2 = -286577."""
+    meta = event.meta or {}
+    proceeds, net_cash = meta.get("proceeds"), meta.get("net_cash")
+    if proceeds is None or net_cash is None:
+        return False
+    own = Decimal(str(meta.get("commission") or 0)) if str(meta.get("commission_currency") or event.currency) \
+        == event.currency else ZERO
+    money = Decimal(str(proceeds)) + own + Decimal(str(meta.get("taxes") or 0))
+    return abs(Decimal(str(net_cash)) - money) > tolerance
 
 
 def _closed_basis_disagrees(event: Event, closing: lots_mod.Closing, tolerance: Decimal) -> bool:

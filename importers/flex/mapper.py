@@ -322,8 +322,11 @@ def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dic
                     first_use[currency] = (entry.date, account)
         start = min(entry.date for entry in entries)
         # A configured transfers account outside IBKR's tree is the user's to open (main.beancount).
-        opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None)
-                 for name in Accounts(account, config.transfers_account).all() if ":IBKR:" in name]
+        names = [name for name in Accounts(account, config.transfers_account).all() if ":IBKR:" in name]
+        # accounts only some ledgers use (a future's notional): opened when a posting needs them
+        names += sorted({p.account for e in entries for p in getattr(e, "postings", None) or []
+                         if p.account.startswith(f"Assets:IBKR:{account}:") and p.account not in names})
+        opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None) for name in names]
         files[f"generated/{account}/accounts.beancount"] = opens
     for inst in instruments.by_key.values():
         if inst.name in first_use:

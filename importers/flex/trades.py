@@ -15,6 +15,7 @@ BASE and `proceeds` in QUOTE; the commission may be in a third currency and goes
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from dataclasses import dataclass, field
@@ -180,6 +181,11 @@ class Money:
     cost: Decimal | None
     currency: str
 
+    @property
+    def own_commission(self) -> Decimal:
+        """The commission when charged in the trade's currency (else it is booked apart)."""
+        return self.commission if self.commission_currency == self.currency else ZERO
+
     @classmethod
     def of(cls, record: FlexRecord, default_multiplier: Decimal = Decimal(1)) -> "Money":
         quantity = record.decimal("quantity")
@@ -259,6 +265,20 @@ def map_fx(row: TradeRow) -> data.Transaction:
                             data.EMPTY_SET, data.EMPTY_SET, postings)
 
 
+def daily_variation(record: FlexRecord, money: Money) -> bool:
+    """A future whose row settles the day's variation: netCash (FDAX BUY 1 @ 11463 x 25, close 11514.5: 1285.5)
+    is not the trade's money (-286575 - 2 = -286577). The lot then costs IBKR's `cost` (286577), the Cash posting
+    is netCash, and `Assets:IBKR:<acct>:FuturesNotional` takes the difference (-287862.5, back to 0 when the
+    position closes); meta `trade_money` is the trade's money, which the P&L uses."""
+    if (record.text("assetCategory") or "") != "FUT":
+        return False
+    return money.net_cash != money.proceeds + money.own_commission + money.taxes
+
+
+def futures_notional(ctx: MapContext) -> str:
+    return f"Assets:IBKR:{ctx.accounts.id}:FuturesNotional"
+
+
 def posting(account: str, number: Decimal, currency: str, cost=None) -> data.Posting:
     return data.Posting(account, Amount(plain(number) if number else ZERO, currency), cost, None, None, None)
 
@@ -283,6 +303,9 @@ class Booker:
         """The trade transaction, preceded by `opening` entries for lots bought before the first statement."""
         record, ctx = row.record, row.ctx
         money = Money.of(record, default_multiplier)
+        paid = money.net_cash  # what the Cash posting gets: IBKR's netCash
+        if daily_variation(record, money):  # lots and P&L on the trade's money, the cash as IBKR moved it
+            money = dataclasses.replace(money, net_cash=money.proceeds + money.own_commission + money.taxes)
         tracker = self.account_lots(ctx)
         lifo = "LI" in notes(record)
         openings: list[data.Transaction] = []
@@ -365,7 +388,7 @@ class Booker:
             history_lot.total_cost = part.cost_part = part.lot.total_cost = total
             history_lot.cost_per_unit = part.lot.cost_per_unit = per_unit(total, history_lot.units)
             openings.append(self.opening(ctx, history_lot.label, commodity, history_lot, record))
-        return openings + [self.transaction(row, money, commodity, closed, opened)]
+        return openings + [self.transaction(row, money, commodity, closed, opened, paid)]
 
     @staticmethod
     def before_statement(ctx: MapContext, row: TradeRow) -> datetime.date:
@@ -379,13 +402,16 @@ class Booker:
                              f"Opening lot {lot.units} {commodity} from before the first statement")
 
     def transaction(self, row: TradeRow, money: Money, commodity: str, closed: list[Closed],
-                    opened: Lot | None) -> data.Transaction:
+                    opened: Lot | None, paid: Decimal | None = None) -> data.Transaction:
         record, ctx = row.record, row.ctx
         acc = ctx.accounts
         postings = [posting(acc.positions, -c.units, commodity, c.lot.cost()) for c in closed]
         if opened is not None:
             postings.append(posting(acc.positions, opened.units, commodity, opened.cost()))
-        postings.append(posting(acc.cash, money.net_cash, money.currency))
+        paid = money.net_cash if paid is None else paid
+        postings.append(posting(acc.cash, paid, money.currency))
+        if paid != money.net_cash:  # a future's daily variation: the rest of the trade's money is notional
+            postings.append(posting(futures_notional(ctx), money.net_cash - paid, money.currency))
         if money.commission and money.commission_currency != money.currency:
             postings.append(posting(acc.cash, money.commission, money.commission_currency))
             postings.append(posting(acc.commissions, -money.commission, money.commission_currency))
@@ -398,5 +424,7 @@ class Booker:
             postings.append(posting(acc.pnl, pnl, money.currency))
         event = row.event or next((name for code, name in EVENT_CODES if code in notes(record)), "trade")
         meta = trade_meta(row, event, money, *row.lots, *row.extra)
+        if paid != money.net_cash:
+            meta["net_cash"], meta["trade_money"] = paid, money.net_cash
         return data.Transaction(meta, row.when.date(), "*", None, narration(record, money, commodity),
                                 data.EMPTY_SET, row.links or data.EMPTY_SET, postings)
