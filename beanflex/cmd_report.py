@@ -50,11 +50,12 @@ def _date(ctx, param, value):
 
 
 def _options(mode: str, method: str, start, end):
-    """The P&L options after the usage checks every report shares (check_usage)."""
+    """The P&L options after the usage checks every report shares (check_usage); `--currency` from the context."""
     from beanflex.engine.pnl import Options
 
     check_usage(mode, start, end)
-    return Options(mode=mode, method=method, start=start, end=end)
+    currency = click.get_current_context().meta.get("beanflex.currency")
+    return Options(mode=mode, method=method, start=start, end=end, currency=currency.upper() if currency else None)
 
 
 def check_usage(mode: str, start, end) -> None:
@@ -102,6 +103,10 @@ def common_options(func):
         click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
                      show_default=True),
         click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout."),
+        click.option("--currency", metavar="CCY", expose_value=False, is_eager=False,
+                     callback=lambda ctx, param, value: ctx.meta.__setitem__("beanflex.currency", value),
+                     help="Totals over accounts with other base currencies in CCY (default: the ledger's "
+                          "operating_currency), at the statements' own rates."),
     ]
     for option in reversed(options):
         func = option(func)

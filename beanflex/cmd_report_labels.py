@@ -69,7 +69,9 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     unknown = [name for name in only if config.get(name) is None]
     if unknown:
         raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
-    options = pnl_mod.Options(mode=mode, method=method, start=start, end=end)
+    currency = click.get_current_context().meta.get("beanflex.currency")
+    options = pnl_mod.Options(mode=mode, method=method, start=start, end=end,
+                              currency=currency.upper() if currency else None)
     from beanflex.engine.reconcile import configured_tolerance
 
     pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts),

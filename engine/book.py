@@ -148,14 +148,30 @@ class Book:
     cash_postings: list[tuple[data.Transaction, data.Posting]] = field(default_factory=list)  # on Assets:…:Cash
     symbol_by_conid: dict[str, str] = field(default_factory=dict)
     carry_runs: dict = field(default_factory=dict, repr=False)  # carry.py's cache of giving instruments' runs
+    account_base: dict[str, str] = field(default_factory=dict)  # IBKR account -> its own base (Cash `open` meta)
+    pairs: dict[tuple[str, str], list] = field(default_factory=lambda: defaultdict(list))  # (ccy, quote) rates
 
-    def rate(self, currency: str, date: datetime.date) -> Decimal | None:
-        """Base units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base."""
-        if currency == self.base_currency:
+    def base_of(self, account: str) -> str:
+        """The account's own base currency (AccountInformation, on its Cash account's `open`), else the ledger's:
+        a CHF-base and a USD-base account in one ledger each get their base figures in their own currency."""
+        return self.account_base.get(account, self.base_currency)
+
+    def rate(self, currency: str, date: datetime.date, base: str | None = None) -> Decimal | None:
+        """`base` units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base itself.
+        `base` defaults to the ledger's; another one reads the statements' own rates (`price USD 0.9 CHF`, or its
+        inverse: 1 CHF = 1 / 0.9 USD). None when no statement stated one."""
+        base = base or self.base_currency
+        if currency == base:
             return Decimal(1)
-        series = self.rates.get(currency) or []
-        i = bisect.bisect_right(series, (date, Decimal("Infinity")))
-        return series[i - 1][1] if i else None
+        if base == self.base_currency:
+            series = self.rates.get(currency) or []
+            i = bisect.bisect_right(series, (date, Decimal("Infinity")))
+            return series[i - 1][1] if i else None
+        direct = _latest(self.pairs.get((currency, base)) or [], date)
+        if direct is not None:
+            return direct
+        inverse = _latest(self.pairs.get((base, currency)) or [], date)
+        return 1 / inverse if inverse else None
 
     @property
     def marks(self) -> dict[str, list[Mark]]:
@@ -192,8 +208,13 @@ def load_book(entries, options_map) -> Book:
     for entry in entries:  # rates first: a trade's base rate may come from a same-day price
         if isinstance(entry, data.Price):
             _read_price(book, entry, commodities)
-    for series in book.rates.values():
+    for series in list(book.rates.values()) + list(book.pairs.values()):
         series.sort()
+    for entry in entries:
+        if isinstance(entry, data.Open) and (entry.meta or {}).get("base_currency"):
+            parts = split_account(entry.account)
+            if parts is not None and parts[1] == "Assets:Cash":
+                book.account_base[parts[0]] = str(entry.meta["base_currency"])
     for entry in entries:
         if isinstance(entry, data.Transaction):
             for event in transaction_events(entry, commodities, book):
@@ -217,6 +238,11 @@ def load_book(entries, options_map) -> Book:
     for inst in book.instruments.values():
         inst.currency = inst.currency or next((e.currency for e in inst.events if e.currency), "")
     return book
+
+
+def _latest(series: list, date: datetime.date) -> Decimal | None:
+    found = [rate for day, rate in series if day <= date]
+    return found[-1] if found else None
 
 
 def flag_reason(events, until: datetime.date | None = None) -> str | None:
@@ -313,9 +339,9 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         # net cash belongs to the instrument the row names (a merger's transaction has several)
         mine = len(legs) == 1 or str(meta.get("conid")) == conid
         currency = currencies.get((account, symbol)) or (commodities.get(symbol) or {}).get("currency", "")
-        rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
+        rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date, book.base_of(account))
         paid = _in_trade_currency(-(commission or ZERO), str(meta.get("commission_currency") or currency),
-                                  currency, rate, book, entry.date)
+                                  currency, rate, book, entry.date, book.base_of(account))
         extra = {}
         if carry:
             its_legs = [Leg(leg.units, leg.cost, leg.lot_date, leg.label, None) for leg in its_legs]
@@ -380,12 +406,12 @@ def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:
 
 
 def _in_trade_currency(amount: Decimal, currency: str, trade_currency: str, rate: Decimal | None, book: Book,
-                       date: datetime.date) -> Decimal:
+                       date: datetime.date, base: str | None = None) -> Decimal:
     """A commission charged in another currency (often the base), in the trade currency at the trade's rate:
     2 CHF on a USD trade at 0.90 CHF/USD -> 2 / 0.90 = 2.22 USD."""
     if currency == trade_currency or not amount:
         return amount
-    its_rate = book.rate(currency, date)
+    its_rate = book.rate(currency, date, base)
     if its_rate is None or not rate:
         return amount
     return amount * its_rate / rate
@@ -403,7 +429,7 @@ def _income_events(entry, account, conid, symbol, currency, book, common) -> lis
             continue
         sign = -1 if parts[1].startswith("Income") else 1
         amounts[INCOME_KINDS[parts[1]]] += sign * posting.units.number
-    rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
+    rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date, book.base_of(account))
     return [Event(kind=kind, account=account, conid=conid, symbol=symbol, currency=currency, amount=amount,
                   fx_rate=rate, **common) for kind, amount in amounts.items()]
 
@@ -415,6 +441,7 @@ def _read_price(book: Book, entry: data.Price, commodities: dict) -> None:
     need not declare commodities), so it is kept as both: marks are looked up by instrument, rates by currency.
     """
     if "conid" not in (commodities.get(entry.currency) or {}):
+        book.pairs[(entry.currency, entry.amount.currency)].append((entry.date, entry.amount.number))
         if entry.amount.currency == book.base_currency:
             book.rates[entry.currency].append((entry.date, entry.amount.number))
         elif entry.currency == book.base_currency and entry.amount.number:

@@ -42,6 +42,7 @@ class Options:
     method: str = "fifo"
     start: datetime.date | None = None  # realized and income from this date (inclusive)
     end: datetime.date | None = None  # ... to this date; positions as of its end
+    currency: str | None = None  # totals over accounts with other bases: converted to it (default: the ledger's)
 
     @property
     def lot_method(self) -> str:
@@ -57,6 +58,7 @@ class InstrumentPnl:
     closings: list[lots_mod.Closing]
     contributions: list[Contribution] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    base_currency: str = ""  # the account's own base: the currency of every base.* field
 
     def value(self, name: str) -> Decimal | None:
         """A field's value: the exact sum of its contributions; None for the NEEDS_MARK fields of open lots without
@@ -88,7 +90,8 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     run = carry.run(book, inst.events, options.lot_method, options.end)
     mark = book.mark(inst.symbol, options.end) if run.lots else None
     mark_rate = _mark_rate(book, inst, mark)
-    result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)])
+    result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)],
+                           base_currency=book.base_of(inst.account))
     by_id = {e.flex_id: e for e in inst.events}
     add = result.contributions.append
     for lot in run.lots:
@@ -149,7 +152,7 @@ def _mark_rate(book: Book, inst: Instrument, mark: Mark | None) -> Decimal | Non
         return None
     if mark.fx_rate is not None:
         return mark.fx_rate
-    rate = book.rate(inst.currency, mark.date)
+    rate = book.rate(inst.currency, mark.date, book.base_of(inst.account))
     if rate is not None:
         return rate
     rates = [e.fx_rate for e in inst.events if e.fx_rate is not None and e.date <= mark.date]
@@ -226,7 +229,7 @@ def account_items(entries, book: Book, options: Options, accounts=()) -> list[Ac
             currency = posting.units.currency
             key = (parts[2], currency)
             items = found.setdefault(key, AccountItems(parts[2], currency))
-            rate = book.rate(currency, entry.date)
+            rate = book.rate(currency, entry.date, book.base_of(parts[2]))
             if rate is None and meta.get("currency") == currency and meta.get("fx_rate_to_base") is not None:
                 rate = Decimal(str(meta["fx_rate_to_base"]))
             items.add(name, amount, rate)

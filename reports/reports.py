@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from beanflex.engine import pnl as pnl_mod
+from beanflex.reports import totals as totals_mod
+from beanflex.reports.totals import excluded_note  # noqa: F401  (labels.py and older callers)
 from beanflex.engine import reconcile as reconcile_mod
 from beanflex.engine.book import ZERO, Book, raw_refs
 from beanflex.engine.gcpause import paused_gc
@@ -83,31 +85,9 @@ def instrument_row(row: pnl_mod.InstrumentPnl, base_currency: str) -> dict:
         "unrealized": money(value("unrealized")), "commissions": money(value("commissions")),
         "dividends": money(value("dividends")), "withholding": money(value("withholding")),
         "fees": money(value("fees")), "total": money(value("total")),
-        "base": {"currency": base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
+        "base": {"currency": row.base_currency or base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
         "labels": inst.labels, "flags": row.flags,
     }
-
-
-def _totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str) -> dict:
-    """Portfolio totals in base currency over the instruments whose value is known. An instrument without a
-    mark has no unrealized, fx or total (pnl.NEEDS_MARK): those totals leave it out and `excluded`/`note` say
-    so, rather than counting it as 0 (DESIGN §4)."""
-    sums = {k: sum((r.value(f"base.{k}") for r in rows if r.value(f"base.{k}") is not None), ZERO)
-            for k in BASE_KEYS}
-    excluded = [{"account": r.instrument.account, "conid": r.instrument.conid, "symbol": r.instrument.symbol,
-                 "fields": [k for k in BASE_KEYS if r.value(f"base.{k}") is None], "flag": "no_mark"}
-                for r in rows if r.unknown_unrealized]
-    return {"base": {"currency": base_currency, **{k: money(v) for k, v in sums.items()}},
-            "excluded": excluded, "note": excluded_note(excluded)}
-
-
-def excluded_note(excluded: list[dict]) -> str | None:
-    """"unrealized, fx, total exclude 1 instrument(s) without a mark: XYZ" (None when nothing is left out)."""
-    if not excluded:
-        return None
-    fields = ", ".join(dict.fromkeys(f for e in excluded for f in e["fields"]))
-    return (f"{fields} exclude {len(excluded)} instrument(s) without a mark (unrealized unknown): "
-            f"{', '.join(e['symbol'] for e in excluded)}")
 
 
 @paused_gc()
@@ -128,8 +108,8 @@ def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(),
         out.append(row)
     # a label selects instruments; account-level items belong to none
     items = pnl_mod.account_items(entries, book, options, accounts) if entries is not None and not labels else []
-    return {**_header(book, options), "instruments": out, "totals": _totals(rows, book.base_currency),
-            "accounts": [account_row(i, book.base_currency) for i in items]}
+    return {**_header(book, options), "instruments": out, "totals": totals_mod.totals(rows, book.base_currency, book, options),
+            "accounts": [account_row(i, book.base_of(i.account)) for i in items]}
 
 
 def account_row(items: pnl_mod.AccountItems, base_currency: str) -> dict:

@@ -119,7 +119,7 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
     _book_events(contexts, instruments, out, accounted)
     _map_sections(contexts, out)
     result = BuildResult(overridden=sorted(out.overridden), base_currencies=_base_currencies(contexts))
-    result.files = _files(out, instruments, config)
+    result.files = _files(out, instruments, config, _account_bases(contexts))
     _count_rows(contexts, out, accounted, drifts, result)
     return result
 
@@ -135,6 +135,15 @@ def _base_currencies(contexts: list[MapContext]) -> list[str]:
         if base and base not in found:
             found.append(base)
     return found
+
+
+def _account_bases(contexts: list[MapContext]) -> dict[str, str]:
+    """Each IBKR account's own base currency, from its newest statement's AccountInformation."""
+    bases: dict[str, str] = {}
+    for ctx in sorted(contexts, key=lambda c: (c.statement.to_date or datetime.date.min, c.account_id)):
+        if ctx.statement.base_currency:
+            bases[ctx.account_id] = ctx.statement.base_currency
+    return bases
 
 
 def _archive_order(item: tuple[str, FlexDocument]):
@@ -304,11 +313,12 @@ def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
                 out.add(ctx.account_id, entry)
 
 
-def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dict[str, list]:
+def _files(out: _Emitter, instruments: Instruments, config: ImportConfig, bases: dict | None = None) -> dict[str, list]:
     """Directives per generated file: `generated/<ACCT>/<yyyy>.beancount` and `…/accounts.beancount`."""
     from .names import Accounts
 
     files: dict[str, list] = {}
+    bases = bases or {}
     first_use: dict[str, tuple[datetime.date, str]] = {}  # commodity -> (first date, account)
     for account in sorted(out.by_account):
         entries = out.by_account[account]
@@ -327,6 +337,8 @@ def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dic
         names += sorted({p.account for e in entries for p in getattr(e, "postings", None) or []
                          if p.account.startswith(f"Assets:IBKR:{account}:") and p.account not in names})
         opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None) for name in names]
+        if bases.get(account):  # the account's own base (AccountInformation): its base figures are in it
+            opens[0].meta["base_currency"] = bases[account]
         files[f"generated/{account}/accounts.beancount"] = opens
     for inst in instruments.by_key.values():
         if inst.name in first_use:
