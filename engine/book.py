@@ -19,6 +19,7 @@ from decimal import Decimal
 from beancount.core import data
 
 from .gcpause import paused_gc
+from .book_facts import _latest, _realized_of, carry_moves, flag_reason, infer_base_currency  # noqa: F401
 from .marks import Mark, dec, price_mark
 
 _ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+):(.+)$")
@@ -240,43 +241,6 @@ def load_book(entries, options_map) -> Book:
     return book
 
 
-def _latest(series: list, date: datetime.date) -> Decimal | None:
-    found = [rate for day, rate in series if day <= date]
-    return found[-1] if found else None
-
-
-def flag_reason(events, until: datetime.date | None = None) -> str | None:
-    """Why numbers built on these events are not IBKR's, from the first event flagged `!` on or before `until`:
-    the entry's own `flag_reason` meta when it names one (a corporate action IBKR's rows cannot settle says why:
-    `ca_basis_unknown`, `ca_type_unsupported`, …), else `flagged_corporate_action` for a corporate action and
-    `flagged_entry` for any other `!` entry (a stand-in cost: an opening lot or a transfer whose basis IBKR's rows
-    do not give). None when nothing is flagged."""
-    flagged = [e for e in events if e.flag == "!" and (until is None or e.date <= until)]
-    if not flagged:
-        return None
-    first = min(flagged, key=lambda e: e.date)
-    named = first.meta.get("flag_reason")
-    if named:
-        return str(named)
-    return "flagged_corporate_action" if first.kind == "corporate_action" else "flagged_entry"
-
-
-def infer_base_currency(entries) -> str:
-    """A guess at the base when main.beancount does not declare `operating_currency` (every P&L row is then
-    flagged `base_currency_assumed`): the currency whose rows IBKR converts at `fx_rate_to_base: 1` most often (cash rows by their `currency`, trades by their cost currency; FX
-    conversions say nothing), else USD."""
-    counts: dict[str, int] = defaultdict(int)
-    for entry in entries:
-        meta = getattr(entry, "meta", None) or {}
-        if not isinstance(entry, data.Transaction) or dec(meta.get("fx_rate_to_base")) != 1:
-            continue
-        currency = meta.get("currency") or next((p.cost.currency for p in entry.postings if p.cost is not None
-                                                 and p.cost.currency), None)
-        if currency and meta.get("event") != "fx":
-            counts[str(currency)] += 1
-    return max(sorted(counts), key=counts.__getitem__) if counts else "USD"
-
-
 def _instrument(book: Book, account: str, conid: str, symbol: str, commodities: dict) -> Instrument:
     key = (account, conid)
     if key not in book.instruments:
@@ -333,7 +297,7 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         net_cash = sum((p.units.number for p in entry.postings if p.units.currency == currency
                         and (split_account(p.account) or ("", ""))[1] == "Assets:Cash"), ZERO)
     carry = kind in CARRY_KINDS or (len(legs) > 1 and kind not in ("transfer", "opening"))
-    moves = carry_moves(entry, legs, currencies) if carry and len(legs) > 1 else {}
+    moves = carry_moves(entry, legs, currencies, split_account) if carry and len(legs) > 1 else {}
     for (account, symbol), its_legs in legs.items():
         conid = _conid(symbol, commodities, meta.get("conid") if len(legs) == 1 else None)
         # net cash belongs to the instrument the row names (a merger's transaction has several)
@@ -360,40 +324,6 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         symbol = by_conid.get(conid, conid)
         events.extend(_income_events(entry, account, conid, symbol, currency, book, common))
     return events
-
-
-def carry_moves(entry: data.Transaction, legs: dict, currencies: dict) -> dict:
-    """Who gives and who receives in a corporate action over several instruments, from the postings alone:
-    {(account, commodity): (net cash, basis carried out, sources)}. An instrument whose legs remove basis (value
-    at cost < 0; by units when the cost is 0) gives: its net cash is its share of the cash and of the basis the
-    receivers' lots are written at, so its realized = cash + carried - closed basis (LVGO -> TDOC: 10.622048 +
-    126.00 - 126.00 = 10.622048, IBKR's figure; a split into a new conid: 0 + 3256.20 - 3256.20 = 0).
-    A receiver gets no cash; its lots come at their posted cost from the givers (`sources`)."""
-    value = {key: sum((leg.units * (leg.cost or ZERO) for leg in its_legs), ZERO) for key, its_legs in legs.items()}
-    units = {key: sum((leg.units for leg in its_legs), ZERO) for key, its_legs in legs.items()}
-    gives = [key for key in legs if value[key] < 0 or (value[key] == 0 and units[key] < 0)]
-    gets = [key for key in legs if key not in gives]
-    out: dict = {}
-    for key in gets:
-        out[key] = (None, ZERO, tuple(gives))
-    weights = {key: abs(value[key]) for key in gives}
-    total = sum(weights.values(), ZERO)
-    for key in gives:
-        share = weights[key] / total if total else Decimal(1) / len(gives)
-        currency = currencies.get(key)
-        cash = sum((p.units.number for p in entry.postings if p.units.currency == currency
-                    and (split_account(p.account) or ("", ""))[1] == "Assets:Cash"), ZERO)
-        carried = sum((value[k] for k in gets if currencies.get(k) == currency), ZERO)
-        out[key] = ((cash + carried) * share, carried * share, ())
-    return out
-
-
-def _realized_of(meta: dict, conid: str, instruments: int) -> Decimal | None:
-    """IBKR's realized for this instrument: `fifo_pnl_realized`, on a corporate action over several instruments
-    only for the conid the meta names (the leg that removed shares)."""
-    if instruments > 1 and str(meta.get("conid")) != conid:
-        return None
-    return dec(meta.get("fifo_pnl_realized"))
 
 
 def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:

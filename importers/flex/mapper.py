@@ -25,6 +25,7 @@ from .context import ImportConfig, MapContext
 from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
+from . import cancels as cancels_mod
 from . import trades as trades_mod
 from .lots import position_openings
 from .writer import dedup_key
@@ -238,9 +239,9 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
 
     trade_rows = [e[4] for e in events if e[3] == "trade"]
     cancelled: set[int] = set()
-    for original, cancel in trades_mod.pair_cancels(trade_rows):
+    for original, cancel in cancels_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
-        out.add(cancel.ctx.account_id, trades_mod.cancel_note(original, cancel))
+        out.add(cancel.ctx.account_id, cancels_mod.cancel_note(original, cancel))
 
     events.sort(key=lambda e: (e[0], e[1], e[2], _line(e)))
     for when, _priority, _seq, kind, item in events:
