@@ -95,9 +95,9 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     by_id = {e.flex_id: e for e in inst.events}
     add = result.contributions.append
     for lot in run.lots:
-        src = next((by_id[i] for i in lot.ids if i in by_id), None)  # a carried lot's first rows are elsewhere
         desc = f"open lot {lot.units} @ {lot.cost} from {lot.open_date}"
-        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc, flex_src=src.flex_src if src else "")
+        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc,
+                      flex_src=_lot_src(book, inst, lot, by_id))
         add(Contribution("quantity", amount=lot.units, **common))
         add(Contribution("cost_basis", amount=lot.basis, **common))
         add(Contribution("base.cost_basis", amount=lot.base_basis, **common))
@@ -140,6 +140,19 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
         result.flags.append("base_currency_assumed")  # declare option "operating_currency" in main.beancount
     result.flags = sorted(set(result.flags))
     return result
+
+
+def _lot_src(book: Book, inst: Instrument, lot: lots_mod.Lot, by_id: dict) -> str:
+    """The raw rows behind a lot: its opening row, then any split or corporate action that moved it. A lot carried
+    from another conid (GCM.OLD -> GCM) finds its opening row on the instrument it came from."""
+    refs: list[str] = []
+    for flex_id in lot.ids:
+        event = by_id.get(flex_id) or next((e for other in book.instruments.values() if other.account == inst.account
+                                            and other is not inst for e in other.events if e.flex_id == flex_id), None)
+        for ref in (event.flex_src.split() if event is not None else ()):
+            if ref not in refs:
+                refs.append(ref)
+    return " ".join(refs)
 
 
 def _inside(event: Event, options: Options) -> bool:

@@ -70,8 +70,12 @@ def test_lots_carry_to_the_new_conid_with_basis_dates_labels_and_base_rates(tmp_
         assert r["PAR"].value("base.cost_basis") + r["SPIN"].value("base.cost_basis") == D("900.00")
         assert r["PAR"].value("realized") == 0
         assert r["DLS"].value("realized") == -150 and r["DLS"].value("base.realized") == D("-135.0")
-    lot = rows(book)["GCMO"].lots[0]
+    row = rows(book)["GCMO"]
+    lot = row.lots[0]
     assert (str(lot.open_date), lot.label, lot.ids[0]) == ("2024-01-02", "U7/trade/T1", "U7/trade/T1")
+    # explain cites T1's own row (on GCMO.OLD) and the split's two rows
+    [basis] = row.events("cost_basis")
+    assert [ref.rsplit(":", 1)[1] for ref in basis.flex_src.split()] == ["7", "15", "16"]
 
 
 def test_reconciles_with_ibkr_and_lists_the_flagged_instruments_with_their_reason(tmp_path):
