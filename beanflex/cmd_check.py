@@ -16,14 +16,9 @@ from pathlib import Path
 import click
 from beancount import loader
 
-from beanflex.importers.flex import archive, schema
-from beanflex.importers.flex.adapter import parse
-from beanflex.importers.flex.drift import DriftItem, DriftReport
-from beanflex.importers.flex.errors import FlexError
-
 from . import ledger_errors
-from .ingest import build_from_archive, explained_error
 from .cli import EXIT_DIFF, EXIT_ERROR, pass_workspace
+from .findings import MAPPING_KINDS, archive_drift, mapping_findings  # noqa: F401  (shared with the Fava page)
 from .query_setup import newest_findings
 from .workspace import Workspace
 
@@ -38,37 +33,6 @@ def format_error(error) -> str:
         pass
     line = source.get("lineno")
     return f"{filename}:{line}: {error.message}" if line else f"{filename}: {error.message}"
-
-
-def archive_drift(ledger_dir: Path) -> tuple[DriftReport, list[str], int]:
-    """Drift over every archived statement: (report, errors naming file/section/line, files checked)."""
-    report, errors = DriftReport(), []
-    files = archive.list_archive(ledger_dir)
-    for archived in files:
-        try:
-            document = parse(archived.path.read_bytes(), source=archived.relpath)
-            for statement in document.statements:
-                report.extend(schema.check_statement(statement, archived.relpath))
-        except FlexError as exc:  # also says that this file stops every rebuild, and to move it out of raw/
-            errors.append(str(explained_error(exc, ledger_dir)))
-    return report, errors, len(files)
-
-
-#: Drift kinds the mapper reports for rows it did not map or wrote flagged (checks.py's SUMMARY-vs-LOT mismatch
-#: is an unmapped_row too).
-MAPPING_KINDS = ("unmapped_row", "flagged_row", "value_mismatch")  # value_mismatch: an option row vs its OCC symbol
-
-
-def mapping_findings(ws: Workspace) -> tuple[list[DriftItem], list[str]]:
-    """(unmapped and flagged drift items, errors) from the archive mapped in memory, as `rebuild` would (no writes).
-
-    Each item names the archived file and the first row's line; its count is the rows of that kind and reason.
-    """
-    try:
-        result = build_from_archive(ws)
-    except FlexError as exc:
-        return [], [str(exc)]
-    return [item for item in result.drift.items if item.kind in MAPPING_KINDS], []
 
 
 # --- Reconciliation summary: what the reconcile plugin found, counted. --------------------------------------
@@ -96,10 +60,14 @@ def check(ws: Workspace, strict: bool) -> None:
     if not ws.main_file.is_file():
         raise click.ClickException(f"no ledger at {ws.main_file} (run 'beanflex init', or pass --ledger PATH)")
     entries, errors, options = loader.load_file(str(ws.main_file))
+    total = len(errors)
     errors, reconcile_lines, diffs = reconciliation_summary(list(errors), entries, options)
     warnings = [e for e in errors if ledger_errors.kind(e) == "warning"]  # labels.yaml and notes: never exit 1
     errors = [e for e in errors if ledger_errors.kind(e) == "error"]
-    click.echo(f"ledger: {ws.main_file}: {len(entries)} directives, {len(errors)} error(s)")
+    # the same count bean-check and Fava's error page show: the ledger's own errors plus the plugins' findings
+    click.echo(f"ledger: {ws.main_file}: {len(entries)} directives, {total} Beancount error(s) as bean-check and "
+               f"Fava count them: {len(errors)} error(s) in the ledger, {len(warnings)} labels/notes warning(s), "
+               f"{diffs} reconciliation diff(s)")
     for error in errors:
         click.echo("  " + format_error(error))
     click.echo(f"labels and notes: {len(warnings)} warning(s)")

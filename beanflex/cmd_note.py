@@ -66,7 +66,11 @@ def ledger_index(main_file: Path) -> tuple[dict[str, str], set[str]]:
     from beancount import loader
     from beancount.core import data
 
-    entries, _, _ = loader.load_file(str(main_file))
+    from .ledger_load import summary_lines
+
+    entries, errors, _ = loader.load_file(str(main_file))
+    for line in summary_lines(errors, main_file.parent.parent):  # never silent about a broken ledger
+        click.echo(line, err=True)
     commodities = {e.currency: str(e.meta.get("conid") or "") for e in entries if isinstance(e, data.Commodity)}
     flex_ids = {e.meta["flex_id"] for e in entries if "flex_id" in (e.meta or {})}
     return commodities, flex_ids

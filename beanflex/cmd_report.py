@@ -14,14 +14,18 @@ from .workspace import Workspace
 
 
 def load_ledger(ws: Workspace):
-    """The ledger loaded for the reports (book, tolerance, labels); one that does not load is an error naming
-    the file and what to do."""
+    """The ledger loaded for the reports (book, tolerance, labels), its Beancount errors said on stderr
+    (`--strict`: exit 3); one that does not load is an error naming the file and what to do."""
     from beanflex.reports import ledger
 
+    from . import ledger_load
+
     try:
-        return ledger.load(ws.main_file)
+        loaded = ledger.load(ws.main_file)
     except ledger.LedgerNotLoaded as exc:
         raise click.ClickException(str(exc)) from None
+    ledger_load.say_errors(ws, loaded.errors)
+    return loaded
 
 
 def load_book(ws: Workspace):
@@ -39,12 +43,15 @@ def _date(ctx, param, value):
 
 
 def _options(mode: str, method: str, start, end):
-    """The P&L options after the usage checks every report shares (check_usage)."""
+    """The P&L options after the usage checks every report shares (check_usage); `--premium` and `--currency`
+    from the context."""
     from beanflex.reports.ledger import options
 
     check_usage(mode, start, end)
-    premium = click.get_current_context().meta.get(PREMIUM_KEY, "separate")
-    return options(mode, method, start, end, premium)
+    meta = click.get_current_context().meta
+    currency = meta.get("beanflex.currency")
+    return options(mode, method, start, end, meta.get(PREMIUM_KEY, "separate"),
+                   currency.upper() if currency else None)
 
 
 PREMIUM_KEY = "beanflex.premium"
@@ -114,6 +121,10 @@ def common_options(func):
         click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
                      show_default=True),
         click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout."),
+        click.option("--currency", metavar="CCY", expose_value=False, is_eager=False,
+                     callback=lambda ctx, param, value: ctx.meta.__setitem__("beanflex.currency", value),
+                     help="Totals over accounts with other base currencies in CCY (default: the ledger's "
+                          "operating_currency), at the statements' own rates."),
     ]
     for option in reversed(options):
         func = option(func)

@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from . import carry
 from . import lots as lots_mod
 from . import premium as premium_mod
 from .book import ZERO, Book, Event, Instrument, Mark, flag_reason
@@ -43,6 +44,7 @@ class Options:
     start: datetime.date | None = None  # realized and income from this date (inclusive)
     end: datetime.date | None = None  # ... to this date; positions as of its end
     premium: str = "separate"  # economic mode: an assigned/exercised option's premium stays on it, or is "folded"
+    currency: str | None = None  # totals over accounts with other bases: converted to it (default: the ledger's)
 
     @property
     def lot_method(self) -> str:
@@ -70,6 +72,7 @@ class InstrumentPnl:
     closings: list[lots_mod.Closing]
     contributions: list[Contribution] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    base_currency: str = ""  # the account's own base: the currency of every base.* field
 
     def value(self, name: str) -> Decimal | None:
         """A field's value: the exact sum of its contributions; None for the NEEDS_MARK fields of open lots without
@@ -98,16 +101,17 @@ class InstrumentPnl:
 
 def instrument_pnl(book: Book, inst: Instrument, options: Options) -> InstrumentPnl:
     """Run the lots and collect every contribution of one instrument."""
-    run = lots_mod.run(view_events(book, inst, options), options.lot_method, options.end)
+    run = carry.run(book, view_events(book, inst, options), options.lot_method, options.end)
     mark = book.mark(inst.symbol, options.end) if run.lots else None
     mark_rate = _mark_rate(book, inst, mark)
-    result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)])
+    result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)],
+                           base_currency=book.base_of(inst.account))
     by_id = {e.flex_id: e for e in inst.events}
     add = result.contributions.append
     for lot in run.lots:
-        src = by_id.get(lot.ids[0])
         desc = f"open lot {lot.units} @ {lot.cost} from {lot.open_date}"
-        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc, flex_src=src.flex_src if src else "")
+        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc,
+                      flex_src=_lot_src(book, inst, lot, by_id))
         add(Contribution("quantity", amount=lot.units, **common))
         add(Contribution("cost_basis", amount=lot.basis - lot.premium, **common))
         if lot.premium:
@@ -137,8 +141,8 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
         if closing.unmatched:
             result.flags.append("missing_history")
     flagged = flag_reason(inst.events, options.end)  # it shapes the lots, even before --from
-    if flagged:
-        result.flags.append(flagged)
+    if flagged:  # the row's flag names the kind; `report reconcile` names the corporate action's own reason
+        result.flags.append("flagged_corporate_action" if flagged.startswith("ca_") else flagged)
     for event in inst.events:
         if not _inside(event, options):
             continue
@@ -178,6 +182,19 @@ def _premium_contribution(name: str, amount: Decimal, folds: tuple, date: dateti
     return Contribution(name, date, fold.flex_id, fold.description, amount, fold.flex_src)
 
 
+def _lot_src(book: Book, inst: Instrument, lot: lots_mod.Lot, by_id: dict) -> str:
+    """The raw rows behind a lot: its opening row, then any split or corporate action that moved it. A lot carried
+    from another conid (GCM.OLD -> GCM) finds its opening row on the instrument it came from."""
+    refs: list[str] = []
+    for flex_id in lot.ids:
+        event = by_id.get(flex_id) or next((e for other in book.instruments.values() if other.account == inst.account
+                                            and other is not inst for e in other.events if e.flex_id == flex_id), None)
+        for ref in (event.flex_src.split() if event is not None else ()):
+            if ref not in refs:
+                refs.append(ref)
+    return " ".join(refs)
+
+
 def _inside(event: Event, options: Options) -> bool:
     return (options.start is None or event.date >= options.start) and (options.end is None or event.date <= options.end)
 
@@ -188,7 +205,7 @@ def _mark_rate(book: Book, inst: Instrument, mark: Mark | None) -> Decimal | Non
         return None
     if mark.fx_rate is not None:
         return mark.fx_rate
-    rate = book.rate(inst.currency, mark.date)
+    rate = book.rate(inst.currency, mark.date, book.base_of(inst.account))
     if rate is not None:
         return rate
     rates = [e.fx_rate for e in inst.events if e.fx_rate is not None and e.date <= mark.date]
@@ -265,7 +282,7 @@ def account_items(entries, book: Book, options: Options, accounts=()) -> list[Ac
             currency = posting.units.currency
             key = (parts[2], currency)
             items = found.setdefault(key, AccountItems(parts[2], currency))
-            rate = book.rate(currency, entry.date)
+            rate = book.rate(currency, entry.date, book.base_of(parts[2]))
             if rate is None and meta.get("currency") == currency and meta.get("fx_rate_to_base") is not None:
                 rate = Decimal(str(meta["fx_rate_to_base"]))
             items.add(name, amount, rate)

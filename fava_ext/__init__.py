@@ -12,6 +12,8 @@ and nothing else (raw_rows.py checks the path before opening anything); it only 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import request
 
 from fava.ext import extension_endpoint
@@ -157,8 +159,15 @@ class BeanflexImportHealth(fava_pages.Page):
         """Runs from runs.log (all of them), flagged and unmapped entries from Fava's filtered entries (its time,
         account and advanced filters narrow those lists)."""
         filters = tuple(request.args.get(k) or "" for k in ("time", "account", "filter"))
-        return self.cached(("health", filters), lambda: import_health.import_health(self.filtered().entries,
-                                                                                    self.ledger_dir))
+        return self.cached(("health", filters), lambda: import_health.import_health(
+            self.filtered().entries, self.ledger_dir, self.cached(("check",), self.check_findings)))
+
+    def check_findings(self) -> dict:
+        """What `beanflex check` finds in the raw archive (drift, rows not mapped or flagged), so the page's
+        counts are check's; computed once per ledger load (it maps the archive in memory, as rebuild would)."""
+        from beanflex.findings import archive_findings  # the composition root: it reads the importers' archive
+
+        return archive_findings(Path(self.ledger.beancount_file_path))
 
     @fava_pages.shows_errors
     def page(self) -> dict:

@@ -79,6 +79,7 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
                                  **p[name], "status": p["status"], "reason": p["reason"] if bad else None,
                                  "raw": _raw_text(p["raw"])})
         rows += [{"kind": "summary", **s, "raw": _raw_text(s["raw"])} for s in report["summaries"]]
+        rows += [{"kind": "flagged", **f, "raw": _raw_text(f["raw"])} for f in report.get("flagged") or []]
         for c in report.get("cash") or []:
             rows.append({"kind": "cash", **{k: v for k, v in c.items() if k != "kinds"}, "raw": _raw_text(c["raw"])})
             rows += [{"kind": "cash", "date": c["date"], "account": c["account"], "symbol": c["symbol"],

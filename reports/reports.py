@@ -14,6 +14,8 @@ from pathlib import Path
 
 from beanflex.contract.gcpause import paused_gc
 from beanflex.engine import pnl as pnl_mod
+from beanflex.reports import totals as totals_mod
+from beanflex.reports.totals import excluded_note  # noqa: F401  (labels.py and older callers)
 from beanflex.engine import reconcile as reconcile_mod
 from beanflex.engine.book import ZERO, Book
 
@@ -85,31 +87,9 @@ def instrument_row(row: pnl_mod.InstrumentPnl, base_currency: str) -> dict:
         "unrealized": money(value("unrealized")), "commissions": money(value("commissions")),
         "dividends": money(value("dividends")), "withholding": money(value("withholding")),
         "fees": money(value("fees")), "total": money(value("total")),
-        "base": {"currency": base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
+        "base": {"currency": row.base_currency or base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
         "labels": inst.labels, "flags": row.flags,
     }
-
-
-def _totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str) -> dict:
-    """Portfolio totals in base currency over the instruments whose value is known. An instrument without a
-    mark has no unrealized, fx or total (pnl.NEEDS_MARK): those totals leave it out and `excluded`/`note` say
-    so, rather than counting it as 0 (DESIGN §4)."""
-    sums = {k: sum((r.value(f"base.{k}") for r in rows if r.value(f"base.{k}") is not None), ZERO)
-            for k in BASE_KEYS}
-    excluded = [{"account": r.instrument.account, "conid": r.instrument.conid, "symbol": r.instrument.symbol,
-                 "fields": [k for k in BASE_KEYS if r.value(f"base.{k}") is None], "flag": "no_mark"}
-                for r in rows if r.unknown_unrealized]
-    return {"base": {"currency": base_currency, **{k: money(v) for k, v in sums.items()}},
-            "excluded": excluded, "note": excluded_note(excluded)}
-
-
-def excluded_note(excluded: list[dict]) -> str | None:
-    """"unrealized, fx, total exclude 1 instrument(s) without a mark: XYZ" (None when nothing is left out)."""
-    if not excluded:
-        return None
-    fields = ", ".join(dict.fromkeys(f for e in excluded for f in e["fields"]))
-    return (f"{fields} exclude {len(excluded)} instrument(s) without a mark (unrealized unknown): "
-            f"{', '.join(e['symbol'] for e in excluded)}")
 
 
 @paused_gc()
@@ -130,8 +110,8 @@ def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(),
         out.append(row)
     # a label selects instruments; account-level items belong to none
     items = pnl_mod.account_items(entries, book, options, accounts) if entries is not None and not labels else []
-    return {**_header(book, options), "instruments": out, "totals": _totals(rows, book.base_currency),
-            "accounts": [account_row(i, book.base_currency) for i in items]}
+    return {**_header(book, options), "instruments": out, "totals": totals_mod.totals(rows, book.base_currency, book, options),
+            "accounts": [account_row(i, book.base_of(i.account)) for i in items]}
 
 
 def account_row(items: pnl_mod.AccountItems, base_currency: str) -> dict:
@@ -175,8 +155,9 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
 
 
 def _diff_row(d: reconcile_mod.Diff, tolerance: Decimal) -> dict:
-    """One comparison; `reason` is named only on a diff (a matched row needs none)."""
-    bad = abs(d.diff) > tolerance
+    """One comparison; `reason` is named only on a diff (a matched row needs none). A `flagged` row (a `!` entry,
+    reconcile._flag_checks) is always a diff, with its reason."""
+    bad = abs(d.diff) > tolerance or d.field == "flagged"
     return {"date": d.date.isoformat(), "account": d.account, "conid": d.conid, "symbol": d.symbol,
             "flex_id": d.flex_id, "field": d.field, "ours": field_text(d.field, d.ours),
             "ibkr": field_text(d.field, d.ibkr), "diff": field_text(d.field, d.diff), "raw": list(d.raw), "reason": d.reason if bad else None,
@@ -219,7 +200,7 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
     cash = [d for d in found.cash if not labels and inside(d)]  # account-level: no label owns cash
     cash_checks = [d for d in cash if d.field == "cash"]
     diffs = [d for d in found.beyond(trades + [d for d in found.positions if inside(d)] + found.summaries
-                                     + cash_checks)]
+                                     + cash_checks)] + [d for d in found.flagged if inside(d)]
     return {
         "tolerance": str(tolerance),
         "status": "diff" if diffs else "ok",
@@ -231,6 +212,7 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
         "diffs": [_diff_row(d, tolerance) for d in diffs],
         "positions": [_position_row(fields, tolerance) for fields in positions.values()],
         "summaries": [_diff_row(d, tolerance) for d in found.summaries],
+        "flagged": [_diff_row(d, tolerance) for d in found.flagged if inside(d)],
         "cash": [_cash_row(d, [k for k in cash if k.meta is d.meta and k.field != "cash"], tolerance)
                  for d in cash_checks],
     }

@@ -26,8 +26,9 @@ ALLOWED = {
 }
 #: Single modules a layer may import beyond ALLOWED, each for one reason. The Upload page runs the CLI's own
 #: import (beanflex.upload over ingest.import_files: one function for both), and the pages' label and note edits
-#: write the workspace files as `beanflex note` does (beanflex.edits: the lock, atomic writes, the git commit).
-EXCEPTIONS = {"fava_ext": {"beanflex.upload", "beanflex.edits"}}
+#: write the workspace files as `beanflex note` does (beanflex.edits: the lock, atomic writes, the git commit), and
+#: the Import health page counts what `beanflex check` counts in the raw archive (beanflex.findings).
+EXCEPTIONS = {"fava_ext": {"beanflex.upload", "beanflex.edits", "beanflex.findings"}}
 
 
 def _layer_of_import(name: str) -> str | None:

@@ -22,6 +22,8 @@ Why each diff is explained (checked by hand against the XML):
 - vtandchill VT: the hand-edited rows disagree with IBKR's OpenPositions (e.g. 10 @ 142.035 with cost 14180);
   the ledger follows the rows' net cash (ibkr_rows_disagree; the evidence: two open lots' rows say cost 14180
   but netCash -1418, so IBKR's own rows contradict themselves).
+- pp01 UUU.TEN2 merged for cash: 34320 - 31962 (the tendered UUU's basis) = 2358, IBKR's figure; uabean LVGO's
+  cash and stock merger: 10.622048 cash + 126.00 carried into TDOC - 126.00 closed = 10.622048, IBKR's figure.
 - flexquery-client-lib: a summary-only statement (12 instruments); the ledger has no trades or positions
   behind IBKR's unrealized figures, e.g. FUV -3497.5, nor behind its two "Total (All Assets)" rows
   (missing_history). Realized is 0 on both sides.
@@ -60,7 +62,7 @@ EXPECTED = {
     "opensteuerauszug__vtandchill_2025.xml": (
         0, 0, set(), 1, 0, {("VT", "cost_basis", "ibkr_rows_disagree"), ("VT", "unrealized", "ibkr_rows_disagree")},
         0, set()),
-    "portfolio__testIBFlexStatementFile01.xml": (0, 0, set(), 0, 0, set(), 0, set()),
+    "portfolio__testIBFlexStatementFile01.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile02.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile09.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile12.xml": (0, 0, set(), 0, 0, set(), 0, set()),
@@ -71,7 +73,7 @@ EXPECTED = {
     "portfolio__testIBFlexStatementFile26.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile28.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile29.xml": (0, 0, set(), 0, 0, set(), 0, set()),
-    "uabean__beancount.xml": (3, 3, set(), 0, 0, set(), 0, set()),
+    "uabean__beancount.xml": (4, 4, set(), 0, 0, set(), 0, set()),
     # the three samples that cannot be copied (present when ../shared is beside the repo)
     "alens-importers__forex-mix.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "beancount_reds_importers__dividend+tax.xml": (0, 0, set(), 1, 1, set(), 0, set()),
@@ -79,6 +81,33 @@ EXPECTED = {
         0, 0, set(), 0, 0, set(), 28, {(symbol, "summary.total_unrealized_pnl", "missing_history") for symbol in (
             "AAPL", "DM", "FUV", "HUM", "IBM", "INTC", "MSFT", "NET", "NVDA", "WBC", "WBCPK", "WBK", "TOTAL")}),
 }
+
+
+# sample -> {(symbol, reason)} of the instruments with a `!` entry: each is a `flagged` diff with its reason
+FLAGGED = {
+    # the synthetic types beanflex does not book from rows, and a tender of shares held with no cost basis
+    "ib-flex__activity_complex_corporate_actions.xml": {
+        ("ABC", "ca_basis_unknown"), ("DEF", "ca_type_unsupported"), ("DEF-678901235", "ca_type_unsupported"),
+        ("GHI-5.5-011525", "ca_type_unsupported"), ("JKL-4.0-061530", "ca_type_unsupported"),
+        ("MNO", "ca_type_unsupported"), ("XYZ", "ca_type_unsupported")},
+    # stand-in costs: a transfer out of a lot the ledger never held, opening lots without IBKR's cost basis
+    "ibflex__crypto_transfer.xml": {("BTC.USD-PAXOS", "flagged_entry")},
+    "opensteuerauszug__options_future_2025.xml": {("NLCP", "flagged_entry"), ("RIO", "flagged_entry")},
+    "beancount_reds_importers__dividend+tax.xml": {("OPI", "flagged_entry")},
+    # MRO -> COP and TRNE -> DM move shares held before the statement; the rows give no cost basis
+    "uabean__beancount.xml": {("COP", "ca_basis_unknown"), ("DM", "ca_basis_unknown"), ("MRO", "ca_basis_unknown"),
+                              ("TRNE.OLD", "ca_basis_unknown")},
+}
+
+
+@pytest.mark.parametrize("path", public_samples(), ids=lambda p: p.name)
+def test_every_flagged_instrument_is_a_diff_with_its_reason(path, tmp_path):
+    from beanflex.engine.reconcile import REASONS
+
+    found = reconcile_sample(path, tmp_path)
+    assert all(d.reason in REASONS for d in found.flagged)
+    assert all(d in found.diffs for d in found.flagged)
+    assert {(d.symbol, d.reason) for d in found.flagged} == FLAGGED.get(path.name, set())
 
 
 def reconcile_sample(path, tmp_path):

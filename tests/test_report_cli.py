@@ -19,7 +19,8 @@ ROW_KEYS = {"account", "conid", "symbol", "currency", "quantity", "average_cost"
             "base", "labels", "flags",
             "mark_source"}  # DESIGN §4: reports say which mark source they used
 BASE_KEYS = {"currency", "cost_basis", "realized", "unrealized", "fx", "total"}
-RECONCILE_KEYS = {"tolerance", "status", "by_instrument", "by_day", "diffs", "positions", "summaries", "cash"}
+RECONCILE_KEYS = {"tolerance", "status", "by_instrument", "by_day", "diffs", "positions", "summaries", "cash",
+                  "flagged"}
 DIFF_KEYS = {"date", "account", "conid", "symbol", "flex_id", "field", "ours", "ibkr", "diff", "raw", "reason"}
 EXPLAIN_KEYS = {"symbol", "conid", "field", "value", "currency", "events"}
 EVENT_KEYS = {"date", "flex_id", "description", "amount", "raw"}

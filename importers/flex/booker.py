@@ -8,6 +8,7 @@ trades.py reads the rows; this module only books them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,7 +18,8 @@ from beancount.core import data
 from .adapter import FlexRecord
 from .context import MapContext
 from .lots import ZERO, Closed, History, Lot, OpenLots, closes_history, closing_posting, opening_entry, per_unit
-from .trades import EVENT_CODES, PNL_PLACES, Money, TradeRow, narration, notes, posting, trade_meta
+from .trades import (EVENT_CODES, PNL_PLACES, Money, TradeRow, daily_variation, futures_notional, narration, notes,
+                     posting, trade_meta)
 
 
 @dataclass
@@ -38,6 +40,9 @@ class Booker:
         closes a lot from before the first statement, or opens a new lot.
         """
         money = Money.of(row.record, default_multiplier)
+        paid = money.net_cash  # what the Cash posting gets: IBKR's netCash
+        if daily_variation(row.record, money):  # lots and P&L on the trade's money, the cash as IBKR moved it
+            money = dataclasses.replace(money, net_cash=money.proceeds + money.own_commission + money.taxes)
         tracker = self.account_lots(row.ctx)
         openings: list[data.Transaction] = []
         closed: list[Closed] = []
@@ -56,7 +61,7 @@ class Booker:
             if remaining != 0 else None
         if history_lot is not None:
             openings.append(self.settle_history_lot(row, money, commodity, history_lot, closed))
-        return openings + [self.transaction(row, money, commodity, closed, opened)]
+        return openings + [self.transaction(row, money, commodity, closed, opened, paid)]
 
     def close_named_lots(self, row: TradeRow, money: Money, commodity: str, tracker: OpenLots,
                          openings: list, closed: list) -> Decimal:
@@ -102,7 +107,10 @@ class Booker:
         the ledger closed), or opens a new lot; returns the lot opened, if any."""
         record, ctx = row.record, row.ctx
         open_close = record.text("openCloseIndicator")
-        if closes_history(open_close, record, self.history.pre_window(ctx, record), remaining):
+        # a cancel of a sale whose original is elsewhere (pair_cancels found none) re-opens the lot that sale
+        # closed, at IBKR's `cost` (its basis); its `C` says what the original did, not that it closes
+        reopens = row.is_cancel and remaining > 0 and money.cost is not None and money.cost > 0
+        if not reopens and closes_history(open_close, record, self.history.pre_window(ctx, record), remaining):
             units = -remaining
             if money.cost is not None and money.cost != 0:
                 lot_cost = -money.cost - sum((c.cost_part for c in closed), ZERO)
@@ -116,7 +124,7 @@ class Booker:
             closed.append(tracker.take(commodity, lot, units))
             return None
         # a new lot (or the opening half of a flip, with its share of the cash)
-        if not closed and money.cost is not None and money.cost == -money.net_cash:
+        if not closed and money.cost is not None and (money.cost == -money.net_cash or reopens):
             total = money.cost  # IBKR's basis; equal to what was paid in 358/360 sample rows
         else:  # edited rows, commission in another currency, flips: the cash actually paid
             total = -money.net_cash * remaining / money.quantity
@@ -148,24 +156,29 @@ class Booker:
                              f"Opening lot {lot.units} {commodity} from before the first statement")
 
     def transaction(self, row: TradeRow, money: Money, commodity: str, closed: list[Closed],
-                    opened: Lot | None) -> data.Transaction:
+                    opened: Lot | None, paid: Decimal | None = None) -> data.Transaction:
         record, ctx = row.record, row.ctx
         acc = ctx.accounts
         postings = [closing_posting(acc.positions, commodity, c) for c in closed]
         if opened is not None:
             postings.append(posting(acc.positions, opened.units, commodity, opened.cost()))
-        postings.append(posting(acc.cash, money.net_cash, money.currency))
+        paid = money.net_cash if paid is None else paid
+        postings.append(posting(acc.cash, paid, money.currency))
+        if paid != money.net_cash:  # a future's daily variation: the rest of the trade's money is notional
+            postings.append(posting(futures_notional(ctx), money.net_cash - paid, money.currency))
         if money.commission and money.commission_currency != money.currency:
             postings.append(posting(acc.cash, money.commission, money.commission_currency))
             postings.append(posting(acc.commissions, -money.commission, money.commission_currency))
         weight = money.net_cash - sum((c.cost_part for c in closed), ZERO) \
             + (opened.units * opened.cost_per_unit if opened else ZERO)
-        if closed or (opened is None and weight):  # a zero-quantity row is cash only: its P&L
+        if closed or weight:  # a zero-quantity row is cash only, a re-opening cancel's cash is not its lot: P&L
             pnl = -weight
             if abs(pnl.as_tuple().exponent) > 10:
                 pnl = pnl.quantize(PNL_PLACES)
             postings.append(posting(acc.pnl, pnl, money.currency))
         event = row.event or next((name for code, name in EVENT_CODES if code in notes(record)), "trade")
         meta = trade_meta(row, event, money, *row.lots, *row.extra)
+        if paid != money.net_cash:
+            meta["net_cash"], meta["trade_money"] = paid, money.net_cash
         return data.Transaction(meta, row.when.date(), "*", None, narration(record, money, commodity),
                                 data.EMPTY_SET, row.links or data.EMPTY_SET, postings)

@@ -218,6 +218,10 @@ class History:
         for row in ctx.statement.rows("Transfers", "Transfer"):
             key = instrument_key(row)
             traded[key] = traded.get(key, ZERO) + position_units(row)
+        for row in ctx.statement.rows("CorporateActions", "CorporateAction"):  # a split or merger moves shares too
+            if (row.text("levelOfDetail") or "DETAIL").upper() == "DETAIL":
+                key = instrument_key(row)
+                traded[key] = traded.get(key, ZERO) + (row.decimal("quantity") or ZERO)
         self._totals[id(ctx)] = (ends, traded)
         return ends, traded
 

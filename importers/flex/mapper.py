@@ -27,6 +27,7 @@ from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
 from . import cash, checks, combos, corporate_actions, option_eae, prices, transfers
+from . import cancels as cancels_mod
 from . import trades as trades_mod
 from .booker import Booker
 from . import window_lots
@@ -114,7 +115,7 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
     _book_events(contexts, instruments, out, accounted)
     _map_sections(contexts, out)
     result = BuildResult(overridden=sorted(out.overridden), base_currencies=_base_currencies(contexts))
-    result.files = _files(out, instruments, config)
+    result.files = _files(out, instruments, config, _account_bases(contexts))
     _count_rows(contexts, out, accounted, drifts, result)
     return result
 
@@ -130,6 +131,15 @@ def _base_currencies(contexts: list[MapContext]) -> list[str]:
         if base and base not in found:
             found.append(base)
     return found
+
+
+def _account_bases(contexts: list[MapContext]) -> dict[str, str]:
+    """Each IBKR account's own base currency, from its newest statement's AccountInformation."""
+    bases: dict[str, str] = {}
+    for ctx in sorted(contexts, key=lambda c: (c.statement.to_date or datetime.date.min, c.account_id)):
+        if ctx.statement.base_currency:
+            bases[ctx.account_id] = ctx.statement.base_currency
+    return bases
 
 
 def _archive_order(item: tuple[str, FlexDocument]):
@@ -209,9 +219,9 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
 
     trade_rows = [e[4] for e in events if e[3] == "trade"]
     cancelled: set[int] = set()
-    for original, cancel in trades_mod.pair_cancels(trade_rows):
+    for original, cancel in cancels_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
-        out.add(cancel.ctx.account_id, trades_mod.cancel_note(original, cancel))
+        out.add(cancel.ctx.account_id, cancels_mod.cancel_note(original, cancel))
     booker.history.full_lots = window_lots.full_quantities([r for r in trade_rows if id(r) not in cancelled],
                                                            contexts)
 
@@ -285,11 +295,12 @@ def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
                 out.add(ctx.account_id, entry)
 
 
-def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dict[str, list]:
+def _files(out: _Emitter, instruments: Instruments, config: ImportConfig, bases: dict | None = None) -> dict[str, list]:
     """Directives per generated file: `generated/<ACCT>/<yyyy>.beancount` and `…/accounts.beancount`."""
     from .names import Accounts
 
     files: dict[str, list] = {}
+    bases = bases or {}
     first_use: dict[str, tuple[datetime.date, str]] = {}  # commodity -> (first date, account)
     for account in sorted(out.by_account):
         entries = out.by_account[account]
@@ -303,8 +314,13 @@ def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dic
                     first_use[currency] = (entry.date, account)
         start = min(entry.date for entry in entries)
         # A configured transfers account outside IBKR's tree is the user's to open (main.beancount).
-        opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None)
-                 for name in Accounts(account, config.transfers_account).all() if ":IBKR:" in name]
+        names = [name for name in Accounts(account, config.transfers_account).all() if ":IBKR:" in name]
+        # accounts only some ledgers use (a future's notional): opened when a posting needs them
+        names += sorted({p.account for e in entries for p in getattr(e, "postings", None) or []
+                         if p.account.startswith(f"Assets:IBKR:{account}:") and p.account not in names})
+        opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None) for name in names]
+        if bases.get(account):  # the account's own base (AccountInformation): its base figures are in it
+            opens[0].meta["base_currency"] = bases[account]
         files[f"generated/{account}/accounts.beancount"] = opens
     for inst in instruments.by_key.values():
         if inst.name in first_use:

@@ -84,7 +84,7 @@ def collect(ctx: MapContext, rows: list[TradeRow], seen_ids: set[str], instrumen
 
 
 def _as_trade(record: FlexRecord, kind: str) -> FlexRecord:
-    """The OptionEAE row in Trade terms, so trades.Booker books it like the BookTrade IBKR did not send."""
+    """The OptionEAE row in Trade terms, so booker.Booker books it like the BookTrade IBKR did not send."""
     attrs = dict(record.attrs)
     attrs.setdefault("dateTime", attrs.get("date", ""))
     attrs["ibCommission"] = attrs.get("commisionsAndTax", "")

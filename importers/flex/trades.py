@@ -36,6 +36,8 @@ REPEAT_LEVELS = frozenset({"ORDER", "SYMBOL_SUMMARY", "ASSET_SUMMARY"})
 #: notes codes -> event (flex-schema §2): expired, assigned, exercised.
 EVENT_CODES = (("Ep", "expiry"), ("A", "assignment"), ("Ex", "exercise"))
 PNL_PLACES = Decimal("1E-10")
+#: transactionType of a row that cancels an earlier one (a fractional-share cancel is one too).
+CANCEL_TYPES = frozenset({"TradeCancel", "FracShareCancel"})
 _FX_PAIR = re.compile(r"^[A-Z]{3}\.[A-Z]{3}$")
 
 
@@ -56,7 +58,7 @@ class TradeRow:
     @property
     def is_cancel(self) -> bool:
         buy_sell = self.record.text("buySell") or ""
-        return (self.record.text("transactionType") == "TradeCancel" or "(Ca.)" in buy_sell
+        return (self.record.text("transactionType") in CANCEL_TYPES or "(Ca.)" in buy_sell
                 or "Ca" in notes(self.record))
 
 
@@ -106,46 +108,6 @@ def collect(ctx: MapContext) -> tuple[list[TradeRow], list[FlexRecord], list[tup
     return rows, repeats, unmapped
 
 
-def pair_cancels(rows: list[TradeRow]) -> list[tuple[TradeRow, TradeRow]]:
-    """(original, cancel) pairs: a TradeCancel row and the row it reverses (same tradeID, opposite quantity).
-
-    IBKR re-books a corrected trade under the same tradeID (pp28), so the original is the earliest row with
-    that tradeID whose quantity the cancel exactly reverses; the re-book stays an ordinary trade.
-    """
-    pairs = []
-    used: set[str] = set()
-    for cancel in rows:
-        if not cancel.is_cancel:
-            continue
-        orig_id = cancel.record.text("origTradeID") or cancel.record.text("tradeID")
-        quantity = cancel.record.decimal("quantity")
-        candidates = [row for row in rows
-                      if row is not cancel and not row.is_cancel and row.flex_id not in used
-                      and row.ctx.account_id == cancel.ctx.account_id
-                      and row.record.text("tradeID") == orig_id and row.record.decimal("quantity") == -quantity]
-        if candidates:
-            original = min(candidates, key=_booking_order)
-            used.add(original.flex_id)
-            pairs.append((original, cancel))
-    return pairs
-
-
-def _booking_order(row: TradeRow) -> tuple:
-    """Earliest first: by time, then transactionID (numerically when it is a number)."""
-    tx = row.record.text("transactionID") or ""
-    return (row.when, 0 if tx.isdigit() else 1, int(tx) if tx.isdigit() else 0, tx)
-
-
-def cancel_note(original: TradeRow, cancel: TradeRow) -> data.Note:
-    """A cancelled trade and its cancellation move nothing together; a note keeps both rows visible."""
-    ctx, record = cancel.ctx, original.record
-    text = (f"IBKR cancelled trade {record.text('tradeID')} ({record.text('buySell')} {record.text('quantity')} "
-            f"{record.text('symbol')} @ {record.text('tradePrice')}); the pair moves nothing")
-    meta = ctx.meta("trade_cancel", cancel.flex_id, cancel.record, **{"cancelled_flex_id": original.flex_id})
-    meta["flex_src"] = " ".join(filter(None, [original.ctx.src(original.record), ctx.src(cancel.record)]))
-    return data.Note(meta, cancel.when.date(), ctx.accounts.cash, text, None, None)
-
-
 @dataclass
 class Money:
     """A trade row's amounts, with IBKR's missing fields filled from the ones present (flex-schema §12.8)."""
@@ -160,6 +122,11 @@ class Money:
     net_cash: Decimal
     cost: Decimal | None
     currency: str
+
+    @property
+    def own_commission(self) -> Decimal:
+        """The commission when charged in the trade's currency (else it is booked apart)."""
+        return self.commission if self.commission_currency == self.currency else ZERO
 
     @classmethod
     def of(cls, record: FlexRecord, default_multiplier: Decimal = Decimal(1)) -> "Money":
@@ -239,6 +206,20 @@ def map_fx(row: TradeRow) -> data.Transaction:
     meta = trade_meta(row, "fx", money, *row.extra)
     return data.Transaction(meta, row.when.date(), flag, None, narration(record, money, record.text("symbol") or ""),
                             data.EMPTY_SET, data.EMPTY_SET, postings)
+
+
+def daily_variation(record: FlexRecord, money: Money) -> bool:
+    """A future whose row settles the day's variation: netCash (FDAX BUY 1 @ 11463 x 25, close 11514.5: 1285.5)
+    is not the trade's money (-286575 - 2 = -286577). The lot then costs IBKR's `cost` (286577), the Cash posting
+    is netCash, and `Assets:IBKR:<acct>:FuturesNotional` takes the difference (-287862.5, back to 0 when the
+    position closes); meta `trade_money` is the trade's money, which the P&L uses."""
+    if (record.text("assetCategory") or "") != "FUT":
+        return False
+    return money.net_cash != money.proceeds + money.own_commission + money.taxes
+
+
+def futures_notional(ctx: MapContext) -> str:
+    return f"Assets:IBKR:{ctx.accounts.id}:FuturesNotional"
 
 
 def posting(account: str, number: Decimal, currency: str, cost=None) -> data.Posting:
