@@ -15,16 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import click
 
 from .cmd_report import check_usage, common_options
 from .workspace import Workspace
-
-CENT = Decimal("0.01")
-
 
 @click.command("labels")
 @common_options
@@ -100,26 +96,16 @@ def render_csv(report: dict) -> str:
 
 def write_xlsx(report: dict, path: Path) -> None:
     """The csv rows as a worksheet, money as numbers (Decimal); the portfolio row carries the overlap note."""
-    from openpyxl import Workbook
+    from beanflex.reports.xlsx import workbook
 
     columns, rows = _flat(report)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "labels"
-    sheet.append(columns)
-    for row in rows:
-        sheet.append([Decimal(v) if c not in ("label", "row", "account", "symbol", "conid", "note") and v is not None
-                      else v for c, v in row.items()])
-    book.save(path)
+    path.write_bytes(workbook([("labels", tuple(columns), rows, report.get("base_currency"))]))
 
 
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    try:
-        return str(Decimal(value).quantize(CENT, ROUND_HALF_UP))  # display only; JSON keeps full precision
-    except ArithmeticError:
-        return str(value)
+def _cell(value, currency: str | None = None) -> str:
+    from beanflex.reports.money import money_text
+
+    return "-" if value is None else money_text(value, currency)  # display only; JSON keeps full precision
 
 
 def render_table(report: dict) -> str:
@@ -133,7 +119,7 @@ def render_table(report: dict) -> str:
     for name, description in groups:
         block = [r for r in rows if r["label"] == name]  # the "(portfolio)" row is printed below the groups
         table = [head] + [[r["symbol"] or "total", r["account"] or "", r["weight"] or "",
-                           *(_cell(r[c]) for c in money_cols)] for r in block]
+                           *(_cell(r[c], report["base_currency"]) for c in money_cols)] for r in block]
         widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
         lines.append(f"{name}" + (f": {description}" if description else ""))
         for row in table:
@@ -142,7 +128,7 @@ def render_table(report: dict) -> str:
         lines.append("")
     portfolio = report.get("portfolio_totals") or {}
     if portfolio.get("total") is not None:
-        lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'])} "
+        lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'], report['base_currency'])} "
                      f"{portfolio.get('currency') or report['base_currency']}")
     if portfolio.get("note"):
         lines.append(portfolio["note"])
