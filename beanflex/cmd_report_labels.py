@@ -130,7 +130,8 @@ def render_table(report: dict) -> str:
     if portfolio.get("total") is not None:
         lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'], report['base_currency'])} "
                      f"{portfolio.get('currency') or report['base_currency']}")
-    if portfolio.get("note"):
-        lines.append(portfolio["note"])
-    lines.append(report["overlap"]["note"])
+    import textwrap
+
+    for note in (portfolio.get("note"), report["overlap"]["note"]):  # notes wrap at the 100 columns of a table
+        lines.extend(textwrap.wrap(note or "", 100))
     return "\n".join(lines) + "\n"
