@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_LEDGER = Path("ledger") / "main.beancount"
@@ -19,6 +19,8 @@ class Workspace:
     main_file: Path
     verbose: bool = False
     quiet: bool = False
+    #: progress.Progress on a terminal (import, rebuild, sync set it), else None: ingest reports its phases to it
+    progress: object = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_option(cls, ledger: str | None, verbose: bool = False, quiet: bool = False) -> "Workspace":
