@@ -49,10 +49,10 @@ def build_demo(root: Path) -> Workspace:
 def demo(directory: Path, fmt: str) -> None:
     """Build a demo ledger in DIR (default demo-ledger/) from the bundled statement and print its P&L."""
     from beanflex.reports import reports
-    from beanflex.engine.pnl import Options
+    from beanflex.reports.ledger import options
 
     ws = build_demo(directory.absolute())
-    emit("pnl", reports.pnl_report(load_book(ws), Options(mode="ibkr", method="fifo")), fmt, None)
+    emit("pnl", reports.pnl_report(load_book(ws), options()), fmt, None)
     from .invocation import command, quoted_path
 
     run = f"{command()} --ledger {quoted_path(ws.main_file)}"  # `.venv/bin/beanflex` when beanflex is not on PATH

@@ -153,6 +153,11 @@ def render(kind: str, report: dict, fmt: str, **table_options) -> str | bytes:
     """The report in `fmt`; `table_options` (width, columns, wide, all_rows) shape `table` only."""
     if fmt == "json":
         return render_json(report)
+    if kind == "labels":  # grouped label -> members -> total: its own layout
+        from . import labels_format
+
+        return {"csv": labels_format.render_csv, "xlsx": labels_format.render_xlsx,
+                "table": labels_format.render_table}[fmt](report)
     if fmt == "csv":
         return render_csv(kind, report)
     if fmt == "xlsx":

@@ -38,7 +38,7 @@ def test_half_even_to_the_minor_unit():
 def test_the_same_number_rounds_the_same_way_everywhere():
     """0.125 (and 1351.125, the labels demo's number) through the text table, the labels table, Fava, explain's
     header and the labels overlap note: the one rule gives 0.12 / 1,351.12 in each."""
-    from beanflex.cmd_report_labels import _cell
+    from beanflex.reports.labels_format import _cell
     from beanflex.fava_ext.pages import money_text as fava_money
     from beanflex.reports.labels import _portfolio_text
     from beanflex.reports.text import header
