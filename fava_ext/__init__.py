@@ -20,6 +20,8 @@ from beanflex.reports import import_health, raw_rows
 from beanflex.reports import request as fava_reports
 
 from . import pages as fava_pages
+from .editing import BeanflexEdit  # noqa: F401 - Fava finds extension classes in this module
+from .upload import BeanflexUpload  # noqa: F401
 
 
 class BeanflexPortfolio(fava_pages.Page):

@@ -208,6 +208,7 @@ class FlexDocument:
     type: str
     statements: list[FlexStatement]
     source: str
+    format: str = "xml"  # "csv" for a Flex Query delivered as CSV (csv_reader); the archive keeps the extension
 
     @property
     def accounts(self) -> list[str]:
@@ -220,7 +221,7 @@ def _safe_parser() -> etree.XMLParser:
 
 
 def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
-    """Parse Flex XML bytes; raise FlexParseError with file and line for anything that is not a Flex statement.
+    """Parse Flex XML (or Flex CSV) bytes; raise FlexParseError with file and line for anything that is not a Flex statement.
 
     Args:
       data: the payload exactly as IBKR served it (the archived bytes).
@@ -229,6 +230,10 @@ def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
     if not data.strip():
         raise FlexParseError("the file is empty", file=source,
                              hint="fetch the statement again; IBKR sometimes serves an empty body")
+    from . import csv_reader  # the same records from a Flex Query delivered as CSV
+
+    if csv_reader.looks_like_csv(data[:4096]):
+        return csv_reader.parse(data, source)
     if (sniff_root(data[:4096]) or "").lower() == "html":
         raise FlexParseError("this is an HTML page (a login or error page?), not a Flex statement", file=source,
                              hint="download the statement as XML from Client Portal, or use 'beanflex fetch'")

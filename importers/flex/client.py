@@ -2,7 +2,8 @@
 
 The protocol has two steps. `SendRequest?t=TOKEN&q=QUERY&v=3` answers with a `<FlexStatementResponse>` envelope
 holding `Status` Success, a `ReferenceCode` and the `Url` of the second step; `GetStatement` at that Url with
-`q=REFERENCE&t=TOKEN&v=3` answers with the statement (`<FlexQueryResponse>`) or another envelope. Envelopes with
+`q=REFERENCE&t=TOKEN&v=3` answers with the statement (`<FlexQueryResponse>`, or CSV when the Flex Query is set to
+deliver CSV: the query decides the format, and both are archived as served) or another envelope. Envelopes with
 `Status` Warn/Fail carry `ErrorCode` and `ErrorMessage`. IBKR's "try again shortly" codes are retried with capped
 exponential backoff (defaults 5, 10, 20, 40, 60, 60 … s) under one bounded total wait (600 s); every other code
 fails at once with what to do. A body that is neither an envelope nor a statement fails at once, naming the HTTP
@@ -28,6 +29,7 @@ import httpx
 from lxml import etree
 
 from .adapter import parse as parse_statement, sniff_root
+from .csv_reader import looks_like_csv
 from .errors import FlexParseError, FlexServiceError
 
 DEFAULT_URL = "https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService/SendRequest"
@@ -208,7 +210,7 @@ def fetch_statement(settings: FlexSettings, *, sleep: Callable[[float], None] = 
     bounded wait runs out. The token appears in no message.
     """
     waits = _Waits(settings, sleep, progress)
-    headers = {"User-Agent": settings.user_agent, "Accept": "application/xml, text/xml"}
+    headers = {"User-Agent": settings.user_agent, "Accept": "application/xml, text/xml, text/csv"}
     with httpx.Client(timeout=settings.timeout, headers=headers, follow_redirects=True) as client:
         send = _exchange(client, settings, waits, "SendRequest", settings.url,
                          {"t": settings.token, "q": settings.query_id, "v": API_VERSION})
@@ -261,7 +263,8 @@ def _read_reply(response: httpx.Response, step: str, settings: FlexSettings) -> 
     if not body.strip():
         raise FlexServiceError(_describe(response, step, "an empty body"), hint=hint)
     root = sniff_root(body[:4096])
-    if root == "FlexQueryResponse":
+    if root == "FlexQueryResponse" or (not body.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<")
+                                       and looks_like_csv(body[:4096])):  # a query delivered as CSV
         try:
             parse_statement(body, source=f"{step} reply")
         except FlexParseError as exc:
