@@ -89,7 +89,7 @@ def run_upload(ws: Workspace, name: str, payload: bytes) -> UploadResult:
     result.rows = next((line for line in summary.lines() if line.startswith("rows:")), "")
     result.drift = summary.drift.lines()
     result.flagged = summary.build.total().flagged if summary.build else 0
-    result.errors, result.diffs, _ = check_ledger(ws.main_file)
+    result.errors, result.diffs, _statements, _warnings = check_ledger(ws.main_file)
     result.commit = _commit(ws, result)
     return result
 
@@ -100,7 +100,7 @@ def _commit(ws: Workspace, result: UploadResult) -> str | None:
     Skipped with BEANFLEX_EDIT_COMMIT=0, outside a git repository, and when nothing changed (a file already
     archived). The message lists the new trades like `sync`'s does.
     """
-    from .cmd_sync import NOT_COMMITTED
+    from .sync_commit import LOCAL_STATE
 
     if os.environ.get("BEANFLEX_EDIT_COMMIT", "1") == "0":
         return None
@@ -112,4 +112,4 @@ def _commit(ws: Workspace, result: UploadResult) -> str | None:
     body = [result.subject(), ""] + [f"statement: {path}" for path, _new in result.archived]
     body += [f"new: {flex_id}" for flex_id in result.new_trades[:30]]
     return repo.commit_paths([base + "raw", base + "generated"], "\n".join(body) + "\n", secret=None,
-                             exclude=[base + name for name in NOT_COMMITTED])
+                             exclude=[base + name for name in LOCAL_STATE])

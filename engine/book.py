@@ -37,6 +37,7 @@ class Leg:
     lot_date: datetime.date | None
     label: str | None
     opening: bool | None  # True: opened here (label == the transaction's flex_id); None: no label, judge by sign
+    ibkr_cost: Decimal | None = None  # closing postings: IBKR's CLOSED_LOT cost for this part (`ibkr_lot_cost`)
 
 
 @dataclass(slots=True)
@@ -60,6 +61,8 @@ class Event:
     fx_rate: Decimal | None = None  # trade/pay currency -> base, at this event's date
     amount: Decimal = ZERO  # income rows: dividend received > 0, withholding/fee paid > 0
     meta: dict = field(default_factory=dict, compare=False, repr=False)
+    links: frozenset = frozenset()  # the transaction's links, e.g. ^eae-U1-900002-20240315
+    folded: tuple = ()  # premium.Folds applied by the current view; () in the book itself
 
     @property
     def quantity(self) -> Decimal:
@@ -122,6 +125,7 @@ class Book:
     cash_reports: list[data.Custom] = field(default_factory=list)  # `custom "ibkr-cash"`: IBKR's CashReport
     cash_postings: list[tuple[data.Transaction, data.Posting]] = field(default_factory=list)  # on Assets:…:Cash
     symbol_by_conid: dict[str, str] = field(default_factory=dict)
+    folds: dict = field(default_factory=dict, repr=False)  # premium.py's folds per view, worked out on first use
 
     def rate(self, currency: str, date: datetime.date) -> Decimal | None:
         """Base units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base."""
@@ -255,8 +259,10 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
             cost = posting.cost
             label = cost.label if cost is not None else None
             key = (account, posting.units.currency)
+            ibkr_cost = (posting.meta or {}).get("ibkr_lot_cost")
             legs[key].append(Leg(posting.units.number, cost.number if cost else None,
-                                 cost.date if cost else None, label, _opens(label, flex_id, kind)))
+                                 cost.date if cost else None, label, _opens(label, flex_id, kind),
+                                 dec(ibkr_cost) if ibkr_cost is not None else None))
             if cost is not None and cost.currency:
                 currencies[key] = cost.currency
         elif role in INCOME_KINDS:
@@ -266,7 +272,8 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
     if not legs and not income:
         return []  # cash only (deposits, FX conversions, account fees): no instrument event
     common = dict(date=entry.date, flex_id=flex_id, flex_src=str(meta.get("flex_src") or ""),
-                  description=entry.narration or "", flag=entry.flag or "*", meta=meta)
+                  description=entry.narration or "", flag=entry.flag or "*", meta=meta,
+                  links=entry.links or frozenset())
     events = []
     net_cash, commission = dec(meta.get("net_cash")), dec(meta.get("commission"))
     if net_cash is None and len(legs) == 1:  # hand-written trades: the cash postings in the cost currency
@@ -299,6 +306,8 @@ def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:
     names another row, unknown (judged by sign in lots.py) for hand-written postings without a label."""
     if label == flex_id or kind == "opening":
         return True
+    if kind == "option_adjustment":  # lots move to the adjusted contract under their own labels: judge by sign
+        return None
     return None if label is None else False
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from . import lots as lots_mod
-from . import reconcile_cash, reconcile_summaries
+from . import premium, reconcile_cash, reconcile_summaries
 from beanflex.contract import flex_src
 
 from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason
@@ -100,8 +100,9 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
     for (account, _conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if accounts and account not in accounts:
             continue
-        run = lots_mod.run(inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
-        trades = _trade_checks(inst, run, tolerance)
+        events = premium.folded_events(book, inst, "ibkr", True)  # IBKR folds option premiums (DESIGN §8)
+        run = lots_mod.run(events, "ibkr", checkpoints=[p.date for p in inst.positions])
+        trades = _trade_checks(inst, run, tolerance, events)
         result.trades.extend(trades)
         unmatched = {d.flex_id for d in result.beyond(trades)}
         for pos in inst.positions:
@@ -135,11 +136,12 @@ class _History:
         return self.first_opening is not None and self.first_opening <= date
 
 
-def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = DEFAULT_TOLERANCE) -> list[Diff]:
+def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = DEFAULT_TOLERANCE,
+                  events: list[Event] | None = None) -> list[Diff]:
     by_event = {id(c.event): c for c in run.closings}
     history = _History.of(inst)
     checks = []
-    for event in inst.events:
+    for event in inst.events if events is None else events:
         closing = by_event.get(id(event))
         if event.fifo_pnl_realized is None or (closing is None and not event.fifo_pnl_realized):
             continue

@@ -17,6 +17,7 @@ from flask import request
 from fava.ext import extension_endpoint
 
 from beanflex.reports import import_health, raw_rows
+from beanflex.reports import options as option_reports
 from beanflex.reports import request as fava_reports
 
 from . import pages as fava_pages
@@ -38,7 +39,8 @@ class BeanflexPortfolio(fava_pages.Page):
                   self.url("BeanflexLabels", conid=row["conid"], acct=row["account"]))
                  for row in report["instruments"]]
         return {"args": args, "pnl": report, "chart": fava_pages.bar_chart(items, currency=report["base_currency"]),
-                "flags": fava_reports.instrument_flags(report, recon)}
+                "flags": fava_reports.instrument_flags(report, recon),
+                "groups": option_reports.underlying_groups(self.book(), report)}
 
     @extension_endpoint("pnl")
     def pnl_json(self):

@@ -22,7 +22,9 @@ PNL_COLUMNS = ("account", "symbol", "conid", "currency", "quantity", "average_co
 COMPARE_COLUMNS = ("kind", "date", "account", "symbol", "conid", "flex_id", "field", "currency", "ours", "ibkr",
                    "diff", "status", "reason", "raw")
 EVENT_COLUMNS = ("date", "account", "symbol", "conid", "kind", "flex_id", "description", "quantity", "amount",
-                 "currency", "raw")
+                 "currency", "order_id", "option_event_link", "raw")
+#: an open option's contract and moneyness (reports/options.py), after the position's own columns
+OPTION_COLUMNS = ("underlying", "expiry", "days_to_expiry", "strike", "right", "underlying_mark", "moneyness")
 EXPLAIN_COLUMNS = ("date", "flex_id", "description", "amount", "raw")
 ACCOUNT_COLUMNS = ("account", "currency", "interest", "fees", "commissions", "deposits", "withdrawals", "total",
                    "base_currency", "base_total", "flags")
@@ -71,7 +73,7 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
         columns = tuple(c for c in PNL_COLUMNS if c not in ("realized", "commissions", "dividends", "withholding",
                                                              "fees", "total", "base_realized", "base_total",
                                                              "interest", "deposits", "withdrawals"))
-        return [("positions", columns, rows), ("lots", LOT_COLUMNS, lots)]
+        return [("positions", columns + OPTION_COLUMNS, rows), ("lots", LOT_COLUMNS, lots)]
     if kind == "reconcile":
         rows = [{"kind": "trade", **t, "raw": _raw_text(t["raw"])}
                 for inst in report["by_instrument"] for t in inst["trades"]]

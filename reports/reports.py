@@ -19,6 +19,8 @@ from beanflex.engine.book import ZERO, Book
 
 from .raw_rows import element_rows
 
+from . import options as options_mod
+
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
 
@@ -60,7 +62,7 @@ def as_of(book: Book, options: pnl_mod.Options) -> str | None:
 
 def _header(book: Book, options: pnl_mod.Options) -> dict:
     head = {"as_of": as_of(book, options), "base_currency": book.base_currency, "mode": options.mode,
-            "method": options.method}
+            "method": options.method, "premium": "folded" if options.folds_premium else "separate"}
     if options.start is not None:
         head["from"] = options.start.isoformat()
     if options.end is not None:
@@ -148,9 +150,15 @@ def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance
 
 
 @paused_gc()
-def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
-    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them)."""
-    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots]
+def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), underlying: str | None = None
+                     ) -> dict:
+    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them); each
+    with its `underlying` and, for an option, its contract and moneyness (options.py). `underlying` keeps one
+    underlying and its options."""
+    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots
+            and (underlying is None or options_mod.matches_underlying(book, r.instrument, underlying))]
+    day = as_of(book, options)
+    day = datetime.date.fromisoformat(day) if day else None
     positions = []
     for r in rows:
         keep = ("account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark",
@@ -161,6 +169,7 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
                           "cost": exact(lot.cost), "cost_basis": money(lot.basis),
                           "base_cost_basis": money(lot.base_basis), "label": lot.label, "ids": list(lot.ids)}
                          for lot in r.lots]
+        entry.update(options_mod.option_fields(book, r.instrument, day))
         positions.append(entry)
     return {**_header(book, options), "positions": positions}
 
@@ -288,6 +297,7 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
     `amount` is the event's cash effect in its currency: net cash of a trade, the income or tax amount.
     """
     events = []
+    links = options_mod.link_index(book)  # a combo's legs and an assignment's other side, across instruments
     for (account, conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if (accounts and account not in accounts) or (labels and not set(labels) & set(inst.labels)):
             continue
@@ -300,7 +310,8 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
             row = _event_row(e.date, e.flex_id, e.description, amount or ZERO, e.flex_src, ledger_dir)
             row.update({"account": account, "conid": conid, "symbol": inst.symbol, "kind": e.kind,
                         "currency": e.currency, "quantity": exact(e.quantity) if e.legs else None,
-                        "flag": e.flag})
+                        "flag": e.flag, **options_mod.order_fields(e.meta, e.links),
+                        **options_mod.linked_fields(links, account, e.flex_id, e.links)})
             events.append(row)
     events.sort(key=lambda r: (r["date"], r["account"], r["symbol"], r["flex_id"]))
     return {**_header(book, options), "events": events}

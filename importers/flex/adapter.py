@@ -23,6 +23,9 @@ from .errors import FlexParseError
 EMPTY_MARKERS = frozenset({"", "-", "--", "N/A"})
 #: IBKR's marker for "several values" in summary rows; treated as no single value.
 MULTI = "MULTI"
+#: Numbers a statement can hold: |x| < 1E16 (a quadrillion in any currency, 16 digits) and, unless 0, |x| >= 1E-20
+#: (FX rates and per-unit costs have ~10 decimals). `NaN`, `Infinity` or `1e400` would break every sum later.
+MAX_MAGNITUDE, MIN_MAGNITUDE = 15, -20
 _NO_VALUE = EMPTY_MARKERS | {MULTI}  # text() is called ~800k times for a 10k-trade statement: one lookup
 
 _DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%b-%y")
@@ -65,11 +68,17 @@ class FlexRecord:
         if value is None:
             return None
         try:
-            return Decimal(value.replace(",", ""))
+            number = Decimal(value.replace(",", ""))
         except InvalidOperation:
             raise FlexParseError(f"{value!r} is not a number", file=self.source, section=self.section,
                                  line=self.line, attribute=name,
                                  hint="check the Flex Query's number format") from None
+        if not number.is_finite() or (number and not MIN_MAGNITUDE <= number.adjusted() <= MAX_MAGNITUDE):
+            raise FlexParseError(f"{value!r} is not a number IBKR writes (NaN, infinite, or beyond "
+                                 f"1E{MAX_MAGNITUDE + 1} or below 1E{MIN_MAGNITUDE})", file=self.source,
+                                 section=self.section, line=self.line, attribute=name,
+                                 hint="the statement is damaged or was edited; fetch it again from IBKR")
+        return number
 
     def date(self, name: str) -> datetime.date | None:
         """The date part of a date or date-time attribute, in IBKR's meaning (no time-zone shift)."""

@@ -11,6 +11,8 @@ status and content type: retrying an HTML error page would never end.
 
 The token travels in the URL, so it is redacted from every message we make, and httpx's own exceptions (whose text
 holds the URL) are never chained or shown. The CLI also keeps httpx's INFO request log off.
+The token goes only to the configured service's own domain (destination.py): the reply's Url and every redirect are
+checked first, and redirects are followed by hand, never to another domain.
 """
 
 from __future__ import annotations
@@ -23,17 +25,20 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from lxml import etree
 
+from . import destination
 from .adapter import parse as parse_statement, sniff_root
 from .csv_reader import looks_like_csv
 from .errors import FlexParseError, FlexServiceError
 
 DEFAULT_URL = "https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService/SendRequest"
 API_VERSION = "3"
+#: Redirects followed per request, each checked like the reply's Url (destination.py).
+MAX_REDIRECTS = 5
 
 #: "Try again shortly": generation not finished, data not ready, server busy, too many requests (1018).
 RETRY_CODES = {
@@ -211,12 +216,13 @@ def fetch_statement(settings: FlexSettings, *, sleep: Callable[[float], None] = 
     """
     waits = _Waits(settings, sleep, progress)
     headers = {"User-Agent": settings.user_agent, "Accept": "application/xml, text/xml, text/csv"}
-    with httpx.Client(timeout=settings.timeout, headers=headers, follow_redirects=True) as client:
+    with httpx.Client(timeout=settings.timeout, headers=headers, follow_redirects=False) as client:
         send = _exchange(client, settings, waits, "SendRequest", settings.url,
                          {"t": settings.token, "q": settings.query_id, "v": API_VERSION})
         if send.kind == "statement":
             return send.body  # a service that answers at once with the statement: keep it as is
         waits.step()
+        destination.check(settings.url, send.url, "GetStatement", _where(send.url))
         got = _exchange(client, settings, waits, "GetStatement", send.url,
                         {"q": send.reference, "t": settings.token, "v": API_VERSION})
         if got.kind != "statement":
@@ -230,7 +236,7 @@ def _exchange(client: httpx.Client, settings: FlexSettings, waits: _Waits, step:
     """One step, with retries on transport trouble and on IBKR's "try again" codes."""
     while True:
         try:
-            response = client.get(url, params=params)
+            response = _get(client, settings, step, url, params)
         except _RETRY_TRANSPORT as exc:
             waits.wait(step, f"{type(exc).__name__}: {redact(str(exc), settings.token) or 'no detail'}")
             continue
@@ -242,6 +248,25 @@ def _exchange(client: httpx.Client, settings: FlexSettings, waits: _Waits, step:
         if reply.kind != "retry":
             return reply
         waits.wait(step, f"IBKR {reply.code}: {reply.message}", code=reply.code)
+
+
+def _get(client: httpx.Client, settings: FlexSettings, step: str, url: str, params: dict[str, str]) -> httpx.Response:
+    """GET, following a redirect only to where the token may go (destination.py), at most MAX_REDIRECTS times.
+
+    The redirect's Location is requested as given (its own query, not ours), like a browser would.
+    """
+    response = client.get(url, params=params)
+    for _ in range(MAX_REDIRECTS):
+        location = response.headers.get("location")
+        if not response.is_redirect or not location:
+            return response
+        target = urljoin(str(response.request.url), location)
+        destination.check(settings.url, target, f"{step} redirect", _where(redact(target, settings.token)))
+        response = client.get(target)
+    if response.is_redirect:
+        raise FlexServiceError(f"{step} at {_where(url)}: more than {MAX_REDIRECTS} redirects",
+                               hint="check IBKR_FLEX_URL; IBKR may be having trouble, run the fetch again later")
+    return response
 
 
 def _where(url: str) -> str:

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from . import option_actions
 from .adapter import FlexRecord
 from .context import MapContext
 from .lots import ZERO, Lot, per_unit, plain
@@ -86,6 +87,9 @@ def is_split(rows: list[FlexRecord]) -> bool:
 
 
 def book(item: ActionItem, instruments, booker: Booker) -> list:
+    adjusted = option_actions.book(item, instruments, booker)  # an option contract adjusted by the action
+    if adjusted is not None:
+        return adjusted
     if is_split(item.rows):
         entry = _split(item, instruments, booker)
         if entry is not None:

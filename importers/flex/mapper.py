@@ -26,8 +26,9 @@ from .context import ImportConfig, MapContext
 from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
-from . import cash, checks, corporate_actions, option_eae, prices, transfers
+from . import cash, checks, combos, corporate_actions, option_eae, prices, transfers
 from . import trades as trades_mod
+from . import window_lots
 from .lots import position_openings
 from .writer import dedup_key
 
@@ -104,7 +105,7 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
         drift = drifts.setdefault(path, DriftReport())
         for statement in document.statements:
             contexts.append(MapContext(statement, path, namer, drift, config))
-            instruments.collect(statement)
+            instruments.collect(statement, drift, path)
     instruments.assign_names()
 
     out = _Emitter(manual_flex_ids)
@@ -191,7 +192,9 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
                 continue
             seen_ids.add(row.flex_id)
             fresh.append(row)
-        events.extend((item.when, 1, seq, "eae", item) for item in option_eae.collect(ctx, fresh, seen_ids))
+        combos.mark_combos(ctx, fresh)
+        events.extend((item.when, 1, seq, "eae", item)
+                      for item in option_eae.collect(ctx, fresh, seen_ids, instruments))
         events.extend((_sort_time(row), 1, seq, "trade", row) for row in fresh)
         events.extend((item.when, 0, seq, "ca", item) for item in corporate_actions.collect(ctx, seen_ids))
         # Transfers come after the day's trades, as the generated file lists them (transfers.py).
@@ -208,6 +211,8 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
     for original, cancel in trades_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
         out.add(cancel.ctx.account_id, trades_mod.cancel_note(original, cancel))
+    booker.history.full_lots = window_lots.full_quantities([r for r in trade_rows if id(r) not in cancelled],
+                                                           contexts)
 
     events.sort(key=lambda e: (e[0], e[1], e[2], _line(e)))
     for when, _priority, _seq, kind, item in events:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from . import consistency
 from .adapter import EMPTY_MARKERS, FlexRecord, FlexStatement
 from .csv_titles import title_for
 from .drift import DriftReport
@@ -138,6 +139,7 @@ def check_statement(statement: FlexStatement, source: str, *,
             raise SchemaDriftError(f"the statement for {statement.account} has no {rule.section} but {rule.reason}",
                                    file=source, section=section, line=statement.line,
                                    hint=f"{rule.fix}, then fetch or export the statement again")
+    consistency.check_statement(statement, source)  # rows that contradict themselves or the calendar
     return report
 
 

@@ -25,7 +25,8 @@ from beancount.core.amount import Amount
 
 from .adapter import FlexRecord, parse_datetime
 from .context import MapContext
-from .lots import ZERO, Closed, History, Lot, OpenLots, closes_history, opening_entry, per_unit, plain
+from .lots import (ZERO, Closed, History, Lot, OpenLots, closes_history, closing_posting, opening_entry, per_unit,
+                   plain)
 
 SECTION = "Trades"
 EXECUTION = "EXECUTION"
@@ -50,6 +51,7 @@ class TradeRow:
     extra: list[FlexRecord] = field(default_factory=list)  # rows merged into this one (OptionEAE twins)
     event: str | None = None  # set by option_eae when an OptionEAE row names the event
     links: frozenset = frozenset()  # ^eae-… ties an assignment/exercise to the stock or future it delivered
+    extra_meta: dict = field(default_factory=dict)  # option_flex_id, delivery_flex_id, order_id (ledger-format)
 
     @property
     def is_cancel(self) -> bool:
@@ -200,6 +202,7 @@ def trade_meta(row: TradeRow, event: str, money: Money, *sources: FlexRecord) ->
         notes=record.text("notes") or "", multiplier=money.multiplier,
         trade_datetime=record.text("dateTime") or record.text("tradeDate"),
         trade_id=record.text("tradeID"), transaction_type=record.text("transactionType"))
+    meta.update(row.extra_meta)
     return meta
 
 
@@ -311,13 +314,16 @@ class Booker:
                 open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
                           f"{lot_row.text('transactionID') or row.flex_id.rsplit('/', 1)[-1]}"
                 opened_on = lot_row.date("openDateTime") or self.before_statement(ctx, row)
-                lot = Lot(label or open_id, min(opened_on, row.when.date()), units, lot_cost, money.currency,
-                          per_unit(lot_cost, units))
+                lot_units, lot_cost = self.history.full_lot(label, units, lot_cost) if lot is None \
+                    else (units, lot_cost)  # a lot sold in pieces opens once, whole
+                lot = Lot(label or open_id, min(opened_on, row.when.date()), lot_units, lot_cost, money.currency,
+                          per_unit(lot_cost, lot_units))
                 if tracker.find(commodity, lot.label) is not None:
                     lot.label = open_id
                 openings.append(self.opening(ctx, open_id, commodity, lot, lot_row))
                 tracker.open(commodity, lot)
             closed.append(tracker.take(commodity, lot, units))
+            closed[-1].note_ibkr_cost(lot_row.decimal("cost"))
             remaining += units
         return remaining
 
@@ -376,7 +382,7 @@ class Booker:
                     opened: Lot | None) -> data.Transaction:
         record, ctx = row.record, row.ctx
         acc = ctx.accounts
-        postings = [posting(acc.positions, -c.units, commodity, c.lot.cost()) for c in closed]
+        postings = [closing_posting(acc.positions, commodity, c) for c in closed]
         if opened is not None:
             postings.append(posting(acc.positions, opened.units, commodity, opened.cost()))
         postings.append(posting(acc.cash, money.net_cash, money.currency))
