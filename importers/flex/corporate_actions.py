@@ -26,7 +26,8 @@ from . import option_actions
 from .adapter import FlexRecord
 from .context import MapContext
 from .lots import ZERO, Lot, per_unit, plain
-from .trades import Booker, posting
+from .booker import Booker
+from .trades import posting
 
 SECTION = "CorporateActions"
 SPLIT_TYPES = frozenset({"FS", "RS"})

@@ -28,6 +28,7 @@ from .instruments import Instruments
 from .names import CommodityNamer
 from . import cash, checks, combos, corporate_actions, option_eae, prices, transfers
 from . import trades as trades_mod
+from .booker import Booker
 from . import window_lots
 from .lots import position_openings
 from .writer import dedup_key
@@ -175,7 +176,7 @@ class _Emitter:
 def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emitter,
                  accounted: set[tuple[str, int]]) -> None:
     """Trades, option events, corporate actions and position snapshots of all statements, in time order."""
-    booker = trades_mod.Booker()
+    booker = Booker()
     booker.history.first_statements = {id(ctx) for ctx in _first_statements(contexts).values()}
     events = []  # (when, priority, sequence, kind, payload)
     seen_ids: set[str] = set()
@@ -250,7 +251,7 @@ def _line(event) -> int:
     return record.line if record is not None else 0
 
 
-def _book_trade(row: trades_mod.TradeRow, instruments: Instruments, booker: trades_mod.Booker) -> list:
+def _book_trade(row: trades_mod.TradeRow, instruments: Instruments, booker: Booker) -> list:
     if trades_mod.is_fx(row.record):
         return [trades_mod.map_fx(row)]
     inst = instruments.get(row.record)

@@ -22,7 +22,8 @@ import dataclasses
 from .adapter import FlexRecord
 from .context import MapContext
 from .option_deliveries import link_deliveries
-from .trades import Booker, TradeRow, trade_datetime
+from .booker import Booker
+from .trades import TradeRow, trade_datetime
 
 SECTION = "OptionEAE"
 EVENTS = {"assignment": "assignment", "exercise": "exercise", "expiration": "expiry",
