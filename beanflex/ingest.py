@@ -78,7 +78,8 @@ def hand_edited_files(ws: Workspace) -> list[Path]:
 
 def _hand_edited(ws: Workspace) -> list[tuple[Path, list]]:
     generated = ws.generated_dir.resolve()
-    todo = [ws.main_file, ws.manual_file]
+    # query.beancount (main.beancount + the pnl_meta plugin for bean-query, written by init) is the user's too
+    todo = [ws.main_file, ws.manual_file, ws.ledger_dir / "query.beancount"]
     done: set[Path] = set()
     found: list[tuple[Path, list]] = []
     while todo:
