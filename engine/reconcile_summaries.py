@@ -13,6 +13,7 @@ from decimal import Decimal
 from .book import ZERO, Book, account_component, raw_refs
 from .diffs import Diff
 from .reconcile_mtm import mtm_checks
+from .reconcile_nav import nav_checks
 
 
 def summary_checks(book: Book) -> list[Diff]:
@@ -47,4 +48,4 @@ def summary_checks(book: Book) -> list[Diff]:
             checks.append(Diff(entry.date, account, conid, symbol, book.base_currency, "",
                                f"summary.{field_}", ours, Decimal(str(meta[field_])),
                                tuple(raw_refs(meta.get("flex_src"))), reason, meta))
-    return checks + mtm_checks(book)
+    return checks + mtm_checks(book) + nav_checks(book)

@@ -30,7 +30,7 @@ from .lots import position_openings
 from .writer import dedup_key
 
 #: Section-mapper modules written beside this one, each exposing `map_<x>(statement, ctx)` functions.
-SECTION_MODULES = ("cash", "prices", "checks")
+SECTION_MODULES = ("cash", "prices", "checks", "nav")
 #: Rows that are reference data or summaries consumed while mapping, not events of their own.
 CONSUMED_SECTIONS = frozenset({"AccountInformation", "SecuritiesInfo"})
 END_OF_DAY = datetime.time(23, 59, 59)

@@ -1,0 +1,243 @@
+"""Time- and money-weighted returns of an Entity over a period (DESIGN §10).
+
+- TWR: one sub-period per day, linked: r_d = (V_d + out_d) / (V_{d-1} + in_d) - 1 with money in at the start of
+  its day and money out at its end (flows.py); TWR = prod(1 + r_d) - 1. A flow splits the chain exactly where
+  it happens, so this is the "split at every external flow" TWR with daily valuations. A day that starts with
+  nothing and ends with nothing is skipped; one that starts with nothing and ends with something (a short sale)
+  has no return and is named in `undefined_days`.
+- Modified Dietz: (V_end - V_start - sum F) / (V_start + sum w_i F_i), w_i = (to - d_i) / (to - from) in days.
+- MWR: the XIRR of -V_start at `from`, -F_i at d_i and +V_end at `to`, actual/365, annualized, and the same rate
+  over the period: (1 + r)^((to - from) / 365) - 1. Solved in Decimal (28 digits): Newton's method from the
+  Modified Dietz guess, at most XIRR_NEWTON steps, then bisection on (-1, XIRR_MAX] for at most XIRR_BISECT
+  steps; no root in that range (all flows one way) gives None, never a made-up rate.
+
+Worked example (DESIGN §10): deposits 10,000 on 2024-01-02 and 11,000 on 2024-02-01, ending 19,800 on
+2024-02-29: TWR = 1.10 x 0.90 - 1 = -1.00 %; Modified Dietz = -1,200 / (10,000 + 11,000 x 28/58) = -7.84 %;
+XIRR = -39.94 % a year, (1 - 0.3994)^(58/365) - 1 = -7.78 % over the 58 days.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+
+from .book import ZERO
+from .flows import Entity, Flow
+from .valuation import ONE_DAY, DayValue, Prices, value_days
+
+ONE = Decimal(1)
+DAYS_PER_YEAR = Decimal(365)
+XIRR_NEWTON = 50
+XIRR_BISECT = 200
+XIRR_MAX = Decimal(1000)  # +100,000 % a year: beyond it the answer is "no rate"
+XIRR_TOLERANCE = Decimal("1e-20")
+
+
+@dataclass
+class PeriodResult:
+    """One entity over one period; every figure in base currency, returns as fractions (-0.01 = -1.00 %)."""
+
+    period: str
+    start: datetime.date | None  # the first day of the period (clipped to inception)
+    end: datetime.date | None
+    status: str = "ok"  # ok | partial (clipped, or some days undefined) | incomplete (a gap) | no_data
+    notes: list[str] = field(default_factory=list)
+    start_value: Decimal | None = None  # end of the day before `start`
+    end_value: Decimal | None = None
+    inflows: Decimal = ZERO
+    outflows: Decimal = ZERO  # positive amount out
+    gain: Decimal | None = None
+    twr: Decimal | None = None
+    md: Decimal | None = None
+    md_capital: Decimal | None = None  # Modified Dietz denominator (average capital)
+    mwr: Decimal | None = None  # annualized
+    mwr_period: Decimal | None = None
+    undefined_days: list[datetime.date] = field(default_factory=list)
+    gaps: list[dict] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
+    days: list[DayValue] = field(default_factory=list)
+    cumulative: list[tuple[datetime.date, Decimal | None]] = field(default_factory=list)
+
+    @property
+    def net_flows(self) -> Decimal:
+        return self.inflows - self.outflows
+
+
+def daily_returns(days: list[DayValue], flows: list[Flow], before: Decimal) -> tuple[list, list]:
+    """[(day, r_d or None)], undefined days. `before` is the value at the end of the day before the first."""
+    ins, outs = _by_day(flows)
+    result, undefined = [], []
+    prev: Decimal | None = before
+    for day in days:
+        start = None if prev is None else prev + ins.get(day.date, ZERO)
+        end = None if day.value is None else day.value + outs.get(day.date, ZERO)
+        if start is None or end is None:
+            result.append((day.date, None))
+        elif not start:
+            if end:
+                undefined.append(day.date)
+            result.append((day.date, ZERO))
+        else:
+            result.append((day.date, end / start - ONE))
+        prev = day.value
+    return result, undefined
+
+
+def _by_day(flows: list[Flow]) -> tuple[dict, dict]:
+    ins: dict = {}
+    outs: dict = {}
+    for flow in flows:
+        if flow.amount is None:
+            continue
+        target = ins if flow.side == "in" else outs
+        sign = 1 if flow.side == "in" else -1
+        target[flow.date] = target.get(flow.date, ZERO) + sign * flow.amount
+    return ins, outs
+
+
+def link(daily: list) -> tuple[Decimal | None, list]:
+    """TWR and the cumulative TWR after each day: (1.10 x 0.90) - 1 = -0.01. None once a day is unknown."""
+    growth: Decimal | None = ONE
+    path = []
+    for day, r in daily:
+        growth = None if growth is None or r is None else growth * (ONE + r)
+        path.append((day, None if growth is None else growth - ONE))
+    return (None if growth is None else growth - ONE), path
+
+
+def modified_dietz(start_value: Decimal, end_value: Decimal, flows: list[tuple[datetime.date, Decimal]],
+                   start: datetime.date, end: datetime.date) -> tuple[Decimal | None, Decimal | None]:
+    """(return, average capital); None when the capital is not positive. Flows dated `d` weigh (end-d)/(end-start)."""
+    span = Decimal((end - start).days)
+    net = sum((a for _, a in flows), ZERO)
+    if span:
+        capital = start_value + sum((a * Decimal((end - d).days) / span for d, a in flows), ZERO)
+    else:
+        capital = start_value + net
+    if capital <= 0:
+        return None, capital
+    return (end_value - start_value - net) / capital, capital
+
+
+def xirr(cashflows: list[tuple[datetime.date, Decimal]], guess: Decimal | None = None) -> Decimal | None:
+    """The annual rate r with sum a_i (1 + r)^(-(d_i - d_0)/365) = 0 (investor's signs: money put in < 0)."""
+    flows = [(Decimal((d - cashflows[0][0]).days) / DAYS_PER_YEAR, a) for d, a in cashflows if a]
+    if not flows or all(a > 0 for _, a in flows) or all(a < 0 for _, a in flows):
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 28
+        rate = guess if guess is not None and guess > -1 else Decimal("0.1")
+        for _ in range(XIRR_NEWTON):
+            value, slope = _npv(flows, rate)
+            if abs(value) < XIRR_TOLERANCE:
+                return rate
+            if not slope:
+                break
+            step = rate - value / slope
+            if step <= -1 or step > XIRR_MAX:
+                break
+            if abs(step - rate) < XIRR_TOLERANCE:
+                return step
+            rate = step
+        return _bisect(flows)
+
+
+def _npv(flows, rate: Decimal) -> tuple[Decimal, Decimal]:
+    base = ONE + rate
+    value = slope = ZERO
+    for t, a in flows:
+        factor = base ** (-t)
+        value += a * factor
+        slope -= t * a * factor / base
+    return value, slope
+
+
+def _bisect(flows) -> Decimal | None:
+    low, high = Decimal("-0.999999999"), XIRR_MAX
+    f_low, f_high = _npv(flows, low)[0], _npv(flows, high)[0]
+    if f_low * f_high > 0:
+        return None
+    for _ in range(XIRR_BISECT):
+        mid = (low + high) / 2
+        f_mid = _npv(flows, mid)[0]
+        if abs(f_mid) < XIRR_TOLERANCE:
+            return mid
+        if (f_mid > 0) == (f_low > 0):
+            low, f_low = mid, f_mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def period_result(prices: Prices, entity: Entity, period: str, start: datetime.date | None,
+                  end: datetime.date, keep_days: bool = False) -> PeriodResult:
+    """Every return of `entity` from the start of `start` to the end of `end`; `start` None means inception."""
+    inception = entity.inception()
+    result = PeriodResult(period, start, end)
+    if inception is None or inception > end:
+        result.status = "no_data"
+        result.notes.append(f"no holdings or flows on or before {end}" if inception is None or start is None
+                            else f"no data before {inception} (first holding or flow)")
+        return result
+    if start is None or start < inception:
+        if start is not None:
+            result.notes.append(f"starts at inception {inception} (no data before), not {start}")
+            result.status = "partial"
+        start = inception
+    result.start = start
+    days = value_days(prices, entity.holdings, start - ONE_DAY, end)
+    before, days = days[0], days[1:]
+    flows = [f for f in entity.flows if start <= f.date <= end]
+    result.flows, result.start_value, result.end_value = flows, before.value, days[-1].value
+    result.gaps = summarise_gaps([before] + days)
+    result.days = days if keep_days else []
+    for flow in flows:
+        if flow.amount is None:
+            result.gaps.append({"kind": "no_value", "account": flow.account, "what": flow.symbol,
+                                "from": flow.date.isoformat(), "to": flow.date.isoformat(), "days": 1,
+                                "detail": f"flow {flow.flex_id} has no price or rate on {flow.date}"})
+        elif flow.amount > 0:
+            result.inflows += flow.amount
+        else:
+            result.outflows -= flow.amount
+    daily, result.undefined_days = daily_returns(days, flows, before.value if before.value is not None else None)
+    result.twr, result.cumulative = link(daily)
+    if result.undefined_days:
+        result.notes.append(f"{len(result.undefined_days)} day(s) start with no capital and end with some (e.g. a "
+                            f"short sale); they add no return to the TWR")
+        result.status = "partial"
+    if any(g["kind"] in ("no_price", "no_rate", "no_value") for g in result.gaps) or result.end_value is None \
+            or result.start_value is None:
+        result.status = "incomplete"
+        result.notes.append("a price or rate is missing (see gaps): the returns that need it are not computed")
+        return result
+    _money_weighted(result, flows, start, end)
+    return result
+
+
+def _money_weighted(result: PeriodResult, flows: list[Flow], start: datetime.date, end: datetime.date) -> None:
+    dated = [(f.date, f.amount) for f in flows if f.amount is not None]
+    result.gain = result.end_value - result.start_value - result.net_flows
+    result.md, result.md_capital = modified_dietz(result.start_value, result.end_value, dated, start, end)
+    cashflows = [(start, -result.start_value)] + [(d, -a) for d, a in dated] + [(end, result.end_value)]
+    result.mwr = xirr(sorted(cashflows, key=lambda c: c[0]), result.md)
+    if result.mwr is not None:
+        with localcontext() as ctx:
+            ctx.prec = 28
+            result.mwr_period = (ONE + result.mwr) ** (Decimal((end - start).days) / DAYS_PER_YEAR) - ONE
+    elif result.status == "ok":
+        result.notes.append("no money-weighted rate: the flows do not change sign (nothing to solve)")
+
+
+def summarise_gaps(days: list[DayValue]) -> list[dict]:
+    """Gaps per (kind, account, what): first and last day and how many days, e.g. AAPL stale 2024-03-09..12."""
+    found: dict[tuple, dict] = {}
+    for day in days:
+        for gap in day.gaps:
+            key = (gap.kind, gap.account, gap.what)
+            item = found.setdefault(key, {"kind": gap.kind, "account": gap.account, "what": gap.what,
+                                          "from": day.date.isoformat(), "days": 0, "detail": gap.detail})
+            item["to"] = day.date.isoformat()
+            item["days"] += 1
+    return list(found.values())
