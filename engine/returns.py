@@ -120,9 +120,11 @@ def modified_dietz(start_value: Decimal, end_value: Decimal, flows: list[tuple[d
     return (end_value - start_value - net) / capital, capital
 
 
-def xirr(cashflows: list[tuple[datetime.date, Decimal]], guess: Decimal | None = None) -> Decimal | None:
-    """The annual rate r with sum a_i (1 + r)^(-(d_i - d_0)/365) = 0 (investor's signs: money put in < 0)."""
-    flows = [(Decimal((d - cashflows[0][0]).days) / DAYS_PER_YEAR, a) for d, a in cashflows if a]
+def xirr(cashflows: list[tuple[datetime.date, Decimal]], guess: Decimal | None = None,
+         year: Decimal = DAYS_PER_YEAR) -> Decimal | None:
+    """The rate r per `year` days with sum a_i (1 + r)^(-(d_i - d_0)/year) = 0 (investor's signs: money put in
+    < 0). With `year` = the period's own length in days, r is the rate over the period."""
+    flows = [(Decimal((d - cashflows[0][0]).days) / year, a) for d, a in cashflows if a]
     if not flows or all(a > 0 for _, a in flows) or all(a < 0 for _, a in flows):
         return None
     with localcontext() as ctx:
@@ -217,17 +219,28 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
 
 
 def _money_weighted(result: PeriodResult, flows: list[Flow], start: datetime.date, end: datetime.date) -> None:
+    """Modified Dietz, and the XIRR solved over the period's own length (so a few days' trading still has a rate),
+    then annualized: (1 + r_period)^(365 / days) - 1."""
     dated = [(f.date, f.amount) for f in flows if f.amount is not None]
     result.gain = result.end_value - result.start_value - result.net_flows
     result.md, result.md_capital = modified_dietz(result.start_value, result.end_value, dated, start, end)
     cashflows = [(start, -result.start_value)] + [(d, -a) for d, a in dated] + [(end, result.end_value)]
-    result.mwr = xirr(sorted(cashflows, key=lambda c: c[0]), result.md)
-    if result.mwr is not None:
-        with localcontext() as ctx:
-            ctx.prec = 28
-            result.mwr_period = (ONE + result.mwr) ** (Decimal((end - start).days) / DAYS_PER_YEAR) - ONE
-    elif result.status == "ok":
-        result.notes.append("no money-weighted rate: the flows do not change sign (nothing to solve)")
+    span = Decimal((end - start).days)
+    if not span:
+        result.notes.append("a one-day period: no money-weighted rate")
+        return
+    result.mwr_period = xirr(sorted(cashflows, key=lambda c: c[0]), result.md, span)
+    if result.mwr_period is None:
+        result.notes.append("no money-weighted rate: the money never changes direction (nothing to solve)")
+        return
+    with localcontext() as ctx:
+        ctx.prec = 28
+        annual = (ONE + result.mwr_period) ** (DAYS_PER_YEAR / span) - ONE
+    if annual > XIRR_MAX:
+        result.notes.append(f"the money-weighted rate is not annualized: over {span} days it would exceed "
+                            f"{XIRR_MAX * 100:,.0f} % a year")
+    else:
+        result.mwr = annual
 
 
 def summarise_gaps(days: list[DayValue]) -> list[dict]:

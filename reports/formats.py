@@ -30,6 +30,13 @@ NUMERIC = {"quantity", "average_cost", "cost_basis", "mark", "market_value", "re
            "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value", "interest",
            "deposits", "withdrawals"}
 EXACT = {"quantity", "mark", "cost", "average_cost"}  # shown unrounded in the table (cost to 4 places)
+RETURN_COLUMNS = ("kind", "name", "period", "from", "to", "status", "start_value", "end_value", "net_flows", "gain",
+                  "twr", "mwr", "mwr_period", "modified_dietz", "local_return", "fx_return", "fx_holdings", "fx_cash",
+                  "fx_conversions", "fx_total", "notes", "gaps")
+#: Returns, as fractions in the reports ("-0.01"); the table shows them in percent ("-1.00 %").
+PERCENT = {"twr", "mwr", "mwr_period", "modified_dietz", "local_return", "fx_return"}
+NUMERIC |= PERCENT | {"start_value", "end_value", "net_flows", "gain", "fx_holdings", "fx_cash", "fx_conversions",
+                      "fx_total"}
 
 
 def _flat_pnl(row: dict) -> dict:
@@ -93,7 +100,17 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
         rows.append({"description": f"= {report['field']} of {report['symbol']} ({report['currency']})",
                      "amount": report["value"]})
         return [("explain", EXPLAIN_COLUMNS, rows)]
+    if kind == "returns":
+        return [("returns", RETURN_COLUMNS, [_flat_return(r) for r in report["rows"]])]
     raise ValueError(f"unknown report kind {kind!r}")
+
+
+def _flat_return(row: dict) -> dict:
+    flat = {k: v for k, v in row.items() if k not in ("fx", "notes", "gaps", "members")}
+    flat.update({f"fx_{k}": v for k, v in (row.get("fx") or {}).items() if k != "notes"})
+    flat["notes"] = "; ".join(row.get("notes") or [])
+    flat["gaps"] = "; ".join(f"{g['kind']} {g['what']} {g['from']}..{g['to']}" for g in row.get("gaps") or [])
+    return flat
 
 
 def decimal_or_none(value) -> Decimal | None:
@@ -112,6 +129,8 @@ def _cell_text(column: str, value) -> str:
     number = decimal_or_none(value) if column in NUMERIC else None
     if number is None:
         return str(value)
+    if column in PERCENT:
+        return f"{number * 100:,.2f} %"
     if column == "cost" or column == "average_cost":
         return f"{number:,.4f}"
     if column in EXACT:
