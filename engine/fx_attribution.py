@@ -48,23 +48,33 @@ def _open_fx(book: Book, inst: Instrument, lots: list[lots_mod.Lot], day: dateti
     return sum((lot.basis * rate - lot.base_basis for lot in lots), ZERO)
 
 
+def lot_runs(book: Book, keys, dates) -> dict[tuple[str, str], lots_mod.LotRun]:
+    """One run of IBKR's lots per instrument with a snapshot at each of `dates`: every period of a report reads
+    its start and end from it instead of running the lots again."""
+    wanted = sorted(set(dates))
+    return {key: lots_mod.run(book.instruments[key].events, "ibkr", checkpoints=wanted) for key in keys
+            if key in book.instruments}
+
+
 def holdings_fx(book: Book, members: dict[tuple[str, str], Decimal], start: datetime.date, end: datetime.date,
-                split: FxSplit) -> None:
-    """Add the FX part of the members' positions over start..end to `split` (IBKR's lots, §4)."""
+                split: FxSplit, runs: dict | None = None) -> None:
+    """Add the FX part of the members' positions over start..end to `split` (IBKR's lots, §4). `runs`
+    (lot_runs with snapshots at start - 1 day and end) saves running the lots for each period."""
     for (account, conid), weight in sorted(members.items()):
         inst = book.instruments.get((account, conid))
         if inst is None or not weight or inst.currency == book.base_currency:
             continue
-        before = lots_mod.run(inst.events, "ibkr", start - ONE_DAY)
-        after = lots_mod.run(inst.events, "ibkr", end)
-        fx_before, fx_after = _open_fx(book, inst, before.lots, start - ONE_DAY), _open_fx(book, inst, after.lots,
-                                                                                          end)
+        run = (runs or {}).get((account, conid))
+        if run is None or start - ONE_DAY not in run.snapshots or end not in run.snapshots:
+            run = lots_mod.run(inst.events, "ibkr", checkpoints=[start - ONE_DAY, end])
+        fx_before = _open_fx(book, inst, run.snapshots[start - ONE_DAY], start - ONE_DAY)
+        fx_after = _open_fx(book, inst, run.snapshots[end], end)
         if fx_before is None or fx_after is None or split.holdings is None:
             split.holdings = None
             split.notes.append(f"no {inst.currency} rate for {inst.symbol} at the period's start or end")
             continue
         realized = ZERO
-        for closing in after.closings:
+        for closing in run.closings:
             if start <= closing.event.date <= end and closing.closed:
                 realized += closing.base_fx
                 split.events.append({"date": closing.event.date, "kind": "realized", "symbol": inst.symbol,

@@ -35,6 +35,29 @@ XIRR_TOLERANCE = Decimal("1e-20")
 
 
 @dataclass
+class Series:
+    """An entity's daily values over a range, computed once and sliced for each period inside it."""
+
+    first: datetime.date | None = None
+    values: list[DayValue] = field(default_factory=list)
+    gaps: dict = field(default_factory=dict)  # gap_runs(values)
+
+    def days(self, start: datetime.date, end: datetime.date) -> list[DayValue] | None:
+        if self.first is None or start < self.first or (end - self.first).days >= len(self.values):
+            return None
+        return self.values[(start - self.first).days:(end - self.first).days + 1]
+
+
+def entity_series(prices: Prices, entity: Entity, end: datetime.date) -> Series:
+    """Daily values from the day before the entity's inception to `end` (empty when it has none by then)."""
+    inception = entity.inception()
+    if inception is None or inception > end:
+        return Series()
+    values = value_days(prices, entity.holdings, inception - ONE_DAY, end)
+    return Series(inception - ONE_DAY, values, gap_runs(values))
+
+
+@dataclass
 class PeriodResult:
     """One entity over one period; every figure in base currency, returns as fractions (-0.01 = -1.00 %)."""
 
@@ -173,8 +196,9 @@ def _bisect(flows) -> Decimal | None:
 
 
 def period_result(prices: Prices, entity: Entity, period: str, start: datetime.date | None,
-                  end: datetime.date, keep_days: bool = False) -> PeriodResult:
-    """Every return of `entity` from the start of `start` to the end of `end`; `start` None means inception."""
+                  end: datetime.date, keep_days: bool = False, series: Series | None = None) -> PeriodResult:
+    """Every return of `entity` from the start of `start` to the end of `end`; `start` None means inception.
+    `series` (entity_series) serves the daily values when it covers the period, so periods share one pass."""
     inception = entity.inception()
     result = PeriodResult(period, start, end)
     if inception is None or inception > end:
@@ -188,11 +212,12 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
             result.status = "partial"
         start = inception
     result.start = start
-    days = value_days(prices, entity.holdings, start - ONE_DAY, end)
+    days = (series or Series()).days(start - ONE_DAY, end) or value_days(prices, entity.holdings, start - ONE_DAY,
+                                                                           end)
     before, days = days[0], days[1:]
     flows = [f for f in entity.flows if start <= f.date <= end]
     result.flows, result.start_value, result.end_value = flows, before.value, days[-1].value
-    result.gaps = summarise_gaps([before] + days)
+    result.gaps = summarise_gaps([before] + days, series.gaps if series is not None and series.values else None)
     result.days = days if keep_days else []
     for flow in flows:
         if flow.amount is None:
@@ -243,14 +268,31 @@ def _money_weighted(result: PeriodResult, flows: list[Flow], start: datetime.dat
         result.mwr = annual
 
 
-def summarise_gaps(days: list[DayValue]) -> list[dict]:
-    """Gaps per (kind, account, what): first and last day and how many days, e.g. AAPL stale 2024-03-09..12."""
-    found: dict[tuple, dict] = {}
+def gap_runs(days: list[DayValue]) -> dict[tuple, list]:
+    """Each gap's runs of consecutive days: {(kind, account, what): [[first, last, detail], ...]}; one pass."""
+    runs: dict[tuple, list] = {}
     for day in days:
         for gap in day.gaps:
             key = (gap.kind, gap.account, gap.what)
-            item = found.setdefault(key, {"kind": gap.kind, "account": gap.account, "what": gap.what,
-                                          "from": day.date.isoformat(), "days": 0, "detail": gap.detail})
-            item["to"] = day.date.isoformat()
-            item["days"] += 1
-    return list(found.values())
+            spans = runs.setdefault(key, [])
+            if spans and spans[-1][1] == day.date - ONE_DAY:
+                spans[-1][1] = day.date
+            else:
+                spans.append([day.date, day.date, gap.detail])
+    return runs
+
+
+def summarise_gaps(days: list[DayValue], runs: dict | None = None) -> list[dict]:
+    """Gaps per (kind, account, what) inside the days: first and last day and how many days, e.g. AAPL stale
+    2024-03-09..12 (4 days). `runs` (gap_runs of a longer series) avoids walking the days again."""
+    if not days:
+        return []
+    first, last = days[0].date, days[-1].date
+    found = []
+    for (kind, account, what), spans in (runs if runs is not None else gap_runs(days)).items():
+        inside = [(max(a, first), min(b, last), detail) for a, b, detail in spans if a <= last and b >= first]
+        if inside:
+            found.append({"kind": kind, "account": account, "what": what, "from": inside[0][0].isoformat(),
+                          "to": inside[-1][1].isoformat(), "days": sum((b - a).days + 1 for a, b, _ in inside),
+                          "detail": inside[0][2]})
+    return found

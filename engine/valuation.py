@@ -74,7 +74,7 @@ class DayValue:
     date: datetime.date
     value: Decimal | None  # base currency; None when a line is unknown
     lines: list[Line] = field(default_factory=list)
-    gaps: list[Gap] = field(default_factory=list)
+    gaps: tuple[Gap, ...] = ()
 
 
 class Prices:
@@ -112,6 +112,15 @@ class Prices:
         i = bisect.bisect_right(keys, (day, 99))
         return self.series[symbol][i - 1] if i else None
 
+    def by_day(self, start: datetime.date, end: datetime.date) -> dict[datetime.date, list]:
+        """{day: [(symbol, the day's best point)]} for start..end: what changes the latest price on each day."""
+        found: dict[datetime.date, dict] = defaultdict(dict)
+        for symbol, points in self.series.items():
+            for point in points:  # sorted by (date, rank): the day's best comes last and wins
+                if start <= point.date <= end:
+                    found[point.date][symbol] = point
+        return {day: list(best.items()) for day, best in found.items()}
+
     def rate(self, currency: str, day: datetime.date) -> Decimal | None:
         return self.book.rate(currency, day)
 
@@ -145,59 +154,86 @@ class Holdings:
 def value_days(prices: Prices, holdings: Holdings, start: datetime.date, end: datetime.date,
                detail: bool = False) -> list[DayValue]:
     """The value at the end of every day from `start` to `end` (inclusive). `detail` keeps each day's lines
-    (the drill-down of one day); without it only gaps are kept, so a multi-year daily series stays small."""
+    (the drill-down of one day) and values every holding each day; without it valuation_walk.py gives the same
+    values incrementally (only what changed that day), so years of daily values of hundreds of holdings take
+    seconds. Days whose gaps are the same share one tuple (returns.gap_runs counts runs)."""
     units, cash = holdings.balances(start - ONE_DAY)
+    units = {k: v for k, v in units.items() if v}
+    cash = {k: v for k, v in cash.items() if v}
     changes: dict[datetime.date, list] = defaultdict(list)
     for kind, source in (("units", holdings.units), ("cash", holdings.cash)):
         for key, series in source.items():
             for day, amount in series.items():
                 if start <= day <= end:
                     changes[day].append((kind, key, amount))
-    days = []
+    current: dict[str, PricePoint] = {symbol: p for symbol in prices.series
+                                      if (p := prices.on(symbol, start)) is not None}
+    new_prices = prices.by_day(start + ONE_DAY, end)
+    if not detail:
+        from .valuation_walk import walk_days  # it builds on this module's types
+
+        return walk_days(prices, units, cash, current, start, end, changes, new_prices)
+    days: list[DayValue] = []
+    previous: tuple[Gap, ...] = ()
     day = start
     while day <= end:
         for kind, key, amount in changes.get(day, ()):
             target = units if kind == "units" else cash
             target[key] = target.get(key, ZERO) + amount
-        days.append(value_on(prices, units, cash, day, detail))
+            if not target[key]:
+                del target[key]
+        current.update(new_prices.get(day, ()))
+        value = _value_day(prices, units, cash, day, current, detail)
+        if value.gaps == previous:
+            value.gaps = previous  # shared: the same gaps as the day before
+        previous = value.gaps
+        days.append(value)
         day += ONE_DAY
     return days
 
 
-def value_on(prices: Prices, units: dict, cash: dict, day: datetime.date, detail: bool = True) -> DayValue:
+def _value_day(prices: Prices, units: dict, cash: dict, day: datetime.date, current: dict,
+               detail: bool) -> DayValue:
     """Value one day's holdings: 5 AAPL at 150 USD (rate 1) + 100 EUR at 1.10 = 750 + 110 = 860 USD."""
     result = DayValue(day, ZERO)
     total: Decimal | None = ZERO
-    for (account, symbol), quantity in sorted(units.items()):
-        if not quantity:
-            continue
+    rates: dict[str, Decimal | None] = {}
+    gaps: list[Gap] = []
+    lines: list[Line] = []
+    for (account, symbol), quantity in (sorted(units.items()) if detail else units.items()):
         currency = prices.currency.get(symbol, "")
-        point = prices.on(symbol, day)
-        rate = prices.rate(currency, day) if currency else None
+        point = current.get(symbol)
+        if currency not in rates:
+            rates[currency] = prices.rate(currency, day) if currency else None
+        rate = rates[currency]
         if point is None:
-            result.gaps.append(Gap("no_price", account, symbol, f"no price for {symbol} on or before {day}"))
+            gaps.append(Gap("no_price", account, symbol, f"no price for {symbol} on or before this day"))
+        elif point.source == "cost":
+            gaps.append(Gap("cost_price", account, symbol, f"{symbol} valued at its opening cost"))
         elif (day - point.date).days > STALE_DAYS:
-            result.gaps.append(Gap("stale_price", account, symbol, f"{symbol} valued at its {point.date} price "
-                                                                  f"({point.source})"))
-        if point is not None and point.source == "cost":
-            result.gaps.append(Gap("cost_price", account, symbol, f"{symbol} valued at its opening cost"))
+            gaps.append(Gap("stale_price", account, symbol, f"{symbol} valued at a price older than {STALE_DAYS} "
+                                                            f"days (the latest known)"))
         if rate is None and point is not None:
-            result.gaps.append(Gap("no_rate", account, currency or symbol, f"no {currency} rate on or before {day}"))
+            gaps.append(Gap("no_rate", account, currency or symbol, f"no {currency} rate on or before this day"))
         base = quantity * point.unit_price * rate if point is not None and rate is not None else None
         total = None if base is None or total is None else total + base
         if detail:
-            result.lines.append(Line(account, symbol, currency, quantity, point.unit_price if point else None,
-                                     point.date if point else None, point.source if point else "", rate, base,
-                                     point.flex_src if point else ""))
-    for (account, currency), amount in sorted(cash.items()):
-        if not amount:
-            continue
-        rate = prices.rate(currency, day)
+            lines.append(Line(account, symbol, currency, quantity, point.unit_price if point else None,
+                              point.date if point else None, point.source if point else "", rate, base,
+                              point.flex_src if point else ""))
+    for (account, currency), amount in (sorted(cash.items()) if detail else cash.items()):
+        if currency not in rates:
+            rates[currency] = prices.rate(currency, day)
+        rate = rates[currency]
         if rate is None:
-            result.gaps.append(Gap("no_rate", account, currency, f"no {currency} rate on or before {day}"))
+            gaps.append(Gap("no_rate", account, currency, f"no {currency} rate on or before this day"))
         base = amount * rate if rate is not None else None
         total = None if base is None or total is None else total + base
         if detail:
-            result.lines.append(Line(account, currency, currency, amount, Decimal(1), None, "cash", rate, base))
-    result.value = total
+            lines.append(Line(account, currency, currency, amount, Decimal(1), None, "cash", rate, base))
+    result.value, result.gaps, result.lines = total, tuple(sorted(gaps, key=_gap_key)), lines
     return result
+
+
+def _gap_key(gap: Gap) -> tuple:
+    return gap.kind, gap.account, gap.what

@@ -17,8 +17,8 @@ from pathlib import Path
 from beanflex.engine import fx_attribution, periods as periods_mod
 from beanflex.engine.book import Book, load_book, raw_refs
 from beanflex.engine.flows import Entity, account_entity, instruments_entity
-from beanflex.engine.returns import PeriodResult, period_result
-from beanflex.engine.valuation import Prices, value_days
+from beanflex.engine.returns import PeriodResult, entity_series, period_result
+from beanflex.engine.valuation import ONE_DAY, Prices, value_days
 
 from .reports import money
 from .returns_groups import label_members, strategy_entities, strategy_groups
@@ -105,14 +105,16 @@ def returns_report(entries, options_map, by: str = "account", period_names=(), s
     report["periods"] = [{"period": p, "from": s.isoformat() if s else None, "to": t.isoformat()}
                          for p, s, t in plist]
     for entity in found:
-        for name, first, last in plist:
-            result = period_result(prices, entity, name, first, last)
-            report["rows"].append(result_row(book, entity, result))
+        series = entity_series(prices, entity, as_of)
+        results = [period_result(prices, entity, name, first, last, series=series) for name, first, last in plist]
+        dates = [d for r in results if r.start for d in (r.start - ONE_DAY, r.end)]
+        runs = fx_attribution.lot_runs(book, _fx_members(book, entity), dates) if entity.kind != "strategy" else {}
+        report["rows"].extend(result_row(book, entity, result, runs) for result in results)
     return report
 
 
-def result_row(book: Book, entity: Entity, result: PeriodResult) -> dict:
-    fx = _fx(book, entity, result)
+def result_row(book: Book, entity: Entity, result: PeriodResult, runs: dict | None = None) -> dict:
+    fx = _fx(book, entity, result, runs)
     fx_total = fx.total if fx is not None else None
     fx_return = local = None
     if fx_total is not None and result.md is not None and result.md_capital:
@@ -135,20 +137,28 @@ def result_row(book: Book, entity: Entity, result: PeriodResult) -> dict:
     }
 
 
-def _fx(book: Book, entity: Entity, result: PeriodResult):
+def _fx_members(book: Book, entity: Entity) -> dict[tuple[str, str], Decimal]:
+    """The instruments (with weights) whose holdings FX the entity owns: all of an account's or the portfolio's."""
+    if entity.kind in ("account", "portfolio"):
+        accounts = _entity_accounts(book, entity)
+        return {key: Decimal(1) for key in book.instruments if key[0] in accounts}
+    return {(m["account"], m["conid"]): m["weight"] for m in entity.members}
+
+
+def _entity_accounts(book: Book, entity: Entity) -> set[str]:
+    if entity.kind == "account":
+        return {entity.key}
+    return {a for a, _ in book.instruments} | {p.account.split(":")[2] for _, p in book.cash_postings}
+
+
+def _fx(book: Book, entity: Entity, result: PeriodResult, runs: dict | None = None):
     """The FX split of the row; None where it is not defined (a strategy group, a period without data)."""
     if result.start is None or result.status == "no_data" or entity.kind == "strategy":
         return None
     split = fx_attribution.FxSplit()
+    fx_attribution.holdings_fx(book, _fx_members(book, entity), result.start, result.end, split, runs)
     if entity.kind in ("account", "portfolio"):
-        accounts = {entity.key} if entity.kind == "account" else {a for a, _ in book.instruments} | {
-            p.account.split(":")[2] for _, p in book.cash_postings}
-        members = {key: Decimal(1) for key in book.instruments if key[0] in accounts}
-        fx_attribution.holdings_fx(book, members, result.start, result.end, split)
-        fx_attribution.cash_fx(book, accounts, result.start, result.end, split)
-    else:
-        members = {(m["account"], m["conid"]): m["weight"] for m in entity.members}
-        fx_attribution.holdings_fx(book, members, result.start, result.end, split)
+        fx_attribution.cash_fx(book, _entity_accounts(book, entity), result.start, result.end, split)
     return split
 
 
