@@ -119,13 +119,16 @@ def _by_day(flows: list[Flow]) -> tuple[dict, dict]:
     return ins, outs
 
 
-def link(daily: list) -> tuple[Decimal | None, list]:
-    """TWR and the cumulative TWR after each day: (1.10 x 0.90) - 1 = -0.01. None once a day is unknown."""
+def link(daily: list, with_path: bool = True) -> tuple[Decimal | None, list]:
+    """TWR and (with_path) the cumulative TWR after each day: (1.10 x 0.90) - 1 = -0.01. None once a day is
+    unknown."""
     growth: Decimal | None = ONE
     path = []
     for day, r in daily:
-        growth = None if growth is None or r is None else growth * (ONE + r)
-        path.append((day, None if growth is None else growth - ONE))
+        if growth is not None:
+            growth = None if r is None else growth * (ONE + r) if r else growth
+        if with_path:
+            path.append((day, None if growth is None else growth - ONE))
     return (None if growth is None else growth - ONE), path
 
 
@@ -147,7 +150,10 @@ def xirr(cashflows: list[tuple[datetime.date, Decimal]], guess: Decimal | None =
          year: Decimal = DAYS_PER_YEAR) -> Decimal | None:
     """The rate r per `year` days with sum a_i (1 + r)^(-(d_i - d_0)/year) = 0 (investor's signs: money put in
     < 0). With `year` = the period's own length in days, r is the rate over the period."""
-    flows = [(Decimal((d - cashflows[0][0]).days) / year, a) for d, a in cashflows if a]
+    by_day: dict[datetime.date, Decimal] = {}
+    for d, a in cashflows:  # one term per day: a day's flows share their discount factor
+        by_day[d] = by_day.get(d, ZERO) + a
+    flows = [(Decimal((d - cashflows[0][0]).days) / year, a) for d, a in sorted(by_day.items()) if a]
     if not flows or all(a > 0 for _, a in flows) or all(a < 0 for _, a in flows):
         return None
     with localcontext() as ctx:
@@ -169,10 +175,12 @@ def xirr(cashflows: list[tuple[datetime.date, Decimal]], guess: Decimal | None =
 
 
 def _npv(flows, rate: Decimal) -> tuple[Decimal, Decimal]:
+    """Net present value at `rate` and its derivative; (1 + r)^-t as exp(-t ln(1 + r)), one logarithm a call."""
     base = ONE + rate
+    log = base.ln()
     value = slope = ZERO
     for t, a in flows:
-        factor = base ** (-t)
+        factor = (-t * log).exp() if t else ONE
         value += a * factor
         slope -= t * a * factor / base
     return value, slope
@@ -229,7 +237,7 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
         else:
             result.outflows -= flow.amount
     daily, result.undefined_days = daily_returns(days, flows, before.value if before.value is not None else None)
-    result.twr, result.cumulative = link(daily)
+    result.twr, result.cumulative = link(daily, keep_days)
     if result.undefined_days:
         result.notes.append(f"{len(result.undefined_days)} day(s) start with no capital and end with some (e.g. a "
                             f"short sale); they add no return to the TWR")

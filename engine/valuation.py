@@ -112,13 +112,16 @@ class Prices:
         i = bisect.bisect_right(keys, (day, 99))
         return self.series[symbol][i - 1] if i else None
 
-    def by_day(self, start: datetime.date, end: datetime.date) -> dict[datetime.date, list]:
-        """{day: [(symbol, the day's best point)]} for start..end: what changes the latest price on each day."""
+    def by_day(self, start: datetime.date, end: datetime.date, symbols) -> dict[datetime.date, list]:
+        """{day: [(symbol, the day's best point)]} for start..end and the given commodities: what changes the
+        latest price on each day."""
         found: dict[datetime.date, dict] = defaultdict(dict)
-        for symbol, points in self.series.items():
-            for point in points:  # sorted by (date, rank): the day's best comes last and wins
-                if start <= point.date <= end:
-                    found[point.date][symbol] = point
+        for symbol in symbols:
+            points, keys = self.series.get(symbol, ()), self._keys.get(symbol, ())
+            for point in points[bisect.bisect_left(keys, (start, -1)):]:  # by (date, rank): the best comes last
+                if point.date > end:
+                    break
+                found[point.date][symbol] = point
         return {day: list(best.items()) for day, best in found.items()}
 
     def rate(self, currency: str, day: datetime.date) -> Decimal | None:
@@ -166,9 +169,9 @@ def value_days(prices: Prices, holdings: Holdings, start: datetime.date, end: da
             for day, amount in series.items():
                 if start <= day <= end:
                     changes[day].append((kind, key, amount))
-    current: dict[str, PricePoint] = {symbol: p for symbol in prices.series
-                                      if (p := prices.on(symbol, start)) is not None}
-    new_prices = prices.by_day(start + ONE_DAY, end)
+    symbols = {symbol for _, symbol in holdings.units}  # only what this entity ever holds
+    current: dict[str, PricePoint] = {symbol: p for symbol in symbols if (p := prices.on(symbol, start)) is not None}
+    new_prices = prices.by_day(start + ONE_DAY, end, symbols)
     if not detail:
         from .valuation_walk import walk_days  # it builds on this module's types
 

@@ -38,6 +38,7 @@ class Walker:
         self.gaps_changed = True
         self.last_gaps: tuple[Gap, ...] = ()
         self.last_rate_gaps = False
+        self.currencies: list[str] | None = None  # the currencies to price today; None: work them out again
         for (account, currency), amount in cash.items():
             self.cash[currency] += amount
             self.cash_accounts[currency].add(account)
@@ -65,6 +66,8 @@ class Walker:
             dirty |= self.held.get(symbol, set())
         for symbol in self.stale_on.pop(day, ()):
             dirty |= self.held.get(symbol, set())
+        if dirty or changes:
+            self.currencies = None
         for key in dirty:
             self._holding(key, day)
         return self._total(day)
@@ -121,9 +124,10 @@ class Walker:
     def _total(self, day: datetime.date) -> DayValue:
         total: Decimal | None = None if self.no_price else ZERO
         rate_gaps = []
-        currencies = {c for c, keys in self.priced_in.items() if keys} | {c for c, a in self.cash_accounts.items()
-                                                                          if a}
-        for currency in sorted(currencies):
+        if self.currencies is None:
+            self.currencies = sorted({c for c, keys in self.priced_in.items() if keys}
+                                     | {c for c, accounts in self.cash_accounts.items() if accounts})
+        for currency in self.currencies:
             rate = self.prices.rate(currency, day) if currency else None
             if rate is None:
                 for account, symbol in sorted(self.priced_in.get(currency, ())):
