@@ -55,6 +55,7 @@ class Entity:
     holdings: Holdings = field(default_factory=Holdings)
     flows: list[Flow] = field(default_factory=list)
     members: list[dict] = field(default_factory=list)  # account, conid, symbol, weight
+    accounts: tuple[str, ...] = ()  # an account's or the portfolio's IBKR accounts
 
     def inception(self) -> datetime.date | None:
         days = [f.date for f in self.flows]
@@ -68,7 +69,7 @@ def account_entity(book: Book, prices: Prices, accounts: list[str], kind: str = 
                    name: str | None = None) -> Entity:
     """One IBKR account (or several together as the portfolio): all units, all cash, external flows only."""
     key = accounts[0] if kind == "account" else "portfolio"
-    entity = Entity(kind, key, name or key)
+    entity = Entity(kind, key, name or key, accounts=tuple(accounts))
     wanted = set(accounts)
     for (account, conid), inst in book.instruments.items():
         if account not in wanted:

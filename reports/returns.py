@@ -146,9 +146,8 @@ def _fx_members(book: Book, entity: Entity) -> dict[tuple[str, str], Decimal]:
 
 
 def _entity_accounts(book: Book, entity: Entity) -> set[str]:
-    if entity.kind == "account":
-        return {entity.key}
-    return {a for a, _ in book.instruments} | {p.account.split(":")[2] for _, p in book.cash_postings}
+    """The IBKR accounts of an account or portfolio entity (the portfolio under --account: those accounts)."""
+    return set(entity.accounts)
 
 
 def _fx(book: Book, entity: Entity, result: PeriodResult, runs: dict | None = None):

@@ -91,8 +91,11 @@ def test_performance_page(served):
         holdings = page.locator("#bf-holdings").inner_text()
         assert "SAPX" in holdings and "ibkr-position" in holdings  # IBKR's OpenPositions mark
         if os.environ.get("BEANFLEX_SCREENSHOTS"):
-            page.goto(f"{base}/BeanflexPerformance/")
-            page.screenshot(path=str(Path(os.environ["BEANFLEX_SCREENSHOTS"]) / "performance.png"), full_page=True)
+            page.goto(f"{base}/BeanflexPerformance/?period=ITD")
+            page.screenshot(path=str(Path(os.environ["BEANFLEX_SCREENSHOTS"]) / "performance.png"))
+            page.set_viewport_size({"width": 1280, "height": 2400})  # Fava scrolls inside its article
+            page.locator("#bf-detail").scroll_into_view_if_needed()
+            page.screenshot(path=str(Path(os.environ["BEANFLEX_SCREENSHOTS"]) / "performance-detail.png"))
         # a bad argument is a message, not a 500
         page.goto(f"{base}/BeanflexPerformance/?by=nonsense")
         assert "by must be one of" in page.locator("#bf-performance").inner_text()
