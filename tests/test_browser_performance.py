@@ -96,7 +96,14 @@ def test_performance_page(served):
             page.set_viewport_size({"width": 1280, "height": 2400})  # Fava scrolls inside its article
             page.locator("#bf-detail").scroll_into_view_if_needed()
             page.screenshot(path=str(Path(os.environ["BEANFLEX_SCREENSHOTS"]) / "performance-detail.png"))
-        # a bad argument is a message, not a 500
+        # IBKR's NAV on the Reconciliation page, each row leading to our daily values
+        page.goto(f"{base}/BeanflexReconcile/")
+        nav = page.locator('#bf-summaries tr[data-bf-field="nav.total"]')
+        assert nav.count() == 4 and "nav_accruals" in page.locator("#bf-diffs").inner_text()
+        nav.first.locator("a", has_text="NAV").click()
+        page.wait_for_selector("#bf-detail")
+        assert page.locator("#bf-days tbody tr").count() == 4
+                # a bad argument is a message, not a 500
         page.goto(f"{base}/BeanflexPerformance/?by=nonsense")
         assert "by must be one of" in page.locator("#bf-performance").inner_text()
         browser.close()
