@@ -88,7 +88,9 @@ class PeriodResult:
 
 
 def daily_returns(days: list[DayValue], flows: list[Flow], before: Decimal) -> tuple[list, list]:
-    """[(day, r_d or None)], undefined days. `before` is the value at the end of the day before the first."""
+    """[(day, r_d or None)], undefined days. `before` is the value at the end of the day before the first.
+    A day that starts with negative capital (a short position, or money spent that the ledger never saw come in)
+    has no meaningful return: None, so the TWR is not computed, and the day is listed as undefined."""
     ins, outs = _by_day(flows)
     result, undefined = [], []
     prev: Decimal | None = before
@@ -101,6 +103,9 @@ def daily_returns(days: list[DayValue], flows: list[Flow], before: Decimal) -> t
             if end:
                 undefined.append(day.date)
             result.append((day.date, ZERO))
+        elif start < 0:
+            undefined.append(day.date)
+            result.append((day.date, None))
         else:
             result.append((day.date, end / start - ONE))
         prev = day.value
@@ -222,6 +227,18 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
     result.start = start
     days = (series or Series()).days(start - ONE_DAY, end) or value_days(prices, entity.holdings, start - ONE_DAY,
                                                                            end)
+    unknown = [d.date for d in days if d.value is None]
+    if unknown and start < unknown[-1] + 2 * ONE_DAY <= end:
+        # the value is known from the day after the last unknown one: measure from the day after that (its start
+        # value is then known), and say so
+        later = period_result(prices, entity, period, unknown[-1] + 2 * ONE_DAY, end, keep_days, series)
+        later.notes.insert(0, f"starts at {later.start}: before it a price or rate is missing (last on "
+                              f"{unknown[-1]}, see gaps), not {start}")
+        later.status = "partial" if later.status == "ok" else later.status
+        before_gaps = [g for g in summarise_gaps(days) if g["kind"] in ("no_price", "no_rate", "cost_price")
+                       and g["from"] < later.start.isoformat()]
+        later.gaps = before_gaps + [g for g in later.gaps if g not in before_gaps]
+        return later
     before, days = days[0], days[1:]
     flows = [f for f in entity.flows if start <= f.date <= end]
     result.flows, result.start_value, result.end_value = flows, before.value, days[-1].value
@@ -239,8 +256,9 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
     daily, result.undefined_days = daily_returns(days, flows, before.value if before.value is not None else None)
     result.twr, result.cumulative = link(daily, keep_days)
     if result.undefined_days:
-        result.notes.append(f"{len(result.undefined_days)} day(s) start with no capital and end with some (e.g. a "
-                            f"short sale); they add no return to the TWR")
+        result.notes.append(f"{len(result.undefined_days)} day(s) start with no or negative capital (a short "
+                            f"position, or money spent that the ledger never saw come in: a missing deposit or "
+                            f"opening balance?), from {result.undefined_days[0]}: no daily return for them")
         result.status = "partial"
     if any(g["kind"] in ("no_price", "no_rate", "no_value") for g in result.gaps) or result.end_value is None \
             or result.start_value is None:
@@ -257,6 +275,8 @@ def _money_weighted(result: PeriodResult, flows: list[Flow], start: datetime.dat
     dated = [(f.date, f.amount) for f in flows if f.amount is not None]
     result.gain = result.end_value - result.start_value - result.net_flows
     result.md, result.md_capital = modified_dietz(result.start_value, result.end_value, dated, start, end)
+    if result.md is None:
+        result.notes.append(f"no Modified Dietz return: the average capital is {result.md_capital} (not positive)")
     cashflows = [(start, -result.start_value)] + [(d, -a) for d, a in dated] + [(end, result.end_value)]
     span = Decimal((end - start).days)
     if not span:

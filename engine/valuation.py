@@ -92,13 +92,13 @@ class Prices:
         for inst in book.instruments.values():
             self.currency.setdefault(inst.symbol, inst.currency)
             for event in inst.events:
-                price = dec(event.meta.get("trade_price"))
-                if price is not None and event.legs and event.kind == "trade":
+                price = dec(event.meta.get("trade_price"))  # trades, and assignments, exercises, expiries
+                if price is not None and event.legs:
                     series[inst.symbol].append(PricePoint(event.date, _RANK["trade"], price * inst.multiplier,
                                                           "trade", event.flex_src))
                 elif event.kind in ("opening", "transfer"):
                     for leg in event.legs:
-                        if leg.cost is not None and leg.units > 0:
+                        if leg.cost is not None and leg.units:
                             series[inst.symbol].append(PricePoint(event.date, _RANK["cost"], leg.cost, "cost",
                                                                   event.flex_src))
         self.series = {symbol: sorted(points, key=lambda p: (p.date, p.rank)) for symbol, points in series.items()}

@@ -126,3 +126,27 @@ def test_periods():
     assert periods.calendar_years(datetime.date(2023, 3, 5), as_of) == ["2023", "2024"]
     with pytest.raises(periods.PeriodError, match="MTD, QTD, YTD, 1Y, ITD"):
         periods.resolve("last week", as_of)
+
+
+def test_period_starts_where_values_become_known():
+    # without the 01-02 trade price AAPL has no price until the 01-31 mark: 01-02..01-30 are unknown, so the
+    # period is measured from 02-01 (its start value, the end of 01-31, is known: 100 x 110 = 11,000) and says so
+    text = DESIGN_10.replace('  trade_price: 100\n', '', 1)
+    r = measure(text)
+    assert (r.status, r.start, r.start_value) == ("partial", datetime.date(2024, 2, 1), D(11000))
+    assert "starts at 2024-02-01" in r.notes[0]
+    assert {"kind": "no_price", "what": "AAPL", "from": "2024-01-02", "to": "2024-01-30"}.items() <= r.gaps[0].items()
+    # 02-01: 11,000 in, 22,000 at the end (r = 0); 02-29: 19,800 -> TWR -10 %;
+    # Modified Dietz (19,800 - 11,000 - 11,000) / (11,000 + 11,000 x 28/28) = -2,200 / 22,000 = -10 %
+    assert r.twr == D("-0.1") and r.md == D("-0.1")
+
+
+def test_negative_capital_has_no_twr():
+    # shares bought with money the ledger never saw come in: the account is worth less than nothing
+    # 1,000 deposited, 10,000 spent (cash -9,000); a mark of 5 on 01-30 makes it 500 - 9,000 = -8,500, so 01-31
+    # starts with negative capital
+    text = DESIGN_10.split("2024-02-01 *")[0].replace("10000 USD\n  Equity", "1000 USD\n  Equity", 1)
+    text += "2024-01-30 price AAPL 5 USD\n"
+    r = measure(text, end=datetime.date(2024, 1, 31))
+    assert r.undefined_days == [datetime.date(2024, 1, 31)]
+    assert r.twr is None and r.undefined_days and "negative capital" in r.notes[0]
