@@ -260,6 +260,11 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
                             f"position, or money spent that the ledger never saw come in: a missing deposit or "
                             f"opening balance?), from {result.undefined_days[0]}: no daily return for them")
         result.status = "partial"
+    costed = sorted({g["what"] for g in result.gaps if g["kind"] == "cost_price"})
+    if costed:
+        result.notes.append(f"valued at their opening cost until IBKR first prices them: {', '.join(costed)}; the "
+                            f"gain since they were bought shows when the first price arrives")
+        result.status = "partial" if result.status == "ok" else result.status
     if any(g["kind"] in ("no_price", "no_rate", "no_value") for g in result.gaps) or result.end_value is None \
             or result.start_value is None:
         result.status = "incomplete"
