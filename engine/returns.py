@@ -227,23 +227,42 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
     result.start = start
     days = (series or Series()).days(start - ONE_DAY, end) or value_days(prices, entity.holdings, start - ONE_DAY,
                                                                            end)
-    unknown = [d.date for d in days if d.value is None]
-    if unknown and start < unknown[-1] + 2 * ONE_DAY <= end:
-        # the value is known from the day after the last unknown one: measure from the day after that (its start
-        # value is then known), and say so
-        later = period_result(prices, entity, period, unknown[-1] + 2 * ONE_DAY, end, keep_days, series)
-        later.notes.insert(0, f"starts at {later.start}: before it a price or rate is missing (last on "
-                              f"{unknown[-1]}, see gaps), not {start}")
-        later.status = "partial" if later.status == "ok" else later.status
-        before_gaps = [g for g in summarise_gaps(days) if g["kind"] in ("no_price", "no_rate", "cost_price")
-                       and g["from"] < later.start.isoformat()]
-        later.gaps = before_gaps + [g for g in later.gaps if g not in before_gaps]
+    later = _from_known_values(prices, entity, result, days, keep_days, series)
+    if later is not None:
         return later
     before, days = days[0], days[1:]
     flows = [f for f in entity.flows if start <= f.date <= end]
     result.flows, result.start_value, result.end_value = flows, before.value, days[-1].value
     result.gaps = summarise_gaps([before] + days, series.gaps if series is not None and series.values else None)
     result.days = days if keep_days else []
+    _add_flows(result, flows)
+    daily, result.undefined_days = daily_returns(days, flows, before.value)
+    result.twr, result.cumulative = link(daily, keep_days)
+    if _say_what_is_missing(result):
+        _money_weighted(result, flows, start, end)
+    return result
+
+
+def _from_known_values(prices, entity, result: PeriodResult, days: list[DayValue], keep_days: bool,
+                       series) -> PeriodResult | None:
+    """When the first days have no value (a missing price or rate) but later ones do: the period measured from
+    the day after the first known value (so its start value is known), saying so; None otherwise."""
+    unknown = [d.date for d in days if d.value is None]
+    start, end = result.start, result.end
+    if not unknown or not start < unknown[-1] + 2 * ONE_DAY <= end:
+        return None
+    later = period_result(prices, entity, result.period, unknown[-1] + 2 * ONE_DAY, end, keep_days, series)
+    later.notes[:0] = result.notes + [f"starts at {later.start}: before it a price or rate is missing (last on "
+                                      f"{unknown[-1]}, see gaps), not {start}"]
+    later.status = "partial" if later.status == "ok" else later.status
+    before_gaps = [g for g in summarise_gaps(days) if g["kind"] in ("no_price", "no_rate", "cost_price")
+                   and g["from"] < later.start.isoformat()]
+    later.gaps = before_gaps + [g for g in later.gaps if g not in before_gaps]
+    return later
+
+
+def _add_flows(result: PeriodResult, flows: list[Flow]) -> None:
+    """Inflows and outflows of the period; a flow without a value (no price or rate that day) is a gap."""
     for flow in flows:
         if flow.amount is None:
             result.gaps.append({"kind": "no_value", "account": flow.account, "what": flow.symbol,
@@ -253,8 +272,11 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
             result.inflows += flow.amount
         else:
             result.outflows -= flow.amount
-    daily, result.undefined_days = daily_returns(days, flows, before.value if before.value is not None else None)
-    result.twr, result.cumulative = link(daily, keep_days)
+
+
+def _say_what_is_missing(result: PeriodResult) -> bool:
+    """Status and notes from the undefined days and gaps; False when a value the money-weighted figures need is
+    missing (the row is then `incomplete`)."""
     if result.undefined_days:
         result.notes.append(f"{len(result.undefined_days)} day(s) start with no or negative capital (a short "
                             f"position, or money spent that the ledger never saw come in: a missing deposit or "
@@ -269,9 +291,8 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
             or result.start_value is None:
         result.status = "incomplete"
         result.notes.append("a price or rate is missing (see gaps): the returns that need it are not computed")
-        return result
-    _money_weighted(result, flows, start, end)
-    return result
+        return False
+    return True
 
 
 def _money_weighted(result: PeriodResult, flows: list[Flow], start: datetime.date, end: datetime.date) -> None:
