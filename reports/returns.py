@@ -183,7 +183,9 @@ def detail(entries, options_map, by: str, key: str, period: str = "ITD", start=N
                    "flex_id": f.flex_id, "description": f.description, "account": f.account, "symbol": f.symbol,
                    "raw": raw_refs(f.flex_src)} for f in result.flows],
         "days": [{"date": d.date.isoformat(), "value": money(d.value),
-                  "twr": ratio(cumulative.get(d.date)), "gaps": [g.detail for g in d.gaps]} for d in result.days],
+                  "twr": ratio(cumulative.get(d.date)), "gaps": len(d.gaps),
+                  "unknown": sorted({g.what for g in d.gaps if g.kind in ("no_price", "no_rate")})}
+                 for d in result.days],
         "holdings": [{"account": ln.account, "symbol": ln.symbol, "currency": ln.currency, "units": str(ln.units),
                       "price": None if ln.unit_price is None else str(ln.unit_price),
                       "price_date": ln.price_date.isoformat() if ln.price_date else None,
