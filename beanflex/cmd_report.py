@@ -13,31 +13,20 @@ from .cli import DiffFound, pass_workspace  # cli.py defines both before it impo
 from .workspace import Workspace
 
 
-def load_book(ws: Workspace):
-    """The ledger as a Book; a ledger that does not load is an error naming the file and what to do."""
-    return load_ledger(ws)[0]
-
-
 def load_ledger(ws: Workspace):
-    """(Book, reconcile tolerance, entries) of the ledger: the tolerance of its reconcile plugin line, else 0.01,
-    so the reports agree with bean-check and `beanflex check`."""
-    from beancount import loader
+    """The ledger loaded for the reports (book, tolerance, labels); one that does not load is an error naming
+    the file and what to do."""
+    from beanflex.reports import ledger
 
-    from beanflex.engine.book import load_book as build
+    try:
+        return ledger.load(ws.main_file)
+    except ledger.LedgerNotLoaded as exc:
+        raise click.ClickException(str(exc)) from None
 
-    if not ws.main_file.exists():
-        raise click.ClickException(f"No ledger at {ws.main_file}: run 'beanflex init' there, or pass --ledger PATH "
-                                   f"(or set BEANFLEX_LEDGER)")
-    entries, errors, options = loader.load_file(str(ws.main_file))
-    fatal = [e for e in errors if type(e).__name__ not in ("ReconcileError", "LabelsError", "BalanceError")]
-    if fatal and not entries:
-        first = fatal[0]
-        where = f"{first.source.get('filename')}:{first.source.get('lineno')}" if first.source else ws.main_file
-        raise click.ClickException(f"The ledger did not load: {where}: {first.message} (run 'bean-check "
-                                   f"{ws.main_file}' for all {len(fatal)} error(s))")
-    from beanflex.engine.reconcile import configured_tolerance
 
-    return build(entries, options), configured_tolerance(options), entries
+def load_book(ws: Workspace):
+    """The ledger as a Book (reports.ledger explains which)."""
+    return load_ledger(ws).book
 
 
 def _date(ctx, param, value):
@@ -51,10 +40,28 @@ def _date(ctx, param, value):
 
 def _options(mode: str, method: str, start, end):
     """The P&L options after the usage checks every report shares (check_usage)."""
-    from beanflex.engine.pnl import Options
+    from beanflex.reports.ledger import options
 
     check_usage(mode, start, end)
-    return Options(mode=mode, method=method, start=start, end=end)
+    premium = click.get_current_context().meta.get(PREMIUM_KEY, "separate")
+    return options(mode, method, start, end, premium)
+
+
+PREMIUM_KEY = "beanflex.premium"
+
+
+def _premium(ctx, param, value):
+    """--premium, kept on the context so the report functions' signatures stay as they are."""
+    ctx.meta[PREMIUM_KEY] = value
+    return value
+
+
+def premium_option(func):
+    """`--premium separate|folded` (DESIGN §8): where --mode economic puts an assigned option's premium."""
+    return click.option("--premium", type=click.Choice(["separate", "folded"]), default="separate",
+                        show_default=True, expose_value=False, callback=_premium,
+                        help="--mode economic: keep an assigned/exercised option's premium on the option, or fold "
+                             "it into the stock as IBKR does (--mode ibkr always folds).")(func)
 
 
 def check_usage(mode: str, start, end) -> None:
@@ -67,6 +74,10 @@ def check_usage(mode: str, start, end) -> None:
     if mode == "ibkr" and source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
         raise click.UsageError("--method applies to --mode economic; --mode ibkr follows the lots IBKR closed "
                                "(add --mode economic, or drop --method)")
+    if mode == "ibkr" and ctx.get_parameter_source("premium") == ParameterSource.COMMANDLINE \
+            and ctx.meta.get(PREMIUM_KEY) == "separate":
+        raise click.UsageError("--premium separate applies to --mode economic; --mode ibkr folds option premiums "
+                               "into the stock as IBKR does (add --mode economic)")
     if start is not None and end is not None and start > end:
         raise click.UsageError(f"--from {start} is later than --to {end}: give a range that runs forward")
 
@@ -95,6 +106,7 @@ def common_options(func):
                      help="ibkr: the lots IBKR closed; economic: --method."),
         click.option("--method", type=click.Choice(["fifo", "average", "lifo"]), default="fifo", show_default=True,
                      help="Lot method for --mode economic."),
+        premium_option,
         click.option("--from", "start", callback=_date, metavar="DATE", help="Realized and income from this date."),
         click.option("--to", "end", callback=_date, metavar="DATE", help="... to this date; positions as of it."),
         click.option("--account", "accounts", multiple=True, metavar="ACCT", help="Only this IBKR account."),
@@ -120,20 +132,21 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
     """Realized and unrealized P&L per instrument, commissions, income, in trade and base currency."""
     from beanflex.reports import reports
 
-    book, tolerance, entries = load_ledger(ws)
-    emit("pnl", reports.pnl_report(book, _options(mode, method, start, end), accounts, labels, tolerance, entries),
-         fmt, output)
+    loaded = load_ledger(ws)
+    emit("pnl", reports.pnl_report(loaded.book, _options(mode, method, start, end), accounts, labels,
+                                   loaded.tolerance, loaded.entries), fmt, output)
 
 
 @report.command("positions")
 @common_options
+@click.option("--underlying", metavar="SYMBOL|CONID", help="Only this underlying and the options on it.")
 @pass_workspace
-def positions(ws, mode, method, start, end, accounts, labels, fmt, output):
-    """Open positions at --to (default: the ledger's last date) with their lots."""
+def positions(ws, mode, method, start, end, accounts, labels, fmt, output, underlying):
+    """Open positions at --to (default: the ledger's last date) with their lots; options with strike and moneyness."""
     from beanflex.reports import reports
 
-    emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels),
-         fmt, output)
+    emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels,
+                                               underlying), fmt, output)
 
 
 @report.command("events")
@@ -166,9 +179,9 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
         tol = None if tolerance is None else Decimal(tolerance)
     except InvalidOperation:
         raise click.BadParameter(f"{tolerance!r} is not a number", param_hint="--tolerance") from None
-    book, configured, _ = load_ledger(ws)
-    tol = configured if tol is None else tol
-    report_ = reports.reconcile_report(book, tol, accounts, start, end, labels)
+    loaded = load_ledger(ws)
+    tol = loaded.tolerance if tol is None else tol
+    report_ = reports.reconcile_report(loaded.book, tol, accounts, start, end, labels)
     emit("reconcile", report_, fmt, output)
     if fail_on_diff and report_["status"] == "diff":
         raise DiffFound(f"{len(report_['diffs'])} reconciliation diff(s) above {tol}; see the 'diffs' list")
@@ -179,6 +192,7 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 @click.argument("field", default="total")
 @click.option("--mode", type=click.Choice(["ibkr", "economic"]), default="ibkr", show_default=True)
 @click.option("--method", type=click.Choice(["fifo", "average", "lifo"]), default="fifo", show_default=True)
+@premium_option
 @click.option("--from", "start", callback=_date, metavar="DATE")
 @click.option("--to", "end", callback=_date, metavar="DATE")
 @click.option("--account", "accounts", multiple=True, metavar="ACCT")
@@ -188,10 +202,10 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 def explain(ws, key, field, mode, method, start, end, accounts, fmt, output):
     """Every event behind one number (FIELD, default total), each with its raw XML row; they add up to it."""
     from beanflex.reports import reports
-    from beanflex.engine.pnl import BASE_FIELDS, LOCAL_FIELDS
+    from beanflex.reports.ledger import PNL_FIELDS
 
-    if field not in LOCAL_FIELDS + BASE_FIELDS:
-        raise click.BadParameter(f"{field!r} is not a P&L field; one of: {', '.join(LOCAL_FIELDS + BASE_FIELDS)}",
+    if field not in PNL_FIELDS:
+        raise click.BadParameter(f"{field!r} is not a P&L field; one of: {', '.join(PNL_FIELDS)}",
                                  param_hint="FIELD")
     options = _options(mode, method, start, end)
     try:

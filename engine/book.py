@@ -10,41 +10,22 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import functools
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from beancount.core import data
 
-from .gcpause import paused_gc
+from beanflex.contract import flex_src as flex_src_format
+from beanflex.contract.accounts import account_component, split_account
+from beanflex.contract.gcpause import paused_gc
+
 from .marks import Mark, dec, price_mark
 
-_ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+):(.+)$")
-_RAW_ACCOUNT = re.compile(r"^raw/([^/]+)/")
 ZERO = Decimal(0)
 
 #: Income/expense accounts (the part after `<acct>:`) that belong to an instrument when the row names a conid.
 INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "withholding", "Expenses:Fees": "fee"}
-
-
-@functools.lru_cache(maxsize=4096)
-def split_account(account: str) -> tuple[str, str] | None:
-    """`Assets:IBKR:U1:Positions` -> ("U1", "Assets:Positions"); None for accounts outside IBKR. Cached: a ledger
-    has a few dozen accounts and every posting of every load asks (126,600 times on the 10k benchmark)."""
-    match = _ACCOUNT.match(account)
-    return (match.group(2), f"{match.group(1)}:{match.group(3)}") if match else None
-
-
-def account_component(account_id: str) -> str:
-    """IBKR's account id as the ledger's account component: `u1234567` -> `U1234567` (others -> '-')."""
-    return re.sub(r"[^A-Z0-9-]", "-", account_id.upper())
-
-
-def raw_refs(flex_src: str | None) -> list[str]:
-    """`"raw/U1/2024/a.xml:57 raw/U1/2024/a.xml:60"` -> the two references."""
-    return (flex_src or "").split()
 
 
 @dataclass(slots=True)
@@ -56,6 +37,7 @@ class Leg:
     lot_date: datetime.date | None
     label: str | None
     opening: bool | None  # True: opened here (label == the transaction's flex_id); None: no label, judge by sign
+    ibkr_cost: Decimal | None = None  # closing postings: IBKR's CLOSED_LOT cost for this part (`ibkr_lot_cost`)
 
 
 @dataclass(slots=True)
@@ -79,6 +61,8 @@ class Event:
     fx_rate: Decimal | None = None  # trade/pay currency -> base, at this event's date
     amount: Decimal = ZERO  # income rows: dividend received > 0, withholding/fee paid > 0
     meta: dict = field(default_factory=dict, compare=False, repr=False)
+    links: frozenset = frozenset()  # the transaction's links, e.g. ^eae-U1-900002-20240315
+    folded: tuple = ()  # premium.Folds applied by the current view; () in the book itself
 
     @property
     def quantity(self) -> Decimal:
@@ -141,6 +125,7 @@ class Book:
     cash_reports: list[data.Custom] = field(default_factory=list)  # `custom "ibkr-cash"`: IBKR's CashReport
     cash_postings: list[tuple[data.Transaction, data.Posting]] = field(default_factory=list)  # on Assets:…:Cash
     symbol_by_conid: dict[str, str] = field(default_factory=dict)
+    folds: dict = field(default_factory=dict, repr=False)  # premium.py's folds per view, worked out on first use
 
     def rate(self, currency: str, date: datetime.date) -> Decimal | None:
         """Base units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base."""
@@ -274,8 +259,10 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
             cost = posting.cost
             label = cost.label if cost is not None else None
             key = (account, posting.units.currency)
+            ibkr_cost = (posting.meta or {}).get("ibkr_lot_cost")
             legs[key].append(Leg(posting.units.number, cost.number if cost else None,
-                                 cost.date if cost else None, label, _opens(label, flex_id, kind)))
+                                 cost.date if cost else None, label, _opens(label, flex_id, kind),
+                                 dec(ibkr_cost) if ibkr_cost is not None else None))
             if cost is not None and cost.currency:
                 currencies[key] = cost.currency
         elif role in INCOME_KINDS:
@@ -285,7 +272,8 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
     if not legs and not income:
         return []  # cash only (deposits, FX conversions, account fees): no instrument event
     common = dict(date=entry.date, flex_id=flex_id, flex_src=str(meta.get("flex_src") or ""),
-                  description=entry.narration or "", flag=entry.flag or "*", meta=meta)
+                  description=entry.narration or "", flag=entry.flag or "*", meta=meta,
+                  links=entry.links or frozenset())
     events = []
     net_cash, commission = dec(meta.get("net_cash")), dec(meta.get("commission"))
     if net_cash is None and len(legs) == 1:  # hand-written trades: the cash postings in the cost currency
@@ -318,6 +306,8 @@ def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:
     names another row, unknown (judged by sign in lots.py) for hand-written postings without a label."""
     if label == flex_id or kind == "opening":
         return True
+    if kind == "option_adjustment":  # lots move to the adjusted contract under their own labels: judge by sign
+        return None
     return None if label is None else False
 
 
@@ -370,8 +360,7 @@ def _read_position(entry: data.Custom, commodities: dict) -> IbkrPosition:
     flex_src = str(meta.get("flex_src") or "")
     account = meta.get("account")
     if not account:
-        match = _RAW_ACCOUNT.match(flex_src)
-        account = match.group(1) if match else ""
+        account = flex_src_format.account_of(flex_src) or ""
     account = account_component(str(account))
     return IbkrPosition(entry.date, str(account), _conid(symbol, commodities, meta.get("conid")), symbol,
                         dec(meta.get("position")) or ZERO, dec(meta.get("mark_price")),

@@ -23,7 +23,9 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .book import ZERO, Book, Event, split_account
+from beanflex.contract.accounts import split_account
+
+from .book import ZERO, Book, Event
 from .valuation import Holdings, Prices
 
 #: Instrument events that move units without money (their value change is return): splits, expiries, CAs.

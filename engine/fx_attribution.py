@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import lots as lots_mod
-from .book import ZERO, Book, Instrument, split_account
+from beanflex.contract.accounts import split_account
+
+from .book import ZERO, Book, Instrument
 from .valuation import ONE_DAY
 
 

@@ -22,7 +22,7 @@ from .book import ZERO, Event
 ONE = Decimal(1)
 #: Events that move lots in or out at their cost (docs/ledger-format.md, "Transfers"): the lots they close leave
 #: the book without proceeds, so they realize nothing (a transfer out is not a sale).
-AT_COST = frozenset({"transfer"})
+AT_COST = frozenset({"transfer", "option_adjustment"})  # the second: lots carried to an adjusted option contract
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Lot:
     base_basis: Decimal
     label: str | None
     ids: tuple[str, ...]  # flex_ids of the rows behind the lot (the opening trade, splits, a pooled history)
+    premium: Decimal = ZERO  # the part of basis that is a folded option premium (DESIGN §8), e.g. -198.95
+    folds: tuple = ()  # the premium.Folds behind `premium`, for explain
 
     @property
     def cost(self) -> Decimal:
@@ -48,14 +50,19 @@ class Lot:
             return self, self.with_amounts(ZERO, ZERO, ZERO)
         basis = self.basis * units / self.units
         base_basis = self.base_basis * units / self.units
-        taken = self.with_amounts(units, basis, base_basis)
-        rest = self.with_amounts(self.units - units, self.basis - basis, self.base_basis - base_basis)
+        premium = self.premium * units / self.units if self.premium else ZERO
+        taken = self.with_amounts(units, basis, base_basis, premium)
+        rest = self.with_amounts(self.units - units, self.basis - basis, self.base_basis - base_basis,
+                                 self.premium - premium)
         return taken, rest
 
-    def with_amounts(self, units: Decimal, basis: Decimal, base_basis: Decimal) -> Lot:
+    def with_amounts(self, units: Decimal, basis: Decimal, base_basis: Decimal, premium: Decimal | None = None) -> Lot:
         """This lot with other amounts (what dataclasses.replace does, without its per-call field lookup: the
         lot engine makes tens of thousands of these on a large ledger)."""
-        return Lot(self.open_date, units, basis, base_basis, self.label, self.ids)
+        if premium is None and not self.premium:
+            return Lot(self.open_date, units, basis, base_basis, self.label, self.ids)
+        return Lot(self.open_date, units, basis, base_basis, self.label, self.ids,
+                   self.premium if premium is None else premium, self.folds)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,8 @@ class Closing:
     unmatched: Decimal = ZERO  # closing units no open lot could cover (missing history)
     lots_before: int = 0  # open lots just before: 1 (or all closed) means the lot choice did not matter
     remaining: Decimal = ZERO  # units still open after the closing part
+    folded: Decimal = ZERO  # option premium folded off the proceeds by this view (premium.Fold), trade currency
+    base_folded: Decimal = ZERO  # the same in base currency
 
     @property
     def basis(self) -> Decimal:
@@ -80,12 +89,21 @@ class Closing:
 
     @property
     def realized(self) -> Decimal:
-        return self.proceeds - self.basis
+        """Proceeds minus basis: 5,200 - 1 - 4,801.05 = 397.95 (DESIGN §8, a premium folded into the lot); a
+        folded premium on the closing event comes off the proceeds (option closed at 0, basis -198.95: 0 -
+        (-198.95) - (-198.95) = 0)."""
+        return self.proceeds - self.folded - self.basis
+
+    @property
+    def premium(self) -> Decimal:
+        """The folded premiums inside this realized figure: off the proceeds, and inside the closed lots' basis."""
+        return -self.folded - sum((lot.premium for lot in self.closed), ZERO)
 
     @property
     def base_realized(self) -> Decimal:
         """Proceeds at the closing rate minus cost at the opening rates: 599 x 1.10 - 501 x 1.20 = 57.70."""
-        return self.proceeds * self.close_rate - sum((lot.base_basis for lot in self.closed), ZERO)
+        return (self.proceeds * self.close_rate - self.base_folded
+                - sum((lot.base_basis for lot in self.closed), ZERO))
 
     @property
     def base_fx(self) -> Decimal:
@@ -206,6 +224,7 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[li
             closing_units += leg.units
     opened_cost = sum((leg.units * (leg.cost or ZERO) for leg in opening_legs), ZERO)
     closing = None
+    folded, base_folded = _folded(event, rate)
     if closing_units:
         picks = picker(lots, event, -closing_units)
         before = len(lots)
@@ -214,13 +233,28 @@ def apply(lots: list[Lot], event: Event, picker: Picker, pool: bool) -> tuple[li
             unmatched = -closing_units - sum((lot.units for lot in closed), ZERO)
             proceeds = (event.net_cash if event.net_cash is not None else ZERO) + opened_cost
             closing = Closing(event, tuple(closed), proceeds, rate, unmatched, before,
-                              sum((lot.units for lot in lots), ZERO))
+                              sum((lot.units for lot in lots), ZERO), folded, base_folded)
+    opened_units = sum((leg.units for leg in opening_legs), ZERO)
     for leg in opening_legs:
         basis = leg.units * (leg.cost or ZERO)
-        lots.append(Lot(leg.lot_date or event.date, leg.units, basis, basis * rate, leg.label, (event.flex_id,)))
+        lot = Lot(leg.lot_date or event.date, leg.units, basis, basis * rate, leg.label, (event.flex_id,))
+        if folded and not closing_units and opened_units:  # a delivery that opens: the premium is in its cost
+            share = leg.units / opened_units
+            lot = Lot(lot.open_date, lot.units, basis + folded * share, lot.base_basis + base_folded * share,
+                      lot.label, lot.ids, folded * share, event.folded)
+        lots.append(lot)
     if pool and len(lots) > 1:
         lots = [_pooled(lots)]
     return lots, closing
+
+
+def _folded(event: Event, rate: Decimal) -> tuple[Decimal, Decimal]:
+    """The premium this view folds into the event (book.Fold amounts), in its currency and in base."""
+    if not event.folded:
+        return ZERO, ZERO
+    amount = sum((f.amount for f in event.folded), ZERO)
+    base = sum((f.base_amount if f.base_amount is not None else f.amount * rate for f in event.folded), ZERO)
+    return amount, base
 
 
 def _take(lots: list[Lot], picks: list[tuple[int, Decimal]]) -> tuple[list[Lot], list[Lot]]:
@@ -237,8 +271,10 @@ def _take(lots: list[Lot], picks: list[tuple[int, Decimal]]) -> tuple[list[Lot],
 def _pooled(lots: list[Lot]) -> Lot:
     """All lots as one average-cost lot: 10 @ 100.10 + 10 @ 120.10 -> 20 with basis 2202 (110.10 each)."""
     ids = tuple(dict.fromkeys(i for lot in lots for i in lot.ids))
+    folds = tuple(dict.fromkeys(f for lot in lots for f in lot.folds))
     return Lot(min(lot.open_date for lot in lots), sum((lot.units for lot in lots), ZERO),
-               sum((lot.basis for lot in lots), ZERO), sum((lot.base_basis for lot in lots), ZERO), None, ids)
+               sum((lot.basis for lot in lots), ZERO), sum((lot.base_basis for lot in lots), ZERO), None, ids,
+               sum((lot.premium for lot in lots), ZERO), folds)
 
 
 def _split(lots: list[Lot], position: Decimal, event: Event) -> list[Lot]:

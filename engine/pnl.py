@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import lots as lots_mod
+from . import premium as premium_mod
 from .book import ZERO, Book, Event, Instrument, Mark, flag_reason
 
 #: The summable fields of a P&L row, in the order reports show them.
@@ -41,10 +42,23 @@ class Options:
     method: str = "fifo"
     start: datetime.date | None = None  # realized and income from this date (inclusive)
     end: datetime.date | None = None  # ... to this date; positions as of its end
+    premium: str = "separate"  # economic mode: an assigned/exercised option's premium stays on it, or is "folded"
 
     @property
     def lot_method(self) -> str:
         return "ibkr" if self.mode == "ibkr" else self.method
+
+    @property
+    def folds_premium(self) -> bool:
+        """IBKR-match always folds option premiums into the delivered stock, as IBKR does (DESIGN §8)."""
+        return self.mode == "ibkr" or self.premium == "folded"
+
+
+def view_events(book: Book, inst: Instrument, options: Options) -> list[Event]:
+    """The instrument's events as this view sees them: with IBKR's premium folding, or as booked."""
+    if not options.folds_premium:
+        return inst.events
+    return premium_mod.folded_events(book, inst, options.lot_method, options.mode == "ibkr")
 
 
 @dataclass
@@ -84,7 +98,7 @@ class InstrumentPnl:
 
 def instrument_pnl(book: Book, inst: Instrument, options: Options) -> InstrumentPnl:
     """Run the lots and collect every contribution of one instrument."""
-    run = lots_mod.run(inst.events, options.lot_method, options.end)
+    run = lots_mod.run(view_events(book, inst, options), options.lot_method, options.end)
     mark = book.mark(inst.symbol, options.end) if run.lots else None
     mark_rate = _mark_rate(book, inst, mark)
     result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)])
@@ -95,7 +109,9 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
         desc = f"open lot {lot.units} @ {lot.cost} from {lot.open_date}"
         common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc, flex_src=src.flex_src if src else "")
         add(Contribution("quantity", amount=lot.units, **common))
-        add(Contribution("cost_basis", amount=lot.basis, **common))
+        add(Contribution("cost_basis", amount=lot.basis - lot.premium, **common))
+        if lot.premium:
+            add(_premium_contribution("cost_basis", lot.premium, lot.folds, lot.open_date))
         add(Contribution("base.cost_basis", amount=lot.base_basis, **common))
         if mark is not None:
             value = lot.units * mark.unit_price
@@ -109,8 +125,13 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     for closing in result.closings:
         event = closing.event
         common = dict(date=event.date, flex_id=event.flex_id, description=event.description, flex_src=event.flex_src)
-        for name, amount in (("realized", closing.realized), ("total", closing.realized),
-                             ("base.realized", closing.base_realized), ("base.total", closing.base_realized),
+        premium = closing.premium
+        for name, amount in (("realized", closing.realized - premium), ("total", closing.realized - premium)):
+            add(Contribution(name, amount=amount, **common))
+            if premium:
+                for fold, part in _premium_parts(closing):
+                    add(_premium_contribution(name, part, (fold,), event.date))
+        for name, amount in (("base.realized", closing.base_realized), ("base.total", closing.base_realized),
                              ("base.fx", closing.base_fx)):
             add(Contribution(name, amount=amount, **common))
         if closing.unmatched:
@@ -136,6 +157,25 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
         result.flags.append("base_currency_assumed")  # declare option "operating_currency" in main.beancount
     result.flags = sorted(set(result.flags))
     return result
+
+
+def _premium_parts(closing: lots_mod.Closing) -> list[tuple]:
+    """(Fold, amount) of every folded premium inside a closing's realized: off its proceeds (-fold amount), or in
+    the basis of a lot it closed (-lot premium). They add up to closing.premium."""
+    parts = [(fold, -fold.amount) for fold in closing.event.folded]
+    for lot in closing.closed:
+        if lot.premium:
+            parts.append((lot.folds[0] if lot.folds else None, -lot.premium))
+    return parts
+
+
+def _premium_contribution(name: str, amount: Decimal, folds: tuple, date: datetime.date) -> Contribution:
+    """A folded premium as its own event, so `explain` shows it: e.g. "premium 198.95 of XYZ 50 P … folded in
+    by IBKR", under the option close's flex_id and raw row."""
+    fold = folds[0] if folds else None
+    if fold is None:
+        return Contribution(name, date, "", "option premium folded in by IBKR", amount, "")
+    return Contribution(name, date, fold.flex_id, fold.description, amount, fold.flex_src)
 
 
 def _inside(event: Event, options: Options) -> bool:

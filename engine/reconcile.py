@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from . import lots as lots_mod
-from . import reconcile_cash, reconcile_summaries
-from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason, raw_refs
+from . import premium, reconcile_cash, reconcile_summaries
+from beanflex.contract import flex_src
+
+from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason
 from .diffs import Diff
 from .reconcile_mtm import REASONS_MTM
 from .reconcile_nav import REASONS_NAV
@@ -100,8 +102,9 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
     for (account, _conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if accounts and account not in accounts:
             continue
-        run = lots_mod.run(inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
-        trades = _trade_checks(inst, run, tolerance)
+        events = premium.folded_events(book, inst, "ibkr", True)  # IBKR folds option premiums (DESIGN §8)
+        run = lots_mod.run(events, "ibkr", checkpoints=[p.date for p in inst.positions])
+        trades = _trade_checks(inst, run, tolerance, events)
         result.trades.extend(trades)
         unmatched = {d.flex_id for d in result.beyond(trades)}
         for pos in inst.positions:
@@ -135,11 +138,12 @@ class _History:
         return self.first_opening is not None and self.first_opening <= date
 
 
-def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = DEFAULT_TOLERANCE) -> list[Diff]:
+def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = DEFAULT_TOLERANCE,
+                  events: list[Event] | None = None) -> list[Diff]:
     by_event = {id(c.event): c for c in run.closings}
     history = _History.of(inst)
     checks = []
-    for event in inst.events:
+    for event in inst.events if events is None else events:
         closing = by_event.get(id(event))
         if event.fifo_pnl_realized is None or (closing is None and not event.fifo_pnl_realized):
             continue
@@ -147,7 +151,7 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = D
         differs = abs(ours - event.fifo_pnl_realized) > tolerance
         reason = _trade_reason(history, event, closing, tolerance) if differs else None  # a match needs none
         checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
-                           "realized", ours, event.fifo_pnl_realized, tuple(raw_refs(event.flex_src)), reason,
+                           "realized", ours, event.fifo_pnl_realized, tuple(flex_src.refs(event.flex_src)), reason,
                            event.meta))
     return checks
 
@@ -160,7 +164,7 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
         return flagged
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
         return "missing_history"
-    has_lot_rows = len(raw_refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
+    has_lot_rows = len(flex_src.refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
     if not has_lot_rows and history.pre_statement_lots_by(event.date):
         # the ledger knows only the pre-statement lots still open at the end; IBKR may have closed others
         return "missing_history"
@@ -203,7 +207,7 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
         pairs.append(("unrealized", ours_unrealized, pos.fifo_pnl_unrealized))
     currency = pos.currency or inst.currency
     return [Diff(pos.date, inst.account, inst.conid, inst.symbol, currency, "", name, ours, ibkr,
-                 tuple(raw_refs(pos.flex_src)), reason, pos.meta)
+                 tuple(flex_src.refs(pos.flex_src)), reason, pos.meta)
             for name, ours, ibkr in pairs if ibkr is not None]
 
 

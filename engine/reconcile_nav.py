@@ -19,7 +19,10 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from .book import ZERO, Book, account_component, raw_refs
+from beanflex.contract import flex_src
+from beanflex.contract.accounts import account_component
+
+from .book import ZERO, Book
 from .diffs import Diff
 from .flows import account_entity
 from .returns import period_result
@@ -53,7 +56,7 @@ def nav_checks(book: Book, tolerance: Decimal = Decimal("0.01")) -> list[Diff]:
         if account not in entities:
             entities[account] = account_entity(book, prices, [account])
         entity = entities[account]
-        raw = tuple(raw_refs(meta.get("flex_src")))
+        raw = tuple(flex_src.refs(meta.get("flex_src")))
         if str(entry.values[0].value) == NAV_SECTION and meta.get("total") is not None:
             checks.append(_nav_check(book, prices, entity, entry, account, raw, tolerance))
         elif str(entry.values[0].value) == CHANGE_SECTION and meta.get("twr") is not None:

@@ -21,7 +21,9 @@ PNL_COLUMNS = ("account", "symbol", "conid", "currency", "quantity", "average_co
 COMPARE_COLUMNS = ("kind", "date", "account", "symbol", "conid", "flex_id", "field", "currency", "ours", "ibkr",
                    "diff", "status", "reason", "raw")
 EVENT_COLUMNS = ("date", "account", "symbol", "conid", "kind", "flex_id", "description", "quantity", "amount",
-                 "currency", "raw")
+                 "currency", "order_id", "option_event_link", "raw")
+#: an open option's contract and moneyness (reports/options.py), after the position's own columns
+OPTION_COLUMNS = ("underlying", "expiry", "days_to_expiry", "strike", "right", "underlying_mark", "moneyness")
 EXPLAIN_COLUMNS = ("date", "flex_id", "description", "amount", "raw")
 LOT_COLUMNS = ("account", "symbol", "conid", "open_date", "quantity", "cost", "cost_basis", "base_cost_basis",
                "label", "ids")
@@ -71,7 +73,7 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
         columns = tuple(c for c in PNL_COLUMNS if c not in ("realized", "commissions", "dividends", "withholding",
                                                              "fees", "total", "base_realized", "base_total",
                                                              "interest", "deposits", "withdrawals"))
-        return [("positions", columns, rows), ("lots", LOT_COLUMNS, lots)]
+        return [("positions", columns + OPTION_COLUMNS, rows), ("lots", LOT_COLUMNS, lots)]
     if kind == "reconcile":
         rows = [{"kind": "trade", **t, "raw": _raw_text(t["raw"])}
                 for inst in report["by_instrument"] for t in inst["trades"]]
@@ -191,6 +193,11 @@ def render_xlsx(kind: str, report: dict) -> bytes:
 def render(kind: str, report: dict, fmt: str) -> str | bytes:
     if fmt == "json":
         return render_json(report)
+    if kind == "labels":  # grouped label -> members -> total: its own layout
+        from . import labels_format
+
+        return {"csv": labels_format.render_csv, "xlsx": labels_format.render_xlsx,
+                "table": labels_format.render_table}[fmt](report)
     if fmt == "csv":
         return render_csv(kind, report)
     if fmt == "xlsx":

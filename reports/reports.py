@@ -8,16 +8,18 @@ pnl.py computes every value as the sum of those same contributions.
 from __future__ import annotations
 
 import datetime
-import functools
-import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine import pnl as pnl_mod
 from beanflex.engine import reconcile as reconcile_mod
-from beanflex.engine.book import ZERO, Book, raw_refs
-from beanflex.engine.gcpause import paused_gc
+from beanflex.engine.book import ZERO, Book
+
+from .raw_rows import element_rows
+
+from . import options as options_mod
 
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
@@ -60,7 +62,7 @@ def as_of(book: Book, options: pnl_mod.Options) -> str | None:
 
 def _header(book: Book, options: pnl_mod.Options) -> dict:
     head = {"as_of": as_of(book, options), "base_currency": book.base_currency, "mode": options.mode,
-            "method": options.method}
+            "method": options.method, "premium": "folded" if options.folds_premium else "separate"}
     if options.start is not None:
         head["from"] = options.start.isoformat()
     if options.end is not None:
@@ -148,9 +150,15 @@ def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance
 
 
 @paused_gc()
-def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
-    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them)."""
-    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots]
+def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), underlying: str | None = None
+                     ) -> dict:
+    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them); each
+    with its `underlying` and, for an option, its contract and moneyness (options.py). `underlying` keeps one
+    underlying and its options."""
+    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots
+            and (underlying is None or options_mod.matches_underlying(book, r.instrument, underlying))]
+    day = as_of(book, options)
+    day = datetime.date.fromisoformat(day) if day else None
     positions = []
     for r in rows:
         keep = ("account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark",
@@ -161,6 +169,7 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
                           "cost": exact(lot.cost), "cost_basis": money(lot.basis),
                           "base_cost_basis": money(lot.base_basis), "label": lot.label, "ids": list(lot.ids)}
                          for lot in r.lots]
+        entry.update(options_mod.option_fields(book, r.instrument, day))
         positions.append(entry)
     return {**_header(book, options), "positions": positions}
 
@@ -247,64 +256,10 @@ def _position_row(fields: dict, tolerance: Decimal) -> dict:
             "raw": list(first.raw)}
 
 
-def raw_rows(flex_src: str, ledger_dir: Path | None) -> list[dict]:
-    """`"raw/U1/2024/a.xml:57"` -> [{"file", "line", "xml"}], the XML element's text read from the archive."""
-    rows = []
-    for ref in raw_refs(flex_src):
-        path, _, line = ref.rpartition(":")
-        if not line.isdigit():
-            path, line = ref, "0"
-        xml = read_element(ledger_dir / path, int(line)) if ledger_dir is not None else None
-        rows.append({"file": path, "line": int(line), "xml": xml})
-    return rows
-
-
-@functools.lru_cache(maxsize=8)
-def _archive_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    """A raw archive file's lines; keyed by mtime and size, so a changed file is read again."""
-    with open(path, encoding="utf-8") as handle:
-        return tuple(handle.read().splitlines(keepends=True))
-
-
-def read_element(path: Path, line: int) -> str | None:
-    """The text of the XML element that starts on `line` (1-based): from its `<` to the end of its start tag
-    when it is self-closing, else to its end tag. None when the file or line is not there."""
-    try:
-        stat = path.stat()
-        lines = _archive_lines(str(path), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return None
-    if not 1 <= line <= len(lines):
-        return None
-    text, end = "", line - 1
-    while end < len(lines):  # grow the window a line at a time until the element is complete
-        text += lines[end]
-        end += 1
-        element = _complete_element(text)
-        if element is not None:
-            return element
-    return None
-
-
-_START_TAG = re.compile(r"""<([^\s>/]+)(?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
-
-
-def _complete_element(text: str) -> str | None:
-    """The first element of `text` if it is complete there, else None (attribute values may hold '>')."""
-    start = text.find("<")
-    match = _START_TAG.match(text, start) if start >= 0 else None
-    if match is None:
-        return None
-    if match.group(2):
-        return match.group(0)
-    close = text.find(f"</{match.group(1)}>", match.end())
-    return text[start:close + len(match.group(1)) + 3] if close >= 0 else None
-
-
 def _event_row(date, flex_id, description, amount, flex_src, ledger_dir, field: str = "amount") -> dict:
     return {"date": date.isoformat(), "flex_id": flex_id, "description": description,
             "amount": field_text(field, amount),
-            "raw": raw_rows(flex_src, ledger_dir)}
+            "raw": element_rows(ledger_dir, flex_src)}
 
 
 def explain_report(book: Book, key: str, field: str = "total", options: pnl_mod.Options | None = None,
@@ -342,6 +297,7 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
     `amount` is the event's cash effect in its currency: net cash of a trade, the income or tax amount.
     """
     events = []
+    links = options_mod.link_index(book)  # a combo's legs and an assignment's other side, across instruments
     for (account, conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if (accounts and account not in accounts) or (labels and not set(labels) & set(inst.labels)):
             continue
@@ -354,7 +310,8 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
             row = _event_row(e.date, e.flex_id, e.description, amount or ZERO, e.flex_src, ledger_dir)
             row.update({"account": account, "conid": conid, "symbol": inst.symbol, "kind": e.kind,
                         "currency": e.currency, "quantity": exact(e.quantity) if e.legs else None,
-                        "flag": e.flag})
+                        "flag": e.flag, **options_mod.order_fields(e.meta, e.links),
+                        **options_mod.linked_fields(links, account, e.flex_id, e.links)})
             events.append(row)
     events.sort(key=lambda r: (r["date"], r["account"], r["symbol"], r["flex_id"]))
     return {**_header(book, options), "events": events}

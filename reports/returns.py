@@ -15,7 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from beanflex.engine import fx_attribution, periods as periods_mod
-from beanflex.engine.book import Book, load_book, raw_refs
+from beanflex.contract import flex_src as flex_src_format
+from beanflex.engine.book import Book, load_book
 from beanflex.engine.flows import Entity, account_entity, instruments_entity
 from beanflex.engine.returns import PeriodResult, entity_series, period_result
 from beanflex.engine.valuation import ONE_DAY, Prices, value_days
@@ -181,7 +182,7 @@ def detail(entries, options_map, by: str, key: str, period: str = "ITD", start=N
         "flows": [{"date": f.date.isoformat(), "kind": f.kind, "amount": money(f.amount), "local": money(f.local),
                    "currency": f.currency, "rate": None if f.rate is None else str(f.rate), "side": f.side,
                    "flex_id": f.flex_id, "description": f.description, "account": f.account, "symbol": f.symbol,
-                   "raw": raw_refs(f.flex_src)} for f in result.flows],
+                   "raw": flex_src_format.refs(f.flex_src)} for f in result.flows],
         "days": [{"date": d.date.isoformat(), "value": money(d.value),
                   "twr": ratio(cumulative.get(d.date)), "gaps": len(d.gaps),
                   "unknown": sorted({g.what for g in d.gaps if g.kind in ("no_price", "no_rate")})}
@@ -190,7 +191,7 @@ def detail(entries, options_map, by: str, key: str, period: str = "ITD", start=N
                       "price": None if ln.unit_price is None else str(ln.unit_price),
                       "price_date": ln.price_date.isoformat() if ln.price_date else None,
                       "price_source": ln.price_source, "rate": None if ln.rate is None else str(ln.rate),
-                      "value": money(ln.base), "raw": raw_refs(ln.flex_src)} for ln in lines],
+                      "value": money(ln.base), "raw": flex_src_format.refs(ln.flex_src)} for ln in lines],
     }
 
 

@@ -5,18 +5,20 @@ diff, open positions (IBKR's OpenPositions) checked and matched, and performance
 has a reason; an unexplained one (reason None) fails the test as a bug to find, never a number to pin.
 
 Why each diff is explained (checked by hand against the XML):
-- kmi 598954750: IBKR's CLOSED_LOT rows give the lots a basis of 1686 + 1625.05 while their opening trades cost
-  1700 + 1650 (ibkr_rows_disagree; realized 306.05 vs 344.995717, 3350 - 3311.054283 = 38.945717). The evidence
-  the plugin checks: IBKR's figure is its own netCash 3656.05 + cost -3311.054283 = 344.995717, and the ledger's
-  closed basis 3350 differs from that cost by -(306.05 - 344.995717) = 38.945717.
+- kmi 598954750 now matches: the two lots were delivered by assigned puts that are not in the statement, and
+  IBKR's CLOSED_LOT rows give them a basis of 1686 + 1625.054283 where the BookTrades paid 1700 + 1650: the puts'
+  premiums, 14 + 24.945717, folded in by IBKR. The importer writes IBKR's Lot cost on the closing postings
+  (`ibkr_lot_cost`) and the IBKR-match view folds it into the delivered lots (engine/premium.py): realized
+  3656.05 - 3311.054283 = 344.995717, IBKR's figure.
 - eTax 31409561172: a short call expires; the opening row says cost -767.1073096, the expiry row 767.11731
   (0.0100004 apart: ibkr_rows_disagree; IBKR 0 + 767.11731 = its figure; ours -767.1073096 basis vs IBKR's
   -767.11731: 0.0100004 = -(767.1073096 - 767.11731)).
 - eTax 31727819196, 31851775572 (MSTR sales with no CLOSED_LOT rows, IBKR's basis a lot from before 2025) now
   match: the importer opens what was held before the statement (OpenPositions minus the trades) at the cost
   IBKR's sale implies, and sells it first, as IBKR's FIFO does.
-- eTax 35691010785 / 35691010795 and pp02 ORCL put: IBKR reports 0 on the assigned option and folds the
-  premium into the stock leg (flex-schema §2): +8504.59454 on the option, -8504.594537 on the stock.
+- eTax 35691010785 / 35691010795 and pp02 ORCL put now match: IBKR reports 0 on the assigned option and folds
+  the premium into the stock leg (flex-schema §2), and so does the IBKR-match view (engine/premium.py): the MSTR
+  calls' closed basis -8504.59454 moves onto the stock sale, -73013.504716 + 8504.59454 = -64508.910176.
 - vtandchill VT: the hand-edited rows disagree with IBKR's OpenPositions (e.g. 10 @ 142.035 with cost 14180);
   the ledger follows the rows' net cash (ibkr_rows_disagree; the evidence: two open lots' rows say cost 14180
   but netCash -1418, so IBKR's own rows contradict themselves).
@@ -47,13 +49,11 @@ EXPECTED = {
     "bankroll__ibkr_activity.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "bankroll__ibkr_trades.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "ib-flex-reader__StatementOfFunds.xml": (0, 0, set(), 0, 0, set(), 0, set()),
-    "ib-flex-reader__kmi.xml": (1, 0, {("U12345678/trade/598954750", "ibkr_rows_disagree")}, 0, 0, set(), 0, set()),
+    "ib-flex-reader__kmi.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "ib-flex__activity_complex_corporate_actions.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "ibflex__crypto_transfer.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "opensteuerauszug__eTax_report_anonymised_2025.xml": (
-        185, 182, {("U9999999/trade/31409561172", "ibkr_rows_disagree"),
-                   ("U9999999/trade/35691010785", "assignment_premium_in_stock_leg"),
-                   ("U9999999/trade/35691010795", "assignment_premium_in_stock_leg")},
+        185, 184, {("U9999999/trade/31409561172", "ibkr_rows_disagree")},
         2, 2, set(), 0, set()),
     "opensteuerauszug__minimal_short_options_repro_2025.xml": (0, 0, set(), 3, 3, set(), 0, set()),
     "opensteuerauszug__options_future_2025.xml": (0, 0, set(), 11, 11, set(), 0, set()),
@@ -61,8 +61,7 @@ EXPECTED = {
         0, 0, set(), 1, 0, {("VT", "cost_basis", "ibkr_rows_disagree"), ("VT", "unrealized", "ibkr_rows_disagree")},
         0, set()),
     "portfolio__testIBFlexStatementFile01.xml": (0, 0, set(), 0, 0, set(), 0, set()),
-    "portfolio__testIBFlexStatementFile02.xml": (
-        1, 0, {("U1234567/trade/h24453787f8d0-1", "assignment_premium_in_stock_leg")}, 0, 0, set(), 0, set()),
+    "portfolio__testIBFlexStatementFile02.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile09.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile12.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile14.xml": (0, 0, set(), 0, 0, set(), 0, set()),

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from beanflex.cli import cli
 from test_pnl_examples import DESIGN_AAPL, EUR_STOCK
 
-PNL_KEYS = {"as_of", "base_currency", "mode", "method", "instruments", "totals", "accounts"}
+PNL_KEYS = {"as_of", "base_currency", "mode", "method", "premium", "instruments", "totals", "accounts"}
 ROW_KEYS = {"account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark", "mark_date",
             "market_value", "realized", "unrealized", "commissions", "dividends", "withholding", "fees", "total",
             "base", "labels", "flags",

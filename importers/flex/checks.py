@@ -1,4 +1,4 @@
-"""The self-checks IBKR gives for free (DESIGN §4, issue 4 item 8), IBKR's own figures, and the opening cash.
+"""The self-checks IBKR gives for free (DESIGN §4), IBKR's own figures, and the opening cash.
 
 - `OpenPositions` -> `custom "ibkr-position"` with IBKR's view (quantity, mark, cost basis, unrealized) on the
   report date; an instrument traded in the statement but not listed gets one with `position: 0`.
@@ -213,9 +213,10 @@ def _number(record: FlexRecord, name: str) -> Decimal | None:
     if text is None:
         return None
     try:
-        return Decimal(text.replace(",", ""))
+        Decimal(text.replace(",", ""))
     except ArithmeticError:
-        return None
+        return None  # a text attribute among the figures
+    return record.decimal(name)  # a number, so a NaN or 1e400 stops here, named, like in any other section
 
 
 def _cash_report_rows(statement: FlexStatement) -> list[FlexRecord]:

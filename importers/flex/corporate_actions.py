@@ -22,10 +22,12 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from . import option_actions
 from .adapter import FlexRecord
 from .context import MapContext
 from .lots import ZERO, Lot, per_unit, plain
-from .trades import Booker, posting
+from .booker import Booker
+from .trades import posting
 
 SECTION = "CorporateActions"
 SPLIT_TYPES = frozenset({"FS", "RS"})
@@ -86,6 +88,9 @@ def is_split(rows: list[FlexRecord]) -> bool:
 
 
 def book(item: ActionItem, instruments, booker: Booker) -> list:
+    adjusted = option_actions.book(item, instruments, booker)  # an option contract adjusted by the action
+    if adjusted is not None:
+        return adjusted
     if is_split(item.rows):
         entry = _split(item, instruments, booker)
         if entry is not None:
