@@ -177,24 +177,25 @@ class BeanflexPerformance(fava_pages.Page):
 
     report_title = "Performance"
 
-    def returns(self, by: str, period: str | None = None):
-        from beanflex.reports import returns as returns_mod
+    def strategy_groups(self):
+        """flex_id -> strategy group id (reports/returns_groups.py), once per ledger load; None without them."""
         from beanflex.reports.returns_groups import strategy_groups
 
-        groups = self.cached(("strategy_groups",), lambda: strategy_groups(self.book(), self.root_dir))
+        return self.cached(("strategy_groups",), lambda: strategy_groups(self.book(), self.root_dir,
+                                                                          self.ledger.all_entries))
+
+    def returns(self, by: str, period: str | None = None):
+        from beanflex.reports import returns as returns_mod
         periods = (period,) if period else ()
         return self.cached(("returns", by, period), lambda: returns_mod.returns_report(
             self.ledger.all_entries, self.ledger.options, by, periods, labels_config=self.labels_config(),
-            strategy_groups=groups))
+            strategy_groups=self.strategy_groups))
 
     def detail(self, by: str, key: str, period: str):
         from beanflex.reports import returns as returns_mod
-        from beanflex.reports.returns_groups import strategy_groups
-
-        groups = self.cached(("strategy_groups",), lambda: strategy_groups(self.book(), self.root_dir))
         return self.cached(("returns_detail", by, key, period), lambda: returns_mod.detail(
             self.ledger.all_entries, self.ledger.options, by, key, period, labels_config=self.labels_config(),
-            strategy_groups=groups))
+            strategy_groups=self.strategy_groups))
 
     @fava_pages.shows_errors
     def page(self) -> dict:

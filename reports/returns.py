@@ -59,10 +59,14 @@ def entities(book: Book, prices: Prices, by: str, entries, accounts=(), labels_c
                 found.append(instruments_entity(book, prices, "instrument", f"{account}/{conid}",
                                                 {(account, conid): Decimal(1)}, name=inst.symbol))
     elif by == "strategy":
-        if strategy_groups is None:
+        try:
+            groups = strategy_groups() if callable(strategy_groups) else strategy_groups
+        except ValueError as exc:
+            raise ReturnsError(str(exc)) from None
+        if groups is None:
             raise ReturnsError("--by strategy needs strategy groups (DESIGN §9), and this build has none: "
-                               "engine/strategies.py does not provide event_groups(book) yet")
-        found += strategy_entities(book, prices, strategy_groups, chosen, only)
+                               "engine/strategies.py with group_index(book, edits, links) is not installed")
+        found += strategy_entities(book, prices, groups, chosen, only)
     else:
         raise ReturnsError(f"--by {by!r}: use one of {', '.join(BY)}")
     return found, notes
@@ -196,9 +200,9 @@ def detail(entries, options_map, by: str, key: str, period: str = "ITD", start=N
 
 
 def load_inputs(main_file: Path, labels_file: Path | None = None) -> tuple:
-    """(entries, options_map, labels config or None, strategy groups or None) of a ledger file, for the CLI: the
-    labels.yaml its labels plugin line names, else `labels_file`. A ledger that does not load is a ReturnsError
-    naming the file and line."""
+    """(entries, options_map, labels config or None, a function giving the strategy groups or None) of a ledger
+    file, for the CLI: the labels.yaml its labels plugin line names, else `labels_file`; strategies.yaml beside
+    `ledger/`. A ledger that does not load is a ReturnsError naming the file and line."""
     from beancount import loader
 
     from beanflex.engine.labels import configured_path
@@ -212,5 +216,7 @@ def load_inputs(main_file: Path, labels_file: Path | None = None) -> tuple:
         raise ReturnsError(f"The ledger did not load: {where}: {first.message} (run 'bean-check {main_file}')")
     path = configured_path(options_map) or labels_file
     config = load_labels(path)[0] if path is not None and Path(path).exists() else None
-    groups = strategy_groups(load_book(entries, options_map), Path(main_file).parent.parent)
+    def groups():  # asked only by --by strategy: a broken strategies.yaml does not stop the other reports
+        return strategy_groups(load_book(entries, options_map), Path(main_file).parent.parent, entries)
+
     return entries, options_map, config, groups

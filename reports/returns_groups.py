@@ -3,8 +3,8 @@
 - Labels: labels.yaml's membership (engine/labels_config.assign, the same as `report labels`), as
   {label: {(account, conid): weight}}; a member with weight 0.5 brings half its units and half its flows.
 - Strategy groups (DESIGN §9) plug in through one small interface: a mapping flex_id -> group id (the events of
-  each group). `strategy_groups(entries, options_map, root)` asks `beanflex.engine.strategies.event_groups(book,
-  root)` for it when that module exists, and answers None when it does not, so `--by strategy` can say that
+  each group). `strategy_groups(book, root, entries)` asks `beanflex.engine.strategies.group_index(book, edits,
+  links)` for it when that module exists, and answers None when it does not, so `--by strategy` can say that
   strategy groups are not available instead of inventing them.
 """
 
@@ -33,14 +33,24 @@ def label_members(book: Book, entries, config, accounts) -> dict[str, dict[tuple
     return result
 
 
-def strategy_groups(book: Book, root: Path | None = None) -> Mapping[str, str] | None:
-    """flex_id -> strategy group id from engine/strategies.py's `event_groups(book, root)`; None without it."""
+def strategy_groups(book: Book, root: Path | None = None, entries=None) -> Mapping[str, str] | None:
+    """flex_id -> strategy group id from engine/strategies.py's `group_index(book, edits, links)` (detection,
+    then `<root>/strategies.yaml`, with the ledger's `^links` naming assignment deliveries); None without that
+    module. A malformed strategies.yaml is a ValueError naming it."""
     try:
         module = importlib.import_module("beanflex.engine.strategies")
     except ImportError:
         return None
-    provider = getattr(module, "event_groups", None)
-    return None if provider is None else provider(book, root)
+    index = getattr(module, "group_index", None)
+    if index is None:
+        return None
+    edits = Path(root) / "strategies.yaml" if root is not None else None
+    links_of = getattr(module, "transaction_links", None)
+    links = links_of(entries) if links_of is not None and entries is not None else None
+    try:
+        return index(book, edits if edits is not None and edits.exists() else None, links)
+    except getattr(module, "StrategiesFileError", ()) as exc:
+        raise ValueError(f"strategies.yaml: {exc}") from None
 
 
 def strategy_entities(book: Book, prices: Prices, groups: Mapping[str, str], accounts, only=()) -> list[Entity]:
