@@ -28,7 +28,7 @@ from beanflex.reports.labels import labels_report
 
 from fava_ledger import RAW_FILE, SALE_LINE, copy_ledger
 
-PAGES = ("BeanflexPortfolio", "BeanflexLabels", "BeanflexReconcile", "BeanflexImportHealth")
+PAGES = ("BeanflexPortfolio", "BeanflexLabels", "BeanflexReconcile", "BeanflexPerformance", "BeanflexImportHealth")
 
 
 @pytest.fixture()
@@ -81,7 +81,7 @@ def test_every_page_renders_and_is_in_the_sidebar(client, base):
     titles = {ext["name"]: ext["report_title"] for ext in ledger_data["extensions"]}
     assert titles == {"BeanflexPortfolio": "Portfolio", "BeanflexLabels": "Labels",
                       "BeanflexReconcile": "Reconciliation", "BeanflexImportHealth": "Import health",
-                      "BeanflexUpload": "Upload statement", "BeanflexEdit": None}  # Edit: endpoints only
+                      "BeanflexPerformance": "Performance", "BeanflexUpload": "Upload statement", "BeanflexEdit": None}  # Edit: endpoints only
 
 
 def test_pnl_endpoint_is_the_library_report(client, base, main_file):
@@ -465,11 +465,11 @@ def test_sidebar_lists_the_pages_in_the_readmes_order(main_file):
     from fava.core import FavaLedger
 
     # Fava would add them alphabetically (Import health, Labels, Portfolio, Reconciliation); the README's order is
-    # Portfolio, Labels, Reconciliation, Import health, and the class names (the URLs) stay as they were
+    # Portfolio, Labels, Reconciliation, Performance, Import health, Upload, and the class names (the URLs) stay
     ledger = FavaLedger(str(main_file))
     titles = [e.report_title for e in ledger.extensions.extension_details if e.name.startswith("Beanflex")]
-    assert titles[:5] == ["Portfolio", "Labels", "Reconciliation", "Import health", "Upload statement"]
-    assert [e.name for e in ledger.extensions.extension_details][:4] == list(PAGES)
+    assert titles[:6] == ["Portfolio", "Labels", "Reconciliation", "Performance", "Import health", "Upload statement"]
+    assert [e.name for e in ledger.extensions.extension_details][:5] == list(PAGES)
 
 
 def test_reconcile_page_honours_favas_time_and_account_filters(client, base):
