@@ -21,7 +21,7 @@ from beancount.core import data
 from beancount.parser import parser
 
 from beanflex.contract.gcpause import paused_gc
-from beanflex.importers.flex import adapter, archive, runlog, schema, writer
+from beanflex.importers.flex import adapter, archive, incremental, runlog, schema, writer
 from beanflex.importers.flex.context import ImportConfig
 from beanflex.importers.flex.drift import DriftReport
 from beanflex.importers.flex.errors import FlexError
@@ -232,7 +232,10 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
                     raise FlexError(f"archived as {stored.relpath}, mapped as {p.item.relpath}", file=p.source,
                                     hint="a beanflex bug: report it; ledger/generated/ is unchanged")
                 summary.archived.append((stored.relpath, stored.is_new))
-            report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies)
+            new = {p.item.relpath for p in pending} | {relpath for relpath, is_new in summary.archived if is_new}
+            keep = incremental.kept_files(ws.ledger_dir, result.files, new) if command != "rebuild" else set()
+            report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies,
+                                            keep=keep)
     except Exception as exc:
         exc = explained_error(exc, ws.ledger_dir, pending)
         record.message = str(exc)[:1000]

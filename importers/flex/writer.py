@@ -161,17 +161,19 @@ def render_index(paths: list[str], base_currencies: list[str] = ()) -> str:
 
 
 def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None,
-                    base_currencies: list[str] = ()) -> dict[str, list[str]]:
+                    base_currencies: list[str] = (), keep: set[str] = frozenset()) -> dict[str, list[str]]:
     """Write every generated file whose bytes changed, remove stale ones, rewrite the index.
 
-    Returns {"written": [...], "unchanged": [...], "removed": [...]} (paths relative to ledger/).
+    `keep`: paths of `files` known to be printed already as they would be now (incremental.kept_files): they are
+    not printed again and count as unchanged. Returns {"written": [...], "unchanged": [...], "removed": [...]}
+    (paths relative to ledger/).
     """
     if atomic_write is None:
         from .fsutil import atomic_write
     ledger_dir = Path(ledger_dir)
-    texts = {path: render(entries) for path, entries in files.items()}
-    texts[INDEX] = render_index([p for p in texts if p != INDEX], base_currencies)
-    report: dict[str, list[str]] = {"written": [], "unchanged": [], "removed": []}
+    texts = {path: render(entries) for path, entries in files.items() if path not in keep}
+    texts[INDEX] = render_index([p for p in files if p != INDEX], base_currencies)
+    report: dict[str, list[str]] = {"written": [], "unchanged": sorted(keep), "removed": []}
     for path in sorted(texts):
         target = ledger_dir / path
         payload = texts[path].encode("utf-8")
@@ -183,7 +185,7 @@ def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None,
     generated = ledger_dir / "generated"
     for stale in sorted(generated.rglob("*.beancount")) if generated.is_dir() else []:
         relative = stale.relative_to(ledger_dir).as_posix()
-        if relative not in texts:
+        if relative not in texts and relative not in keep:
             stale.unlink()
             report["removed"].append(relative)
     return report
