@@ -117,8 +117,16 @@ class Pending:
 
     item: archive.ArchivedFile  # its future place in raw/ (item.path does not exist yet)
     source: str  # the path the user gave, for messages
-    payload: bytes
     document: adapter.FlexDocument
+
+    def payload(self) -> bytes:
+        """The file's bytes again, read only to archive them: holding them while the ledger is mapped cost their
+        size in peak memory (250 MB for a 100k-trade statement). They must be the bytes that were parsed."""
+        payload = Path(self.source).read_bytes()
+        if hashlib.sha256(payload).hexdigest() != self.item.sha256:
+            raise FlexError("the file changed while it was being imported", file=self.source,
+                            hint="nothing was archived and ledger/generated/ is unchanged; import it again")
+        return payload
 
 
 def _archive_order(item: archive.ArchivedFile) -> tuple:
@@ -206,6 +214,12 @@ def _relabelled(document: adapter.FlexDocument, source: str) -> adapter.FlexDocu
     return dataclasses.replace(document, statements=statements, source=source)
 
 
+def _header(document: adapter.FlexDocument) -> adapter.FlexDocument:
+    """The document without its rows: accounts, dates and query name, all that naming its archive file needs."""
+    return dataclasses.replace(document, statements=[dataclasses.replace(s, records=[], sections={})
+                                                     for s in document.statements])
+
+
 def _relabelled_drift(report: DriftReport, source: str) -> DriftReport:
     copy = DriftReport()
     copy.extend(report)
@@ -224,10 +238,12 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
     try:
         with paused_gc():
             documents = load_archive(ws.ledger_dir, summary.drift, parsed, pending)
+            for p in pending:  # archiving needs only its header: its rows go with `documents` after the build
+                p.document = _header(p.document)
             result = build_ledger(documents, config, manual_flex_ids(ws))
             del documents
             for p in pending:
-                stored = archive.store(p.payload, ws.ledger_dir, None, source=p.source, document=p.document)
+                stored = archive.store(p.payload(), ws.ledger_dir, None, source=p.source, document=p.document)
                 if stored.relpath != p.item.relpath:  # flex_src would cite the wrong file: never write that
                     raise FlexError(f"archived as {stored.relpath}, mapped as {p.item.relpath}", file=p.source,
                                     hint="a beanflex bug: report it; ledger/generated/ is unchanged")
@@ -309,5 +325,5 @@ def _pending(ledger_dir: Path, payloads: list, summary: Summary) -> list[Pending
         if sha in archived:
             summary.archived.append((archived[sha].relpath, False))
         elif sha not in pending:
-            pending[sha] = Pending(archive.planned(document, sha, ledger_dir), str(path), payload, document)
+            pending[sha] = Pending(archive.planned(document, sha, ledger_dir), str(path), document)
     return list(pending.values())

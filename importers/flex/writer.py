@@ -171,12 +171,12 @@ def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None,
     if atomic_write is None:
         from .fsutil import atomic_write
     ledger_dir = Path(ledger_dir)
-    texts = {path: render(entries) for path, entries in files.items() if path not in keep}
-    texts[INDEX] = render_index([p for p in files if p != INDEX], base_currencies)
+    printed = sorted({*files, INDEX} - set(keep))
     report: dict[str, list[str]] = {"written": [], "unchanged": sorted(keep), "removed": []}
-    for path in sorted(texts):
+    for path in printed:  # one file's text at a time: all of them at once was a fifth of the import's peak memory
         target = ledger_dir / path
-        payload = texts[path].encode("utf-8")
+        payload = (render_index([p for p in files if p != INDEX], base_currencies) if path == INDEX
+                   else render(files[path])).encode("utf-8")
         if target.exists() and target.read_bytes() == payload:
             report["unchanged"].append(path)
             continue
@@ -185,7 +185,7 @@ def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None,
     generated = ledger_dir / "generated"
     for stale in sorted(generated.rglob("*.beancount")) if generated.is_dir() else []:
         relative = stale.relative_to(ledger_dir).as_posix()
-        if relative not in texts and relative not in keep:
+        if relative not in files and relative != INDEX:
             stale.unlink()
             report["removed"].append(relative)
     return report
