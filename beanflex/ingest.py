@@ -116,17 +116,8 @@ class Pending:
     """A payload given to `import` that is not archived yet: where it will be archived, and the user's name for it."""
 
     item: archive.ArchivedFile  # its future place in raw/ (item.path does not exist yet)
-    source: str  # the path the user gave, for messages
+    source: str  # the path the user gave, for messages; its bytes are copied from there, not held (peak memory)
     document: adapter.FlexDocument
-
-    def payload(self) -> bytes:
-        """The file's bytes again, read only to archive them: holding them while the ledger is mapped cost their
-        size in peak memory (250 MB for a 100k-trade statement). They must be the bytes that were parsed."""
-        payload = Path(self.source).read_bytes()
-        if hashlib.sha256(payload).hexdigest() != self.item.sha256:
-            raise FlexError("the file changed while it was being imported", file=self.source,
-                            hint="nothing was archived and ledger/generated/ is unchanged; import it again")
-        return payload
 
 
 def _archive_order(item: archive.ArchivedFile) -> tuple:
@@ -243,7 +234,8 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
             result = build_ledger(documents, config, manual_flex_ids(ws))
             del documents
             for p in pending:
-                stored = archive.store(p.payload(), ws.ledger_dir, None, source=p.source, document=p.document)
+                stored = archive.store_file(Path(p.source), p.item.sha256, ws.ledger_dir, source=p.source,
+                                            document=p.document)
                 if stored.relpath != p.item.relpath:  # flex_src would cite the wrong file: never write that
                     raise FlexError(f"archived as {stored.relpath}, mapped as {p.item.relpath}", file=p.source,
                                     hint="a beanflex bug: report it; ledger/generated/ is unchanged")

@@ -103,3 +103,29 @@ def test_nothing_is_kept_without_a_new_statement_or_when_an_instrument_changed(t
     first = text.index("commodity ")  # a commodity the build no longer prints the same way: e.g. renamed
     accounts.write_text(text[:first] + "commodity RENAMED" + text[text.index("\n", first):], encoding="utf-8")
     assert incremental.kept_files(ledger, files, {"raw/other.xml"}) == set()
+
+
+def test_the_import_archives_the_bytes_it_parsed_or_nothing(tmp_path, parts, monkeypatch):
+    """The payload is copied from the user's file after the mapping (not held in memory meanwhile): a file that
+    changed in between is refused with nothing archived or generated."""
+    from beanflex.importers.flex import archive
+
+    runner, main = _workspace(tmp_path)
+    copy = tmp_path / "history.xml"
+    copy.write_bytes(parts[0].read_bytes())
+    real = archive.store_file
+
+    def edited_meanwhile(path, *args, **kwargs):
+        Path(path).write_bytes(Path(path).read_bytes().replace(b"Synthetic Trader", b"Synthetic Tradex"))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(archive, "store_file", edited_meanwhile)
+    result = runner.invoke(cli, ["--ledger", main, "import", str(copy)])
+    assert result.exit_code != 0 and "changed while it was being imported" in str(result.exception or result.output)
+    ledger = Path(main).parent
+    assert not list((ledger / "raw").rglob("*.xml")) and not list((ledger / "raw").rglob("*.tmp"))
+    assert not (ledger / "generated" / ACCOUNT).exists()
+    monkeypatch.setattr(archive, "store_file", real)
+    _import(runner, main, copy)
+    archived = list((ledger / "raw").rglob("*.xml"))
+    assert len(archived) == 1 and archived[0].read_bytes() == copy.read_bytes()
