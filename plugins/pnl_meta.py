@@ -52,12 +52,15 @@ def pnl_meta(entries, options_map, config_str=None):
         by_symbol[row.instrument.symbol].append(row)
         for closing in row.closings:
             closings[(id(closing.event.meta), row.instrument.symbol)] = closing
+    by_meta = collections.defaultdict(list)  # one lookup per transaction: scanning all closings was quadratic
+    for (meta_id, _), closing in closings.items():
+        by_meta[meta_id].append(closing)
     out = []
     for entry in entries:
         if isinstance(entry, data.Commodity) and entry.currency in by_symbol:
             entry = entry._replace(meta={**entry.meta, **_commodity_meta(by_symbol[entry.currency])})
         elif isinstance(entry, data.Transaction):
-            found = [c for (meta_id, _), c in closings.items() if meta_id == id(entry.meta)]
+            found = by_meta.get(id(entry.meta))
             if found:
                 entry = entry._replace(meta={**entry.meta, **_closing_meta(found)})
         out.append(entry)
