@@ -441,3 +441,10 @@ def test_import_runs_take_query_and_period_from_the_archived_file_name(main_file
     page = client.get(base + "BeanflexImportHealth/").data.decode()
     import_row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*>import<(?:(?!</tr>).)*</tr>", page, re.S).group(0)
     assert ">42<" in import_row and "2024-01-01 … 2024-12-31" in import_row
+
+
+def test_links_keep_fava_filters_once(client, base):
+    """Fava's url_for appends the active filters itself; a link names each one once, before the page's own."""
+    html = client.get(f"{base}BeanflexPortfolio/?time=2024").get_data(as_text=True)
+    links = re.findall(r'href="([^"]*extension/BeanflexLabels/[^"]*)"', html)
+    assert links and all(link.count("?") == 1 and link.count("time=2024") == 1 for link in links), links[:3]
