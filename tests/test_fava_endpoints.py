@@ -479,3 +479,10 @@ def test_reconcile_page_honours_favas_time_and_account_filters(client, base):
     trades = lambda r: [t["date"] for i in r["by_instrument"] for t in i["trades"]]  # noqa: E731
     assert trades(everything) and all(d <= "2024-03-31" for d in trades(some))
     assert len(trades(some)) < len(trades(everything)) and trades(nobody) == []
+
+
+def test_links_keep_fava_filters_once(client, base):
+    """Fava's url_for appends the active filters itself; a link names each one once, before the page's own."""
+    html = client.get(f"{base}BeanflexPortfolio/?time=2024").get_data(as_text=True)
+    links = re.findall(r'href="([^"]*extension/BeanflexLabels/[^"]*)"', html)
+    assert links and all(link.count("?") == 1 and link.count("time=2024") == 1 for link in links), links[:3]
