@@ -247,30 +247,7 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
     meta = entry.meta or {}
     flex_id = str(meta.get("flex_id") or f"{meta.get('filename', '?')}:{meta.get('lineno', 0)}")
     kind = str(meta.get("event") or "trade")
-    legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
-    currencies: dict[tuple[str, str], str] = {}
-    income: set[tuple[str, str, str]] = set()
-    for posting in entry.postings:
-        parts = split_account(posting.account)
-        if parts is None:
-            continue
-        account, role = parts
-        if role == "Assets:Cash":
-            book.cash_postings.append((entry, posting))
-        elif role == "Assets:Positions":
-            cost = posting.cost
-            label = cost.label if cost is not None else None
-            key = (account, posting.units.currency)
-            ibkr_cost = (posting.meta or {}).get("ibkr_lot_cost")
-            legs[key].append(Leg(posting.units.number, cost.number if cost else None,
-                                 cost.date if cost else None, label, _opens(label, flex_id, kind),
-                                 dec(ibkr_cost) if ibkr_cost is not None else None))
-            if cost is not None and cost.currency:
-                currencies[key] = cost.currency
-        elif role in INCOME_KINDS:
-            conid = (posting.meta or {}).get("conid") or meta.get("conid")
-            if conid is not None:
-                income.add((account, str(conid), posting.units.currency))
+    legs, currencies, income = _read_postings(entry, flex_id, kind, book)
     if not legs and not income:
         return []  # cash only (deposits, FX conversions, account fees): no instrument event
     common = dict(date=entry.date, flex_id=flex_id, flex_src=str(meta.get("flex_src") or ""),
@@ -313,6 +290,37 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
         events.extend(_income_events(entry, account, conid, symbol, currency, book, common))
     return events
 
+
+
+def _read_postings(entry: data.Transaction, flex_id: str, kind: str, book: Book) -> tuple[dict, dict, set]:
+    """One pass over a transaction's postings: (Positions legs per (account, commodity), their cost currencies,
+    the (account, conid, currency) of income/expense postings that name a conid); Cash postings go to the book."""
+    meta = entry.meta or {}
+    legs: dict[tuple[str, str], list[Leg]] = defaultdict(list)
+    currencies: dict[tuple[str, str], str] = {}
+    income: set[tuple[str, str, str]] = set()
+    for posting in entry.postings:
+        parts = split_account(posting.account)
+        if parts is None:
+            continue
+        account, role = parts
+        if role == "Assets:Cash":
+            book.cash_postings.append((entry, posting))
+        elif role == "Assets:Positions":
+            cost = posting.cost
+            label = cost.label if cost is not None else None
+            key = (account, posting.units.currency)
+            ibkr_cost = (posting.meta or {}).get("ibkr_lot_cost")
+            legs[key].append(Leg(posting.units.number, cost.number if cost else None,
+                                 cost.date if cost else None, label, _opens(label, flex_id, kind),
+                                 dec(ibkr_cost) if ibkr_cost is not None else None))
+            if cost is not None and cost.currency:
+                currencies[key] = cost.currency
+        elif role in INCOME_KINDS:
+            conid = (posting.meta or {}).get("conid") or meta.get("conid")
+            if conid is not None:
+                income.add((account, str(conid), posting.units.currency))
+    return legs, currencies, income
 
 def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:
     """Does this posting open its lot? Its label is the opening row's flex_id (ledger-format), so: yes when the

@@ -106,26 +106,8 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     mark_rate = _mark_rate(book, inst, mark)
     result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)],
                            base_currency=book.base_of(inst.account))
-    by_id = {e.flex_id: e for e in inst.events}
+    _add_open_lots(book, inst, result, run.lots)
     add = result.contributions.append
-    for lot in run.lots:
-        desc = f"open lot {lot.units} @ {_shown_price(lot.cost)} from {lot.open_date}"
-        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc,
-                      flex_src=_lot_src(book, inst, lot, by_id))
-        add(Contribution("quantity", amount=lot.units, **common))
-        add(Contribution("cost_basis", amount=lot.basis - lot.premium, **common))
-        if lot.premium:
-            add(_premium_contribution("cost_basis", lot.premium, lot.folds, lot.open_date))
-        add(Contribution("base.cost_basis", amount=lot.base_basis, **common))
-        if mark is not None:
-            value = lot.units * mark.unit_price
-            unrealized = value - lot.basis
-            base_unrealized = value * mark_rate - lot.base_basis
-            mark_common = {**common, "description": f"{desc}, marked {mark.price} on {mark.date} ({mark.source})"}
-            for name, amount in (("market_value", value), ("unrealized", unrealized), ("total", unrealized),
-                                 ("base.unrealized", base_unrealized), ("base.total", base_unrealized),
-                                 ("base.fx", base_unrealized - unrealized * mark_rate)):
-                add(Contribution(name, amount=amount, **mark_common))
     for closing in result.closings:
         event = closing.event
         common = dict(date=event.date, flex_id=event.flex_id, description=event.description, flex_src=event.flex_src)
@@ -162,6 +144,32 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     result.flags = sorted(set(result.flags))
     return result
 
+
+
+def _add_open_lots(book: Book, inst: Instrument, result: InstrumentPnl, lots: list[lots_mod.Lot]) -> None:
+    """Each open lot's contributions: quantity and cost basis, and with a mark its market value and unrealized
+    P&L (e.g. 5 left at 600.50, mark 150: market value 750, unrealized 149.50), base FX apart."""
+    mark, mark_rate = result.mark, result.mark_rate
+    by_id = {e.flex_id: e for e in inst.events}
+    add = result.contributions.append
+    for lot in lots:
+        desc = f"open lot {lot.units} @ {_shown_price(lot.cost)} from {lot.open_date}"
+        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc,
+                      flex_src=_lot_src(book, inst, lot, by_id))
+        add(Contribution("quantity", amount=lot.units, **common))
+        add(Contribution("cost_basis", amount=lot.basis - lot.premium, **common))
+        if lot.premium:
+            add(_premium_contribution("cost_basis", lot.premium, lot.folds, lot.open_date))
+        add(Contribution("base.cost_basis", amount=lot.base_basis, **common))
+        if mark is not None:
+            value = lot.units * mark.unit_price
+            unrealized = value - lot.basis
+            base_unrealized = value * mark_rate - lot.base_basis
+            mark_common = {**common, "description": f"{desc}, marked {mark.price} on {mark.date} ({mark.source})"}
+            for name, amount in (("market_value", value), ("unrealized", unrealized), ("total", unrealized),
+                                 ("base.unrealized", base_unrealized), ("base.total", base_unrealized),
+                                 ("base.fx", base_unrealized - unrealized * mark_rate)):
+                add(Contribution(name, amount=amount, **mark_common))
 
 def _premium_parts(closing: lots_mod.Closing) -> list[tuple]:
     """(Fold, amount) of every folded premium inside a closing's realized: off its proceeds (-fold amount), or in

@@ -303,34 +303,44 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             if position == 0 or position * missing < 0 or (label and tracker.find(commodity, label)):
                 continue
             units = missing if abs(missing) < abs(position) else position
-            basis, cost_source, guessed = _opening_basis(record, position)
-            total = plain(basis * units / position)
-            cost_per_unit = per_unit(total, units)
-            rest = _rest_of_basis(tracker, commodity, basis, units, position) if not (lot_rows or guessed) else None
-            if rest is not None:  # IBKR's basis for the position minus the lots the ledger holds: IBKR's own figure
-                total, cost_per_unit = rest, per_unit(rest, units)
-            elif units != position:  # a share of the row: units x IBKR's per-unit basis, so the entry balances
-                cost_per_unit = per_unit(basis, position)  # to the last digit (2 x 247.94074…)
-                total = plain(units * cost_per_unit)
-            open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
-                      f"{label_id or ctx.statement.to_date.strftime('%Y%m%d')}"
-            opened_on = record.date("openDateTime") or before
-            currency = record.text("currency")
-            if currency is None:
-                currency, guessed = "USD", True
-                cost_source = f"{cost_source or 'costBasisMoney'}; no currency on the row, USD assumed"
-            lot = Lot(label or open_id, min(opened_on, before), units, total, currency, cost_per_unit)
-            meta = ctx.meta("opening", open_id, record, conid=record.text("conid"), cost_source=cost_source)
-            if guessed:
-                ctx.drift.add("flagged_row", "OpenPositions", record.tag,
-                              f"opening lot's cost is not IBKR's cost basis ({cost_source}); fix it in "
-                              "manual.beancount (same flex_id)", ctx.raw_path, record.line)
-            entries.append(opening_entry(meta, commodity, lot, ctx.accounts,
-                                         f"Opening lot {units} {commodity} held before the first statement",
-                                         flag="!" if guessed else "*"))
-            tracker.open(commodity, lot)
+            entries.append(_opening_of_row(ctx, commodity, record, units, tracker, before, label,
+                                           from_lot_rows=bool(lot_rows)))
             missing -= units
     return entries
+
+
+def _opening_of_row(ctx, commodity: str, record, units: Decimal, tracker: OpenLots, before: datetime.date,
+                    label: str | None, from_lot_rows: bool) -> data.Transaction:
+    """The opening entry of `units` of one OpenPositions row, at IBKR's basis for them (position_openings says
+    which), its lot added to `tracker`; flagged `!` with `cost_source` when the number is not IBKR's cost."""
+    position = record.decimal("position")
+    basis, cost_source, guessed = _opening_basis(record, position)
+    total = plain(basis * units / position)
+    cost_per_unit = per_unit(total, units)
+    rest = _rest_of_basis(tracker, commodity, basis, units, position) if not (from_lot_rows or guessed) else None
+    if rest is not None:  # IBKR's basis for the position minus the lots the ledger holds: IBKR's own figure
+        total, cost_per_unit = rest, per_unit(rest, units)
+    elif units != position:  # a share of the row: units x IBKR's per-unit basis, so the entry balances
+        cost_per_unit = per_unit(basis, position)  # to the last digit (2 x 247.94074…)
+        total = plain(units * cost_per_unit)
+    label_id = record.text("originatingTransactionID")
+    open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
+              f"{label_id or ctx.statement.to_date.strftime('%Y%m%d')}"
+    opened_on = record.date("openDateTime") or before
+    currency = record.text("currency")
+    if currency is None:
+        currency, guessed = "USD", True
+        cost_source = f"{cost_source or 'costBasisMoney'}; no currency on the row, USD assumed"
+    lot = Lot(label or open_id, min(opened_on, before), units, total, currency, cost_per_unit)
+    meta = ctx.meta("opening", open_id, record, conid=record.text("conid"), cost_source=cost_source)
+    if guessed:
+        ctx.drift.add("flagged_row", "OpenPositions", record.tag,
+                      f"opening lot's cost is not IBKR's cost basis ({cost_source}); fix it in "
+                      "manual.beancount (same flex_id)", ctx.raw_path, record.line)
+    tracker.open(commodity, lot)
+    return opening_entry(meta, commodity, lot, ctx.accounts,
+                         f"Opening lot {units} {commodity} held before the first statement",
+                         flag="!" if guessed else "*")
 
 
 def _rest_of_basis(tracker: OpenLots, commodity: str, basis: Decimal, units: Decimal,

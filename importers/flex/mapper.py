@@ -191,31 +191,7 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
     events = []  # (when, priority, sequence, kind, payload)
     seen_ids: set[str] = set()
     for seq, ctx in enumerate(contexts):
-        rows, repeats, unmapped = trades_mod.collect(ctx)
-        accounted.update((ctx.raw_path, r.line) for r in repeats)
-        for record, reason in unmapped:
-            ctx.drift.add("unmapped_row", trades_mod.SECTION, record.tag, reason, ctx.raw_path, record.line)
-        fresh = []
-        for row in rows:
-            if row.flex_id in seen_ids:  # the same row in an overlapping statement
-                out.duplicate_lines.add((ctx.raw_path, row.record.line))
-                out.duplicate_lines.update((ctx.raw_path, lot.line) for lot in row.lots)
-                continue
-            seen_ids.add(row.flex_id)
-            fresh.append(row)
-        combos.mark_combos(ctx, fresh)
-        events.extend((item.when, 1, seq, "eae", item)
-                      for item in option_eae.collect(ctx, fresh, seen_ids, instruments))
-        events.extend((_sort_time(row), 1, seq, "trade", row) for row in fresh)
-        events.extend((item.when, 0, seq, "ca", item) for item in corporate_actions.collect(ctx, seen_ids))
-        # Transfers come after the day's trades, as the generated file lists them (transfers.py).
-        items, repeats, duplicates = transfers.collect(ctx, seen_ids)
-        accounted.update((ctx.raw_path, r.line) for r in repeats)
-        out.duplicate_lines.update((ctx.raw_path, r.line) for r in duplicates)
-        events.extend((item.when, 5, seq, "transfer", item) for item in items)
-        end = ctx.statement.to_date
-        if end is not None:
-            events.append((datetime.datetime.combine(end, END_OF_DAY), 9, seq, "snapshot", ctx))
+        events.extend(_statement_events(seq, ctx, instruments, out, accounted, seen_ids))
 
     trade_rows = [e[4] for e in events if e[3] == "trade"]
     cancelled: set[int] = set()
@@ -245,6 +221,37 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
             for entry in position_openings(item, instruments, booker.account_lots(item)):
                 out.add(item.account_id, entry)
 
+
+
+def _statement_events(seq: int, ctx: MapContext, instruments: Instruments, out: _Emitter,
+                      accounted: set[tuple[str, int]], seen_ids: set[str]) -> list[tuple]:
+    """One statement's trade-like events as (when, priority, sequence, kind, payload), rows already seen in an
+    overlapping statement left out (and counted as repeats)."""
+    rows, repeats, unmapped = trades_mod.collect(ctx)
+    accounted.update((ctx.raw_path, r.line) for r in repeats)
+    for record, reason in unmapped:
+        ctx.drift.add("unmapped_row", trades_mod.SECTION, record.tag, reason, ctx.raw_path, record.line)
+    fresh = []
+    for row in rows:
+        if row.flex_id in seen_ids:  # the same row in an overlapping statement
+            out.duplicate_lines.add((ctx.raw_path, row.record.line))
+            out.duplicate_lines.update((ctx.raw_path, lot.line) for lot in row.lots)
+            continue
+        seen_ids.add(row.flex_id)
+        fresh.append(row)
+    combos.mark_combos(ctx, fresh)
+    events = [(item.when, 1, seq, "eae", item) for item in option_eae.collect(ctx, fresh, seen_ids, instruments)]
+    events.extend((_sort_time(row), 1, seq, "trade", row) for row in fresh)
+    events.extend((item.when, 0, seq, "ca", item) for item in corporate_actions.collect(ctx, seen_ids))
+    # Transfers come after the day's trades, as the generated file lists them (transfers.py).
+    items, repeats, duplicates = transfers.collect(ctx, seen_ids)
+    accounted.update((ctx.raw_path, r.line) for r in repeats)
+    out.duplicate_lines.update((ctx.raw_path, r.line) for r in duplicates)
+    events.extend((item.when, 5, seq, "transfer", item) for item in items)
+    end = ctx.statement.to_date
+    if end is not None:
+        events.append((datetime.datetime.combine(end, END_OF_DAY), 9, seq, "snapshot", ctx))
+    return events
 
 def _sort_time(row: trades_mod.TradeRow) -> datetime.datetime:
     """A trade given with a date only sorts at the end of its day, after that day's corporate actions (IBKR
