@@ -1,0 +1,190 @@
+"""`report strategies` and `explain strategy:ID [FIELD]` (DESIGN §9): the strategy groups as report dicts.
+
+Money goes out as decimal strings at full precision (reports.money), like every other report. A group row carries
+its roll-up, its legs (one per contract, with what is still open), its members (each with the rule that put it in
+the group and the row that links it), its chain (order by order: what was closed and what was opened), and the
+P&L-over-time points the Fava page draws. `totals` adds the listed groups; without filters it equals `portfolio`
+(the per-instrument P&L of `report pnl`) minus what strategies.yaml ignores, and the report says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from beanflex.engine import pnl as pnl_mod
+from beanflex.engine.book import ZERO, Book
+from beanflex.engine.gcpause import paused_gc
+from beanflex.engine.strategies import Strategies, group_id
+from beanflex.engine.strategy_rollup import BASE_FIELDS, FIELDS, LOCAL_FIELDS, GroupPnl, rollup
+
+from .reports import _header, as_of, exact, money, raw_rows
+
+BASE_KEYS = tuple(f.removeprefix("base.") for f in BASE_FIELDS)
+STATUSES = ("open", "closed")
+
+
+@paused_gc()
+def strategies_report(book: Book, options: pnl_mod.Options, strategies: Strategies, accounts=(), labels=(),
+                      underlying: str | None = None, status: str | None = None) -> dict:
+    """Every strategy group that overlaps --from/--to and passes the filters, with its roll-up.
+
+    E.g. the wheel of tests/fixtures/strategies/wheel.xml: kind "wheel", realized 665.85, dividends 50.00,
+    withholding 7.50, total 708.35, premium received 470.00, status closed, 2024-01-02 .. 2024-03-15 (73 days).
+    """
+    end = datetime.date.fromisoformat(as_of(book, options)) if as_of(book, options) else None
+    rows, ignored = rollup(book, strategies.groups, strategies.ignored, options, end)
+    shown = [r for r in rows if _selected(book, r, options, accounts, labels, underlying, status)]
+    filtered = bool(accounts or labels or underlying or status or options.start)
+    report = {**_header(book, options), "premium": "separate",
+              "premium_note": "option premium stays on the option (the ledger does not fold it into the stock)",
+              "strategies": [group_row(book, r) for r in shown],
+              "totals": {"groups": len(shown), "base": _base_sums(shown, book.base_currency)},
+              "ignored": {"events": [m.flex_id for m in strategies.ignored],
+                          "base": _base_sums([ignored], book.base_currency)},
+              "portfolio": None if filtered else {"base": _portfolio(book, options)},
+              "warnings": [str(w) for w in strategies.warnings]}
+    return report
+
+
+def _selected(book: Book, row: GroupPnl, options, accounts, labels, underlying, status) -> bool:
+    group = row.group
+    if row.open_date is None or (accounts and group.account not in accounts):
+        return False
+    if underlying and underlying not in (group.underlying, group.underlying_symbol):
+        return False
+    if status and row.status != status:
+        return False
+    if labels and not set(labels) & set(group_labels(book, row)):
+        return False
+    close = row.close_date
+    return options.start is None or close is None or close >= options.start
+
+
+def group_labels(book: Book, row: GroupPnl) -> list[str]:
+    """The labels of the group's underlying and of every instrument in it."""
+    keys = {(row.group.account, row.group.underlying)} | {(p.account, p.conid) for p in row.pieces}
+    found = [label for key in sorted(keys) if key in book.instruments for label in book.instruments[key].labels]
+    return sorted(set(found))
+
+
+def group_row(book: Book, row: GroupPnl) -> dict:
+    group = row.group
+    currencies = row.currencies
+    value = row.value
+    kind = group.kind
+    name = group.name or f"{group.underlying_symbol} {kind}" + (f", rolled {group.rolls}x" if group.rolls else "")
+    return {
+        "id": group.id, "ref": f"strategy:{group.id}", "name": name, "kind": kind, "account": group.account,
+        "underlying": group.underlying_symbol, "underlying_conid": group.underlying,
+        "currency": currencies[0] if len(currencies) == 1 else None, "status": row.status,
+        "open_date": _iso(row.open_date), "close_date": _iso(row.close_date), "days": row.days,
+        "rolls": group.rolls, "labels": group_labels(book, row),
+        "flags": sorted(row.flags | ({"mixed_currencies"} if len(currencies) > 1 else set())),
+        "edited": bool(group.name or group.kind_set) or any("by hand" in m.rule or m.rule.startswith("merged")
+                                                            for m in group.members),
+        **{name_: money(value(name_)) for name_ in LOCAL_FIELDS},
+        "base": {"currency": book.base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
+        "legs": _legs(row), "members": [_member(book, m) for m in row.members()],
+        "chain": [{"date": c["date"].isoformat(), "rule": c["rule"], "closed": c["closed"], "opened": c["opened"]}
+                  for c in group.chain if row.as_of is None or c["date"] <= row.as_of],
+        "series": [{"date": d.isoformat(), "total": money(v)} for d, v in row.series()],
+    }
+
+
+def _iso(date: datetime.date | None) -> str | None:
+    return date.isoformat() if date else None
+
+
+def _legs(row: GroupPnl) -> list[dict]:
+    """One leg per contract the group traded: its terms, what is open at the end date, and its rows."""
+    legs: dict[str, dict] = {}
+    held = {conid: units for (conid, _), units in row.open_positions.items()}
+    for member in row.members():
+        for event, facts in member.events:
+            if not event.legs:
+                continue
+            leg = legs.setdefault(facts.conid, {
+                "conid": facts.conid, "symbol": facts.symbol, "category": facts.category, "right": facts.right,
+                "strike": exact(facts.strike), "expiry": _iso(facts.expiry),
+                "open_quantity": exact(held.get(facts.conid, ZERO)), "events": []})
+            leg["events"].append(member.flex_id)
+    return list(legs.values())
+
+
+def _member(book: Book, member) -> dict:
+    events = member.events
+    cash = [e.net_cash if e.legs else e.amount for e, _ in events]
+    return {"date": member.date.isoformat(), "flex_id": member.flex_id, "rule": member.rule, "link": member.link,
+            "kind": events[0][0].kind if events else None,
+            "symbols": sorted({e.symbol for e, _ in events}), "conids": sorted({e.conid for e, _ in events}),
+            "quantity": exact(sum((e.quantity for e, _ in events if e.legs), ZERO)) if any(
+                e.legs for e, _ in events) else None,
+            "amount": money(sum((c for c in cash if c is not None), ZERO)),
+            "description": events[0][0].description if events else "",
+            "raw": sorted({ref for e, _ in events for ref in (e.flex_src or "").split()})}
+
+
+def _base_sums(rows: list[GroupPnl], base_currency: str) -> dict:
+    """Base-currency sums over the rows whose value is known (a group with an unmarked open lot is left out of
+    the mark-dependent sums, as report pnl does)."""
+    out = {"currency": base_currency}
+    for key in BASE_KEYS:
+        values = [r.value(f"base.{key}") for r in rows]
+        out[key] = money(sum((v for v in values if v is not None), ZERO))
+    return out
+
+
+def _portfolio(book: Book, options: pnl_mod.Options) -> dict:
+    """The same sums over `report pnl`'s instruments: the number the groups plus the ignored events add up to."""
+    rows = pnl_mod.book_pnl(book, options)
+    out = {"currency": book.base_currency}
+    for key in BASE_KEYS:
+        out[key] = money(sum((v for v in (r.value(f"base.{key}") for r in rows) if v is not None), ZERO))
+    return out
+
+
+def find_group(strategies: Strategies, key: str) -> str:
+    """A group id from `strategy:ID`, `ID` or a member's flex_id; LookupError naming what was asked."""
+    wanted = group_id(key)
+    if wanted in strategies.groups:
+        return wanted
+    owner = strategies.group_of(wanted)
+    if owner is not None:
+        return owner
+    raise LookupError(f"no strategy group {key!r}; `beanflex report strategies` lists the ids (strategy:ID)")
+
+
+def explain_strategy_report(book: Book, options: pnl_mod.Options, strategies: Strategies, key: str,
+                            field: str = "total", ledger_dir: Path | None = None) -> dict:
+    """Every contribution behind one number of one group, each with its instrument and raw rows; the amounts add
+    up exactly to `value` (the group's value is their sum)."""
+    if field not in FIELDS:
+        raise LookupError(f"unknown field {field!r}; one of {', '.join(FIELDS)}")
+    gid = find_group(strategies, key)
+    end = datetime.date.fromisoformat(as_of(book, options)) if as_of(book, options) else None
+    rows, _ = rollup(book, {gid: strategies.groups[gid]}, [], options, end)
+    row = rows[0]
+    value = row.value(field)
+    events = [] if value is None else [
+        {"date": p.contribution.date.isoformat(), "flex_id": p.contribution.flex_id, "symbol": p.symbol,
+         "conid": p.conid, "description": p.contribution.description, "amount": money(p.contribution.amount),
+         "raw": raw_rows(p.contribution.flex_src, ledger_dir)}
+        for p in sorted(row.events(field), key=lambda p: (p.contribution.date, p.contribution.flex_id))]
+    currency = book.base_currency if field.startswith("base.") else (row.currencies or [book.base_currency])[0]
+    report = {"strategy": f"strategy:{gid}", "name": group_row(book, row)["name"], "symbol": f"strategy:{gid}",
+              "conid": None, "field": field, "value": money(value), "currency": currency, "events": events}
+    if value is None:
+        report["note"] = (f"{field} is unknown: an open lot has no mark (no_mark)" if row.unknown_unrealized
+                          else f"{field} mixes currencies {', '.join(row.currencies)}; ask for base.{field}")
+    return report
+
+
+def check_total(report: dict) -> Decimal | None:
+    """groups + ignored - portfolio, in base total: 0 when nothing is lost or counted twice (None: filtered)."""
+    if report.get("portfolio") is None:
+        return None
+    groups = Decimal(report["totals"]["base"]["total"])
+    ignored = Decimal(report["ignored"]["base"]["total"])
+    return groups + ignored - Decimal(report["portfolio"]["base"]["total"])
