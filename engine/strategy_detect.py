@@ -57,7 +57,6 @@ class Group:
     later: list[ShapeLeg] = field(default_factory=list)  # options added on held stock (covered call, collar)
     chain: list[dict] = field(default_factory=list)  # {date, rule, closed: [flex_id], opened: [flex_id]}
     close_date: datetime.date | None = None
-    wheel: bool = False
     rolls: int = 0
     name: str | None = None  # set by hand (strategies.yaml)
     kind_set: str | None = None
@@ -69,7 +68,15 @@ class Group:
         if self.wheel:
             return "wheel"
         legs = self.opened + self.later
-        return shape(legs) if legs else "custom 0-leg"
+        return shape(legs) if legs else "income"
+
+    @property
+    def wheel(self) -> bool:
+        """A short put of this group was assigned and delivered the stock it holds: short put -> assignment ->
+        stock (-> covered calls -> called away)."""
+        delivered = any(m.rule == "delivered by assignment or exercise" for m in self.members)
+        return delivered and any(event.kind == "assignment" and facts.right == "P" and event.quantity > 0
+                                 for m in self.members for event, facts in m.events)
 
     @property
     def open(self) -> bool:
@@ -96,8 +103,14 @@ def rows_of(book: Book, links: dict[str, frozenset[str]] | None = None) -> list[
     """Every instrument event of the book as rows (one per flex_id), oldest first; income on its ex-date first."""
     links = links or {}
     by_id: dict[str, _Row] = {}
+    stock_conids = {}  # (account, symbol) -> conid of the non-option instruments, for options without underlyingConid
     for inst in book.instruments.values():
-        common = instrument_facts(inst)
+        if not inst.meta.get("put_call") and str(inst.meta.get("asset_category") or "STK") not in ("OPT", "FOP"):
+            for name in (inst.symbol, inst.meta.get("symbol")):
+                if name:
+                    stock_conids.setdefault((inst.account, str(name)), inst.conid)
+    for inst in book.instruments.values():
+        common = instrument_facts(inst, stock_conids)
         for event in inst.events:
             facts = leg_facts(event, common, links.get(event.flex_id, frozenset()))
             row = by_id.get(event.flex_id)
@@ -149,22 +162,29 @@ class Detector:
     # -- trades ------------------------------------------------------------------------------------------
 
     def _cluster(self, rows: list[_Row]) -> None:
+        """Place the rows of one order: closing rows with the lots they close, opening rows by _target()."""
         closes = [(row, gid) for row in rows for gid in self._closing_groups(row)]
         opening = [row for row in rows if self._opens(row)]
         target, rule, link = self._target(rows, closes, opening)
+        opens = {id(row) for row in opening}
+        inner = {row.flex_id for row in rows}
         closed_ids, opened_ids = [], []
-        for row in rows:
+        for row in opening + [row for row in rows if id(row) not in opens]:  # the group's id: an opening row
             own = next((gid for r, gid in closes if r is row), None)
-            gid = own or target
-            if gid is None:
-                gid = self._new_group(row)
-                target, rule = gid, "opened"
             if own:
-                self._add(row, gid, "closes lots it opened", self._lot_link(row))
+                self._add(row, own, "closes lots it opened", self._lot_link(row))
                 closed_ids.append(row.flex_id)
-            else:
-                self._add(row, gid, rule, link)
+                continue
+            if target is None:
+                target, rule = self._new_group(row), "opened"
+            if id(row) in opens:
+                self._add(row, target, rule, link)
                 opened_ids.append(row.flex_id)
+            else:  # closes a lot of this same order (a round trip), or one from before the ledger's history
+                same = any(leg.label in inner for event, _ in row.events for leg in event.legs if not leg.opening)
+                self._add(row, target, "closes a lot opened in the same order" if same
+                          else "closes a lot opened before the ledger", link)
+                closed_ids.append(row.flex_id)
         self._chain(rows, closes, target, rule, link, closed_ids, opened_ids)
 
     def _closing_groups(self, row: _Row) -> list[str]:
@@ -283,13 +303,11 @@ class Detector:
             for leg in event.legs:
                 self._move(row, gid, facts, leg)
             if event.legs and rule == "opened":
-                group.opened.append(ShapeLeg(facts.right, facts.strike, facts.expiry, event.quantity))
+                group.opened.append(ShapeLeg(facts.right, facts.strike, facts.expiry, event.quantity, facts.category))
             elif event.legs and rule == "option on held stock":
-                group.later.append(ShapeLeg(facts.right, facts.strike, facts.expiry, event.quantity))
+                group.later.append(ShapeLeg(facts.right, facts.strike, facts.expiry, event.quantity, facts.category))
             if facts.option and any(not leg.opening for leg in event.legs):
                 self.day_closes[(facts.account, row.date, facts.underlying)] = (gid, row.flex_id)
-        if rule == "delivered by assignment or exercise":
-            group.wheel = group.wheel or self._put_assigned(group)
         for touched in {gid, *(self.lot_group.get(leg.label) for e, _ in row.events for leg in e.legs)} - {None}:
             other = self.groups[touched]
             other.close_date = None if other.open else row.date
@@ -306,11 +324,6 @@ class Detector:
         self.groups[owner].positions[facts.conid] += leg.units
         self.last_holder[(facts.account, facts.conid)] = owner
         self.first_holder.setdefault((facts.account, facts.conid), owner)
-
-    def _put_assigned(self, group: Group) -> bool:
-        """A short put assigned in this group: its closing row is an assignment of a put bought back (units > 0)."""
-        return any(event.kind == "assignment" and facts.right == "P" and event.quantity > 0
-                   for member in group.members for event, facts in member.events)
 
     def _chain(self, rows, closes, target, rule, link, closed_ids, opened_ids) -> None:
         """One entry per order on its group's chain: what it closed and opened, and by which rule (a roll

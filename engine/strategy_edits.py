@@ -224,6 +224,6 @@ def _split(groups, where, flex_id: str, line: int, warn) -> None:
     new.chain = [c for c in group.chain if set(c["opened"] + c["closed"]) & ids]
     group.chain = [c for c in group.chain if not set(c["opened"] + c["closed"]) <= ids]
     first = new.members[0]
-    new.opened = [ShapeLeg(f.right, f.strike, f.expiry, e.quantity) for m in new.members
+    new.opened = [ShapeLeg(f.right, f.strike, f.expiry, e.quantity, f.category) for m in new.members
                   if (m.date, m.when) == (first.date, first.when) for e, f in m.events if e.legs]
     groups[flex_id] = new

@@ -15,6 +15,7 @@ order="time:20240102;100000", option=True, right="P", strike=50, expiry=2024-03-
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,24 +49,52 @@ class LegFacts:
     ex_date: datetime.date | None  # income rows: the day that decides who held the shares
 
 
-def instrument_facts(inst: Instrument) -> dict:
-    """The instrument part of LegFacts from its commodity meta (the same for every event of the instrument)."""
+def instrument_facts(inst: Instrument, stock_conids: dict[tuple[str, str], str] | None = None) -> dict:
+    """The instrument part of LegFacts from its commodity meta (the same for every event of the instrument).
+
+    IBKR's `put_call`, `strike`, `expiry`, `underlying_conid` win; a trimmed export without them falls back on the
+    OCC symbol (`ASML  260130P00930000` -> ASML, 2026-01-30, P, 930) or IBKR's description (`WY 17JUL26 20 C`),
+    and on `stock_conids` ((account, symbol) -> conid) to find the underlying's conid from the option's root.
+    """
     meta = inst.meta or {}
-    right = meta.get("put_call")
-    underlying = meta.get("underlying_conid") or meta.get("underlying_symbol")
+    parsed = parse_option(str(meta.get("symbol") or ""), str(meta.get("name") or ""))
+    right = meta.get("put_call") or parsed.get("right")
     option = right is not None or str(meta.get("asset_category") or "") in ("OPT", "FOP", "FSFOP")
-    if not underlying and option:
-        underlying = str(meta.get("symbol") or inst.symbol).split(" ")[0].split("-")[0]  # OCC root: "XYZ   24…"
+    root = meta.get("underlying_symbol") or parsed.get("root")
+    underlying = meta.get("underlying_conid") or (stock_conids or {}).get((inst.account, str(root))) or root
+    if option and not underlying:
+        underlying = inst.symbol.split("-")[0]
     expiry = meta.get("expiry")
+    expiry = expiry if isinstance(expiry, datetime.date) else _date(expiry) or parsed.get("expiry")
     return {
         "account": inst.account, "conid": inst.conid, "symbol": inst.symbol,
         "underlying": str(underlying) if option else inst.conid,
-        "underlying_symbol": str(meta.get("underlying_symbol") or underlying or inst.symbol) if option
-        else inst.symbol,
-        "option": option, "right": str(right).upper()[:1] if right else None, "strike": dec(meta.get("strike")),
-        "expiry": expiry if isinstance(expiry, datetime.date) else _date(expiry),
-        "category": str(meta.get("asset_category") or ("OPT" if option else "STK")),
+        "underlying_symbol": str(root or underlying) if option else inst.symbol,
+        "option": option, "right": str(right).upper()[:1] if right else None,
+        "strike": dec(meta.get("strike")) if meta.get("strike") is not None else parsed.get("strike"),
+        "expiry": expiry, "category": str(meta.get("asset_category") or ("OPT" if option else "STK")),
     }
+
+
+_OCC = re.compile(r"^([A-Z0-9.]{1,6})\s*(\d{6})([CP])(\d{8})$")
+_DESCRIPTION = re.compile(r"^(\S+) (\d{2}[A-Z]{3}\d{2}) ([\d.]+) ([CP])$")
+
+
+def parse_option(symbol: str, description: str) -> dict:
+    """Root, expiry, right and strike from an OCC symbol (`XYZ   240315P00050000`: strike 50000 / 1000) or an
+    IBKR option description (`XYZ 15MAR24 50 P`); {} when neither reads as an option."""
+    match = _OCC.match(symbol.strip())
+    if match:
+        expiry = _date(f"20{match[2][:2]}-{match[2][2:4]}-{match[2][4:]}")
+        return {"root": match[1], "expiry": expiry, "right": match[3], "strike": Decimal(match[4]) / 1000}
+    match = _DESCRIPTION.match(description.strip())
+    if match:
+        try:
+            expiry = datetime.datetime.strptime(match[2].title(), "%d%b%y").date()
+        except ValueError:
+            return {}
+        return {"root": match[1], "expiry": expiry, "right": match[4], "strike": Decimal(match[3])}
+    return {}
 
 
 def leg_facts(event: Event, common: dict, links: frozenset[str] = frozenset()) -> LegFacts:

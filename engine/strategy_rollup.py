@@ -82,7 +82,9 @@ class GroupPnl:
         return "open" if self.open_positions else "closed"
 
     def members(self) -> list[Member]:
-        return [m for m in self.group.members if self.as_of is None or m.date <= self.as_of]
+        """Members up to the end date, by date (income sorts by pay date here, not by ex-date)."""
+        return sorted((m for m in self.group.members if self.as_of is None or m.date <= self.as_of),
+                      key=lambda m: (m.date, m.when, m.flex_id))
 
     @property
     def open_date(self) -> datetime.date | None:

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 #: Every kind detection can name (plus "custom N-leg"); `wheel` is named from the lifecycle, not a shape.
-KINDS = ("stock", "short stock", "long call", "short call", "long put", "short put", "vertical", "straddle",
+KINDS = ("stock", "short stock", "future", "short future", "income", "long call", "short call", "long put", "short put", "vertical", "straddle",
          "strangle", "calendar", "diagonal", "butterfly", "iron butterfly", "iron condor", "covered call", "collar",
          "protective put", "wheel")
+
+#: IBKR asset category -> the name of a position in it without options.
+UNDERLYING_NAMES = {"STK": "stock", "FUT": "future", "CASH": "currency", "BOND": "bond", "CRYPTO": "crypto"}
 
 
 @dataclass(frozen=True)
@@ -26,18 +29,35 @@ class ShapeLeg:
     strike: Decimal | None
     expiry: datetime.date | None
     quantity: Decimal  # > 0 long, < 0 short (contracts or shares)
+    category: str = "STK"  # the underlying's kind when right is None: STK -> "stock", FUT -> "future"
+
+
+def net(legs: list[ShapeLeg]) -> list[ShapeLeg]:
+    """Fills of one contract as one leg: three fills of +1 TLT 89.5 C -> +3; a same-order round trip nets to 0
+    and is dropped."""
+    totals: dict[tuple, Decimal] = {}
+    for leg in legs:
+        key = (leg.right, leg.strike, leg.expiry, leg.category)
+        totals[key] = totals.get(key, Decimal(0)) + leg.quantity
+    return [ShapeLeg(right, strike, expiry, quantity, category)
+            for (right, strike, expiry, category), quantity in totals.items() if quantity]
 
 
 def shape(legs: list[ShapeLeg]) -> str:
-    """The kind of the legs opened together (see the module doc)."""
-    legs = [leg for leg in legs if leg.quantity]
+    """The kind of the legs opened together (see the module doc); legs that net to nothing are named by the
+    first one (a day trade of a future is a "future")."""
+    netted = net(legs)
+    if not netted and legs:
+        netted = legs[:1]
+    legs = netted
     options = sorted((leg for leg in legs if leg.right), key=lambda l: (l.right, l.strike or 0, l.expiry or
                                                                           datetime.date.min))
     stock = [leg for leg in legs if not leg.right]
     if not options:
         if not stock:
-            return "custom 0-leg"
-        return "stock" if sum(leg.quantity for leg in stock) > 0 else "short stock"
+            return "income"
+        name = UNDERLYING_NAMES.get(stock[0].category, stock[0].category.lower())
+        return name if sum(leg.quantity for leg in stock) > 0 else f"short {name}"
     if stock:
         return _with_stock(stock, options)
     if len(options) == 1:

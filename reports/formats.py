@@ -28,8 +28,8 @@ LOT_COLUMNS = ("account", "symbol", "conid", "open_date", "quantity", "cost", "c
 NUMERIC = {"quantity", "average_cost", "cost_basis", "mark", "market_value", "realized", "unrealized",
            "commissions", "dividends", "withholding", "fees", "total", "base_cost_basis", "base_realized",
            "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value", "interest",
-           "deposits", "withdrawals"}
-EXACT = {"quantity", "mark", "cost", "average_cost"}  # shown unrounded in the table (cost to 4 places)
+           "deposits", "withdrawals", "days", "rolls", "premium_received", "premium_paid"}
+EXACT = {"quantity", "mark", "cost", "average_cost", "days", "rolls"}  # shown unrounded in the table (cost to 4 places)
 
 
 def _flat_pnl(row: dict) -> dict:
@@ -88,6 +88,10 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
                  by_day)]
     if kind == "events":
         return [("events", EVENT_COLUMNS, [{**e, "raw": _raw_text(e["raw"])} for e in report["events"]])]
+    if kind == "strategies":
+        from .strategies_tables import strategies_tables
+
+        return strategies_tables(report)
     if kind == "explain":
         rows = [{**e, "raw": _raw_text(e["raw"])} for e in report["events"]]
         rows.append({"description": f"= {report['field']} of {report['symbol']} ({report['currency']})",
@@ -122,7 +126,10 @@ def _cell_text(column: str, value) -> str:
 
 def render_table(kind: str, report: dict) -> str:
     out = []
-    if kind == "explain":
+    if kind == "explain" and report.get("strategy"):
+        out.append(f"{report['strategy']} ({report['name']}) {report['field']} = {report['value']} "
+                   f"{report['currency']}")
+    elif kind == "explain":
         out.append(f"{report['symbol']} (conid {report['conid']}) {report['field']} = {report['value']} "
                    f"{report['currency']}")
     elif kind == "reconcile":

@@ -16,13 +16,14 @@ from pathlib import Path
 from beanflex.engine import pnl as pnl_mod
 from beanflex.engine.book import ZERO, Book
 from beanflex.engine.gcpause import paused_gc
-from beanflex.engine.strategies import Strategies, group_id
+from beanflex.engine.strategies import Strategies, StrategiesFileError, group_id
 from beanflex.engine.strategy_rollup import BASE_FIELDS, FIELDS, LOCAL_FIELDS, GroupPnl, rollup
 
 from .reports import _header, as_of, exact, money, raw_rows
 
 BASE_KEYS = tuple(f.removeprefix("base.") for f in BASE_FIELDS)
 STATUSES = ("open", "closed")
+__all__ = ("StrategiesFileError", "explain_strategy_report", "load_strategies", "strategies_report")
 
 
 @paused_gc()
@@ -188,3 +189,11 @@ def check_total(report: dict) -> Decimal | None:
     groups = Decimal(report["totals"]["base"]["total"])
     ignored = Decimal(report["ignored"]["base"]["total"])
     return groups + ignored - Decimal(report["portfolio"]["base"]["total"])
+
+
+def load_strategies(book: Book, entries, yaml_path: Path | None) -> Strategies:
+    """Detect the groups of the loaded ledger and apply strategies.yaml (`yaml_path`; None or missing: no
+    edits). Raises StrategiesFileError (file:line and what is wrong) for a malformed file."""
+    from beanflex.engine.strategies import strategy_groups, transaction_links
+
+    return strategy_groups(book, yaml_path, transaction_links(entries or []))
