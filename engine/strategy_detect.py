@@ -57,7 +57,6 @@ class Group:
     later: list[ShapeLeg] = field(default_factory=list)  # options added on held stock (covered call, collar)
     chain: list[dict] = field(default_factory=list)  # {date, rule, closed: [flex_id], opened: [flex_id]}
     close_date: datetime.date | None = None
-    rolls: int = 0
     name: str | None = None  # set by hand (strategies.yaml)
     kind_set: str | None = None
 
@@ -69,6 +68,12 @@ class Group:
             return "wheel"
         legs = self.opened + self.later
         return shape(legs) if legs else "income"
+
+    @property
+    def rolls(self) -> int:
+        """Rolls into this group: chain entries of a roll rule whose opened rows are members here."""
+        ids = {m.flex_id for m in self.members}
+        return sum(1 for c in self.chain if c["rule"].startswith("roll") and set(c["opened"]) & ids)
 
     @property
     def wheel(self) -> bool:
@@ -332,8 +337,6 @@ class Detector:
         if gid is None:
             return
         group = self.groups[gid]
-        if rule in ("roll in the same order", "roll within the trading day"):
-            group.rolls += 1
         if rule == "roll within the trading day" and link:
             closed_ids = [link, *closed_ids]
         mine = [row.flex_id for row, g in closes if g == gid]

@@ -175,3 +175,55 @@ def test_a_group_carries_the_labels_of_its_underlying(tmp_path):
     rep = report(main, "--label", "Wheels")
     assert [g["labels"] for g in rep["strategies"]] == [["Wheels"], ["Wheels"]]  # the put group via XYZ
     assert report(main, "--label", "Other")["strategies"] == []
+
+
+EDITS = """\
+groups:
+  "strategy:U7/trade/R05":
+    name: RRR March put
+  "U7/trade/R01":
+    kind: put roll
+    merge: ["U7/trade/R09"]
+  "U7/trade/NOPE": {name: typo}
+split: ["U7/trade/R05"]
+ignore: ["U7/trade/R10"]
+move: {"U7/trade/NOPE2": "U7/trade/R01"}
+"""
+
+
+def test_hand_edits_win_and_survive_rebuild(tmp_path):
+    main = workspace(tmp_path, "rolls.xml")
+    (tmp_path / "strategies.yaml").write_text(EDITS, encoding="utf-8")
+    before = run(main, "report", "strategies", "--format", "json")
+    # an edit that matches nothing is a warning naming its line, the rest still applies
+    assert "strategies.yaml:7: groups: no group 'U7/trade/NOPE'" in before.stderr
+    assert "strategies.yaml:10: move: no event 'U7/trade/NOPE2' in any group" in before.stderr
+    rep = json.loads(before.stdout)
+    groups = {g["id"]: g for g in rep["strategies"]}
+    assert list(groups) == ["U7/trade/R01", "U7/trade/R05"]
+    first, second = groups["U7/trade/R01"], groups["U7/trade/R05"]
+    assert (first["kind"], first["name"], second["name"]) == ("put roll", "RRR put roll, rolled 1x", "RRR March put")
+    assert [m["flex_id"] for m in second["members"]] == ["U7/trade/R05", "U7/trade/R06", "U7/trade/R07",
+                                                         "U7/trade/R08"]
+    assert "U7/trade/R09" in [m["flex_id"] for m in first["members"]] and first["edited"] and second["edited"]
+    # R01: 48 (R02) + 78 (R04) = 126; R05: 88 (R06) + 89 (R08) = 177; the call's loss (R10, -101) is ignored
+    assert (first["realized"], second["realized"]) == ("126.00", "177.00")
+    assert rep["ignored"] == {"events": ["U7/trade/R10"], "base": {**rep["ignored"]["base"], "total": "-101.00"}}
+    # 126 + 177 - 101 = 202 = the portfolio: nothing lost
+    assert (rep["totals"]["base"]["total"], rep["portfolio"]["base"]["total"]) == ("303.00", "202.00")
+    assert run(main, "rebuild").exit_code == 0
+    after = json.loads(run(main, "report", "strategies", "--format", "json").stdout)
+    assert after["strategies"] == rep["strategies"]
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("groups: [\n", 2, "not valid YAML"),
+    ("split: {a: b}\n", 1, "split must be a list of flex_ids"),
+    ("groups:\n  U7/trade/R01:\n    nmae: x\n", 3, "unknown group key 'nmae'"),
+])
+def test_a_malformed_strategies_yaml_is_an_error_naming_the_line(tmp_path, text, line, words):
+    main = workspace(tmp_path, "rolls.xml")
+    (tmp_path / "strategies.yaml").write_text(text, encoding="utf-8")
+    done = run(main, "report", "strategies", ok=False)
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert f"strategies.yaml:{line}: " in done.output and words in done.output
