@@ -1,4 +1,4 @@
-"""The beanflex pages in Fava: Portfolio, Labels, Reconciliation, Import health (one sidebar entry each).
+"""The beanflex pages in Fava: Portfolio, Labels, Reconciliation, Import health, Strategies (one sidebar entry each).
 
 Enabled by `2000-01-01 custom "fava-extension" "beanflex.fava_ext"` in ledger/main.beancount. Each class is
 thin: it hands its template (`templates/<Class>.html`) the report dicts of this request -- the same functions
@@ -22,6 +22,7 @@ from beanflex.reports import import_health, raw_rows
 from beanflex.reports import request as fava_reports
 
 from . import pages as fava_pages
+from .strategies import BeanflexStrategies  # noqa: F401 - Fava finds its pages among this module's classes
 
 
 class BeanflexPortfolio(fava_pages.Page):
