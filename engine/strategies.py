@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .book import Book
+from .gcpause import paused_gc
 from .strategy_detect import Group, Member, detect
 from .strategy_edits import EditWarning, Edits, StrategiesFileError, apply_edits, group_id, load_edits
 from .strategy_meta import transaction_links
@@ -35,6 +36,7 @@ class Strategies:
         return {m.flex_id: gid for gid, g in self.groups.items() for m in g.members}
 
 
+@paused_gc()
 def strategy_groups(book: Book, edits: Edits | str | Path | None = None,
                     links: dict[str, frozenset[str]] | None = None) -> Strategies:
     """Detect the groups of `book` and apply `edits` (an Edits, or strategies.yaml's path; None: none).

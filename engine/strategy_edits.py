@@ -11,7 +11,8 @@
 
 Edits win over detection and are applied in a fixed order: ignore, split, merge, move, then name and kind, so a
 group made by `split` can be merged, named or receive moved events. Group ids are flex_ids of IBKR rows, so they
-survive `rebuild` and re-imports. An edit that names nothing is a warning (file:line); a file that is not YAML or
+survive `rebuild` and re-imports; a group named by the flex_id of any of its members is that group too, so an
+edit keeps applying when an older statement imported later gives the group an earlier first row. An edit that names nothing is a warning (file:line); a file that is not YAML or
 has the wrong shape is a StrategiesFileError naming the line. The file is plain YAML with one key per edit, so a
 page can add an edit by writing one more key.
 """
@@ -157,27 +158,30 @@ def apply_edits(groups: dict[str, Group], edits: Edits) -> tuple[dict[str, Group
         ignored.extend(_take(groups[gid], {flex_id}))
     for flex_id, line in sorted(edits.split, key=lambda item: _position(groups, where, item[0])):
         _split(groups, where, flex_id, line, warn)
-    for gid, edit in edits.groups.items():
-        for other, line in edit.merge:
-            if gid not in groups or other not in groups or other == gid:
-                warn(line, f"merge: no group {other!r}" if other not in groups else
-                     f"merge: no group {gid!r} to merge into" if gid not in groups else "merge: a group into itself")
+    resolve = lambda key: key if key in groups else where.get(key)  # noqa: E731 - see _resolve's doc
+    for key, edit in edits.groups.items():
+        for other_key, line in edit.merge:
+            gid, other = resolve(key), resolve(other_key)
+            if gid is None or other is None or other == gid:
+                warn(line, f"merge: no group {other_key!r}" if other is None else
+                     f"merge: no group {key!r} to merge into" if gid is None else "merge: a group into itself")
                 continue
             moved = groups.pop(other)
             _receive(groups[gid], moved.members, f"merged from strategy:{other}")
             groups[gid].chain = sorted(groups[gid].chain + moved.chain, key=lambda c: c["date"])
             where.update({m.flex_id: gid for m in moved.members})
-    for flex_id, target, line in edits.move:
-        source = where.get(flex_id)
-        if source is None or target not in groups:
+    for flex_id, target_key, line in edits.move:
+        source, target = where.get(flex_id), resolve(target_key)
+        if source is None or target is None:
             warn(line, f"move: no event {flex_id!r} in any group" if source is None else
-                 f"move: no group {target!r}")
+                 f"move: no group {target_key!r}")
             continue
         _receive(groups[target], _take(groups[source], {flex_id}), "moved here by hand")
         where[flex_id] = target
-    for gid, edit in edits.groups.items():
-        if gid not in groups:
-            warn(edit.lineno, f"groups: no group {gid!r} (ids are shown by `beanflex report strategies`)")
+    for key, edit in edits.groups.items():
+        gid = resolve(key)
+        if gid is None:
+            warn(edit.lineno, f"groups: no group {key!r} (ids are shown by `beanflex report strategies`)")
             continue
         groups[gid].name = edit.name or groups[gid].name
         groups[gid].kind_set = edit.kind or groups[gid].kind_set

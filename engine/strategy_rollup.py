@@ -121,8 +121,9 @@ class GroupPnl:
 
 
 def rollup(book: Book, groups: dict[str, Group], ignored: list[Member], options: pnl_mod.Options,
-           as_of: datetime.date | None) -> tuple[list[GroupPnl], GroupPnl]:
-    """(one GroupPnl per group in `groups`' order, the ignored events' P&L as one pseudo-group)."""
+           as_of: datetime.date | None) -> tuple[list[GroupPnl], GroupPnl, dict[str, Decimal]]:
+    """(one GroupPnl per group in `groups`' order, the ignored events' P&L as one pseudo-group, the portfolio's
+    base-currency sums over every instrument: what `report pnl` totals, from the same per-instrument runs)."""
     owner: dict[str, GroupPnl] = {}
     rows = []
     for group in groups.values():
@@ -134,8 +135,11 @@ def rollup(book: Book, groups: dict[str, Group], ignored: list[Member], options:
     rest.group.members = list(ignored)
     for member in ignored:
         owner[member.flex_id] = rest
+    portfolio = {name: ZERO for name in BASE_FIELDS}
     for inst in book.instruments.values():
         result = pnl_mod.instrument_pnl(book, inst, options)
+        for name in BASE_FIELDS:
+            portfolio[name] += result.value(name) or ZERO  # unknown (no mark) is left out, as report pnl does
         touched = set()
         for contribution in result.contributions + _premiums(inst, options):
             if contribution.field not in _FROM_PNL and not contribution.field.startswith("premium"):
@@ -150,7 +154,7 @@ def rollup(book: Book, groups: dict[str, Group], ignored: list[Member], options:
     for row in rows + [rest]:
         if not row.unknown_unrealized:
             row.flags.discard("no_mark")
-    return rows, rest
+    return rows, rest, portfolio
 
 
 def _premiums(inst, options: pnl_mod.Options) -> list[Contribution]:

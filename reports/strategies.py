@@ -35,7 +35,7 @@ def strategies_report(book: Book, options: pnl_mod.Options, strategies: Strategi
     withholding 7.50, total 708.35, premium received 470.00, status closed, 2024-01-02 .. 2024-03-15 (73 days).
     """
     end = datetime.date.fromisoformat(as_of(book, options)) if as_of(book, options) else None
-    rows, ignored = rollup(book, strategies.groups, strategies.ignored, options, end)
+    rows, ignored, portfolio = rollup(book, strategies.groups, strategies.ignored, options, end)
     shown = [r for r in rows if _selected(book, r, options, accounts, labels, underlying, status)]
     filtered = bool(accounts or labels or underlying or status or options.start)
     report = {**_header(book, options), "premium": "separate",
@@ -44,7 +44,8 @@ def strategies_report(book: Book, options: pnl_mod.Options, strategies: Strategi
               "totals": {"groups": len(shown), "base": _base_sums(shown, book.base_currency)},
               "ignored": {"events": [m.flex_id for m in strategies.ignored],
                           "base": _base_sums([ignored], book.base_currency)},
-              "portfolio": None if filtered else {"base": _portfolio(book, options)},
+              "portfolio": None if filtered else {"base": {"currency": book.base_currency, **{
+                  k: money(portfolio[f"base.{k}"]) for k in BASE_KEYS}}},
               "warnings": [str(w) for w in strategies.warnings]}
     return report
 
@@ -137,15 +138,6 @@ def _base_sums(rows: list[GroupPnl], base_currency: str) -> dict:
     return out
 
 
-def _portfolio(book: Book, options: pnl_mod.Options) -> dict:
-    """The same sums over `report pnl`'s instruments: the number the groups plus the ignored events add up to."""
-    rows = pnl_mod.book_pnl(book, options)
-    out = {"currency": book.base_currency}
-    for key in BASE_KEYS:
-        out[key] = money(sum((v for v in (r.value(f"base.{key}") for r in rows) if v is not None), ZERO))
-    return out
-
-
 def find_group(strategies: Strategies, key: str) -> str:
     """A group id from `strategy:ID`, `ID` or a member's flex_id; LookupError naming what was asked."""
     wanted = group_id(key)
@@ -165,7 +157,7 @@ def explain_strategy_report(book: Book, options: pnl_mod.Options, strategies: St
         raise LookupError(f"unknown field {field!r}; one of {', '.join(FIELDS)}")
     gid = find_group(strategies, key)
     end = datetime.date.fromisoformat(as_of(book, options)) if as_of(book, options) else None
-    rows, _ = rollup(book, {gid: strategies.groups[gid]}, [], options, end)
+    rows, _, _ = rollup(book, {gid: strategies.groups[gid]}, [], options, end)
     row = rows[0]
     value = row.value(field)
     events = [] if value is None else [

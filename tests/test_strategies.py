@@ -227,3 +227,14 @@ def test_a_malformed_strategies_yaml_is_an_error_naming_the_line(tmp_path, text,
     done = run(main, "report", "strategies", ok=False)
     assert done.exit_code == 1 and "Traceback" not in done.output
     assert f"strategies.yaml:{line}: " in done.output and words in done.output
+
+
+def test_an_edit_may_name_a_group_by_any_member_so_older_history_keeps_it(tmp_path):
+    """If an older statement imported later adds an earlier first row, a group's id changes; an edit that names
+    a member row (here the roll's R03, not the id R01) still finds the group, and explain does too."""
+    main = workspace(tmp_path, "rolls.xml")
+    (tmp_path / "strategies.yaml").write_text('groups:\n  "U7/trade/R03": {name: RRR puts}\n', encoding="utf-8")
+    rep = report(main)
+    assert [g["name"] for g in rep["strategies"]] == ["RRR puts", "RRR long call"] and not rep["warnings"]
+    explained = json.loads(run(main, "explain", "strategy:U7/trade/R05", "realized", "--format", "json").stdout)
+    assert (explained["strategy"], explained["value"]) == ("strategy:U7/trade/R01", "303.00")
