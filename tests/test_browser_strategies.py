@@ -6,6 +6,7 @@ raw Flex row; the chain shows which roll followed which. Server and browser as i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,6 +69,8 @@ def test_strategies_page_lists_the_groups_with_the_cli_numbers(page, served):
     # wheel 708.35 + put 98.95 + roll chain 303.00 + call -101.00 = 1,009.30, the portfolio's total
     assert same(total[-3], "1009.30") and same(portfolio[-3], report["portfolio"]["base"]["total"])
     shot_strategies(page, "strategies")
+    with urllib.request.urlopen(f"{served.base}/BeanflexStrategies/strategies", timeout=30) as response:
+        assert json.loads(response.read()) == report  # the page's JSON is the CLI's
 
 
 def test_drilldown_group_legs_events_explain_raw_row_and_chain(page, served):
