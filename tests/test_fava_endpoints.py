@@ -28,7 +28,7 @@ from beanflex.reports.labels import labels_report
 
 from fava_ledger import RAW_FILE, SALE_LINE, copy_ledger
 
-PAGES = ("BeanflexPortfolio", "BeanflexLabels", "BeanflexReconcile", "BeanflexImportHealth")
+PAGES = ("BeanflexPortfolio", "BeanflexLabels", "BeanflexReconcile", "BeanflexImportHealth", "BeanflexStrategies")
 
 
 @pytest.fixture()
@@ -78,7 +78,8 @@ def test_every_page_renders_and_is_in_the_sidebar(client, base):
                                        html, re.S).group(1))
     titles = {ext["name"]: ext["report_title"] for ext in ledger_data["extensions"]}
     assert titles == {"BeanflexPortfolio": "Portfolio", "BeanflexLabels": "Labels",
-                      "BeanflexReconcile": "Reconciliation", "BeanflexImportHealth": "Import health"}
+                      "BeanflexReconcile": "Reconciliation", "BeanflexImportHealth": "Import health",
+                      "BeanflexStrategies": "Strategies"}
 
 
 def test_pnl_endpoint_is_the_library_report(client, base, main_file):
