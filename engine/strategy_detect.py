@@ -6,7 +6,8 @@ The rule, in the order it is tried for the legs one order opens (an order: strat
 2. the underlying delivered by an assignment or exercise joins the option's group (the `^eae-…` link, or the same
    order): short put -> assignment -> stock is the start of a **wheel**;
 3. options opened on a day when an option of the same underlying was closed join the group of that close: a
-   **roll within the trading day** (the latest close of the day wins);
+   **roll within the trading day** (the latest close of the day wins); the other way round too: a group of
+   options opened earlier that day joins the group whose option a later order of the day closes;
 4. one contract opened while an open group holds the same contract adds to it; an option opened while an open
    group holds the underlying joins that group (a covered call on held stock, the wheel's calls);
 5. anything else opens a new group, whose id is the flex_id of its first opening row (stable across rebuilds:
@@ -27,11 +28,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .book import ZERO, Book, Event
-from .strategy_meta import LegFacts, instrument_facts, leg_facts
+from .strategy_meta import LegFacts, Row as _Row, rows_of
 from .strategy_shape import ShapeLeg, shape
-
-INCOME = frozenset({"dividend", "withholding", "fee"})
-
 
 @dataclass
 class Member:
@@ -86,48 +84,6 @@ class Group:
     @property
     def open(self) -> bool:
         return any(self.positions.values())
-
-
-@dataclass
-class _Row:
-    flex_id: str
-    date: datetime.date
-    when: str
-    events: list[tuple[Event, LegFacts]]
-
-    @property
-    def facts(self) -> LegFacts:
-        return self.events[0][1]
-
-    @property
-    def income(self) -> bool:
-        return all(event.kind in INCOME and not event.legs for event, _ in self.events)
-
-
-def rows_of(book: Book, links: dict[str, frozenset[str]] | None = None) -> list[_Row]:
-    """Every instrument event of the book as rows (one per flex_id), oldest first; income on its ex-date first."""
-    links = links or {}
-    by_id: dict[str, _Row] = {}
-    stock_conids = {}  # (account, symbol) -> conid of the non-option instruments, for options without underlyingConid
-    for inst in book.instruments.values():
-        if not inst.meta.get("put_call") and str(inst.meta.get("asset_category") or "STK") not in ("OPT", "FOP"):
-            for name in (inst.symbol, inst.meta.get("symbol")):
-                if name:
-                    stock_conids.setdefault((inst.account, str(name)), inst.conid)
-    for inst in book.instruments.values():
-        common = instrument_facts(inst, stock_conids)
-        for event in inst.events:
-            facts = leg_facts(event, common, links.get(event.flex_id, frozenset()))
-            row = by_id.get(event.flex_id)
-            if row is None:
-                row = by_id[event.flex_id] = _Row(event.flex_id, event.date, facts.when, [])
-            row.events.append((event, facts))
-    return sorted(by_id.values(), key=_row_key)
-
-
-def _row_key(row: _Row):
-    effective = (row.facts.ex_date or row.date) if row.income else row.date
-    return (effective, 0 if row.income else 1, row.when, row.flex_id)
 
 
 class Detector:
@@ -191,6 +147,46 @@ class Detector:
                           else "closes a lot opened before the ledger", link)
                 closed_ids.append(row.flex_id)
         self._chain(rows, closes, target, rule, link, closed_ids, opened_ids)
+        if closes and not opening:
+            self._roll_opened_first(rows, closes[0][1])
+
+    def _roll_opened_first(self, rows: list[_Row], gid: str) -> None:
+        """A roll the other way round: options opened earlier today as a new group on this underlying, then this
+        order closes an option of group `gid`: that new group joins `gid` (the latest such group, if any)."""
+        facts = rows[0].facts
+        if not facts.option or gid not in self.groups:
+            return
+        day = rows[0].date
+        for other in reversed(self.by_underlying[(facts.account, facts.underlying)]):
+            group = self.groups.get(other)
+            if other == gid or group is None or group.members[0].rule != "opened":
+                continue
+            if all(m.date == day for m in group.members) and all(f.option for m in group.members
+                                                                 for _, f in m.events):
+                self._absorb(gid, other, [r.flex_id for r in rows])
+                return
+
+    def _absorb(self, gid: str, other: str, closed_ids: list[str]) -> None:
+        """Group `other` becomes part of `gid`: its members, lots, positions and chain (a roll within the day)."""
+        group, gone = self.groups[gid], self.groups.pop(other)
+        for member in gone.members:
+            member.rule, member.link = "roll within the trading day (opened before the close)", closed_ids[0]
+            self.member_of[member.flex_id] = gid
+        group.members = sorted(group.members + gone.members, key=lambda m: (m.date, m.when, m.flex_id))
+        for conid, units in gone.positions.items():
+            group.positions[conid] += units
+        for table in (self.lot_group, self.last_holder, self.first_holder):
+            table.update({key: gid for key, value in table.items() if value == other})
+        self.day_closes.update({k: (gid, v[1]) for k, v in self.day_closes.items() if v[0] == other})
+        for owners in self.by_underlying.values():
+            if other in owners:
+                owners.remove(other)
+                if gid not in owners:
+                    owners.append(gid)
+        group.chain.append({"date": gone.members[0].date, "rule": "roll within the trading day",
+                            "closed": closed_ids, "opened": [m.flex_id for m in gone.members]})
+        group.chain.sort(key=lambda c: c["date"])
+        group.close_date = None if group.open else group.close_date
 
     def _closing_groups(self, row: _Row) -> list[str]:
         """Groups whose lots this row closes (by lot label), else (unlabelled legs) the group holding the other

@@ -12,9 +12,9 @@
 Edits win over detection and are applied in a fixed order: ignore, split, merge, move, then name and kind, so a
 group made by `split` can be merged, named or receive moved events. Group ids are flex_ids of IBKR rows, so they
 survive `rebuild` and re-imports; a group named by the flex_id of any of its members is that group too, so an
-edit keeps applying when an older statement imported later gives the group an earlier first row. An edit that names nothing is a warning (file:line); a file that is not YAML or
-has the wrong shape is a StrategiesFileError naming the line. The file is plain YAML with one key per edit, so a
-page can add an edit by writing one more key.
+edit keeps applying when an older statement imported later gives the group an earlier first row. An edit that
+names nothing is a warning (file:line); a file that is not YAML or has the wrong shape is a StrategiesFileError
+naming the line. The file is plain YAML with one key per edit, so a page can add an edit by writing one more key.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ assignment, exercise, …) and the `^eae-…` link joining an assigned option an
 
 The order key: legs of one IBKR order share its order id (`order_id` / `ib_order_id` meta, when present); without
 one, legs executed in the same second on the same underlying are taken as one order (a combo's legs fill together).
+`rows_of` gathers a book's events into rows (one per flex_id, a row may touch several instruments), oldest first.
+
 E.g. a put sold at `20240102;100000` on XYZ (underlying conid 900000) -> LegFacts(underlying="900000",
 order="time:20240102;100000", option=True, right="P", strike=50, expiry=2024-03-15).
 """
@@ -19,13 +21,15 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .book import Event, Instrument
+from .book import Book, Event, Instrument
 from .marks import dec
 
 #: Order-id metadata names, first found wins (the options lifecycle may add any of them).
 ORDER_KEYS = ("order_id", "ib_order_id", "ibkr_order_id", "order")
 #: Link prefixes that tie an option's close to the underlying trade it caused.
 DELIVERY_LINKS = ("eae-",)
+#: Event kinds of income rows: they follow the holder, they open nothing.
+INCOME = frozenset({"dividend", "withholding", "fee"})
 
 
 @dataclass(frozen=True)
@@ -126,3 +130,45 @@ def _date(value) -> datetime.date | None:
         return datetime.date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
+
+
+@dataclass
+class Row:
+    flex_id: str
+    date: datetime.date
+    when: str
+    events: list[tuple[Event, LegFacts]]
+
+    @property
+    def facts(self) -> LegFacts:
+        return self.events[0][1]
+
+    @property
+    def income(self) -> bool:
+        return all(event.kind in INCOME and not event.legs for event, _ in self.events)
+
+
+def rows_of(book: Book, links: dict[str, frozenset[str]] | None = None) -> list[Row]:
+    """Every instrument event of the book as rows (one per flex_id), oldest first; income on its ex-date first."""
+    links = links or {}
+    by_id: dict[str, Row] = {}
+    stock_conids = {}  # (account, symbol) -> conid of the non-option instruments, for options without underlyingConid
+    for inst in book.instruments.values():
+        if not inst.meta.get("put_call") and str(inst.meta.get("asset_category") or "STK") not in ("OPT", "FOP"):
+            for name in (inst.symbol, inst.meta.get("symbol")):
+                if name:
+                    stock_conids.setdefault((inst.account, str(name)), inst.conid)
+    for inst in book.instruments.values():
+        common = instrument_facts(inst, stock_conids)
+        for event in inst.events:
+            facts = leg_facts(event, common, links.get(event.flex_id, frozenset()))
+            row = by_id.get(event.flex_id)
+            if row is None:
+                row = by_id[event.flex_id] = Row(event.flex_id, event.date, facts.when, [])
+            row.events.append((event, facts))
+    return sorted(by_id.values(), key=_row_key)
+
+
+def _row_key(row: Row):
+    effective = (row.facts.ex_date or row.date) if row.income else row.date
+    return (effective, 0 if row.income else 1, row.when, row.flex_id)

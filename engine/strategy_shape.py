@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 #: Every kind detection can name (plus "custom N-leg"); `wheel` is named from the lifecycle, not a shape.
-KINDS = ("stock", "short stock", "future", "short future", "income", "long call", "short call", "long put", "short put", "vertical", "straddle",
-         "strangle", "calendar", "diagonal", "butterfly", "iron butterfly", "iron condor", "covered call", "collar",
+KINDS = ("stock", "short stock", "future", "short future", "income", "long call", "short call", "long put",
+         "short put", "vertical", "straddle", "strangle", "calendar", "diagonal", "butterfly", "iron butterfly", "iron condor", "covered call", "collar",
          "protective put", "wheel")
 
 #: IBKR asset category -> the name of a position in it without options.

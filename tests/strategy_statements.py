@@ -17,7 +17,7 @@ ACCOUNT = "U7"
 #: underlying symbol -> conid
 UNDERLYINGS = {"AAA": 700100, "BBB": 700200, "CCC": 700300, "DDD": 700400, "EEE": 700500, "FFF": 700600,
                "GGG": 700700, "HHH": 700800, "III": 700900, "JJJ": 701000, "KKK": 701100, "XYZ": 702000,
-               "RRR": 703000, "SSS": 704000}
+               "RRR": 703000, "SSS": 704000, "TTT": 705000}
 
 
 def contract(spec: str) -> dict:
@@ -175,7 +175,18 @@ PARTIAL = statement([
     eae("SSS 240315P45", "20240315", "Expiration", "-1"),
 ])
 
-FILES = {"shapes.xml": SHAPES, "wheel.xml": WHEEL, "rolls.xml": ROLLS, "partial_close.xml": PARTIAL}
+OPEN_FIRST = statement([
+    trade("T01", "20240102;100000", "TTT 240216P30", "-1", "1", "-1", open_close="O"),
+    # the new put is sold first, the old one bought back an hour later: a roll all the same
+    trade("T02", "20240214;100000", "TTT 240315P30", "-1", "1.2", "-1", open_close="O"),
+    trade("T03", "20240214;110000", "TTT 240216P30", "1", "0.3", "-1", open_close="C"),
+    trade("T04", "20240315;162000", "TTT 240315P30", "1", "0", "0", notes="Ep", open_close="C"),
+], [
+    eae("TTT 240315P30", "20240315", "Expiration", "1"),
+])
+
+FILES = {"shapes.xml": SHAPES, "wheel.xml": WHEEL, "rolls.xml": ROLLS, "partial_close.xml": PARTIAL,
+         "roll_opened_first.xml": OPEN_FIRST}
 
 
 if __name__ == "__main__":

@@ -238,3 +238,15 @@ def test_an_edit_may_name_a_group_by_any_member_so_older_history_keeps_it(tmp_pa
     assert [g["name"] for g in rep["strategies"]] == ["RRR puts", "RRR long call"] and not rep["warnings"]
     explained = json.loads(run(main, "explain", "strategy:U7/trade/R05", "realized", "--format", "json").stdout)
     assert (explained["strategy"], explained["value"]) == ("strategy:U7/trade/R01", "303.00")
+
+
+def test_a_roll_opened_before_the_close_the_same_day_continues_the_group(tmp_path):
+    main = workspace(tmp_path, "roll_opened_first.xml")
+    (group,) = report(main)["strategies"]
+    assert (group["ref"], group["rolls"], group["status"]) == ("strategy:U7/trade/T01", 1, "closed")
+    rules = {m["flex_id"]: (m["rule"], m["link"]) for m in group["members"]}
+    assert rules["U7/trade/T02"] == ("roll within the trading day (opened before the close)", "U7/trade/T03")
+    # 99 (sold @ 1.00 less 1) - 31 (bought back @ 0.30 plus 1) = 68; 119 (sold @ 1.20 less 1), expired: 119
+    assert group["realized"] == "187.00"
+    assert ("roll within the trading day", ["U7/trade/T03"], ["U7/trade/T02"]) in [
+        (c["rule"], c["closed"], c["opened"]) for c in group["chain"]]
