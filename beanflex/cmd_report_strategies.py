@@ -45,8 +45,11 @@ def strategies(ws: Workspace, mode, method, start, end, accounts, labels, fmt, o
 
 def explain_strategy(ws: Workspace, key: str, field: str, options, fmt: str, output: str | None) -> None:
     """`explain strategy:ID FIELD`: the contributions behind one number of one group, each with its raw rows."""
-    from beanflex.reports.strategies import explain_strategy_report
+    from beanflex.reports.strategies import FIELDS, explain_strategy_report
 
+    if field not in FIELDS:
+        raise click.BadParameter(f"{field!r} is not a strategy field; one of: {', '.join(FIELDS)}",
+                                 param_hint="FIELD")
     book, _tolerance, entries = load_ledger(ws)
     found = _strategies(ws, book, entries)
     try:

@@ -127,8 +127,8 @@ def _cell_text(column: str, value) -> str:
 def render_table(kind: str, report: dict) -> str:
     out = []
     if kind == "explain" and report.get("strategy"):
-        out.append(f"{report['strategy']} ({report['name']}) {report['field']} = {report['value']} "
-                   f"{report['currency']}")
+        value = report["value"] if report["value"] is not None else f"unknown ({report.get('note')})"
+        out.append(f"{report['strategy']} ({report['name']}) {report['field']} = {value} {report['currency']}")
     elif kind == "explain":
         out.append(f"{report['symbol']} (conid {report['conid']}) {report['field']} = {report['value']} "
                    f"{report['currency']}")

@@ -146,6 +146,10 @@ def test_explain_strategy_table_and_unknown_group(ledgers):
     assert text.startswith("strategy:U7/trade/R01 (RRR short put, rolled 3x) realized = 303.00 USD")
     missing = run(ledgers["rolls"], "explain", "strategy:U7/trade/NOPE", ok=False)
     assert missing.exit_code == 1 and "no strategy group" in missing.output and "Traceback" not in missing.output
+    assert run(ledgers["rolls"], "explain", "strategy:U7/trade/R01", "bogus", ok=False).exit_code == 2
+    unknown = json.loads(run(ledgers["shapes"], "explain", "strategy:U7/trade/S07", "unrealized", "--format",
+                             "json").stdout)
+    assert unknown["value"] is None and unknown["events"] == [] and "no_mark" in unknown["note"]
 
 
 def test_formats_and_filters(ledgers, tmp_path):
