@@ -70,7 +70,7 @@ def mapping_findings(ws: Workspace) -> tuple[list[DriftItem], list[str]]:
     return [item for item in result.drift.items if item.kind in MAPPING_KINDS], []
 
 
-# --- Reconciliation summary: the P&L slice (issue 5) owns what goes in here. -------------------------------
+# --- Reconciliation summary: what the reconcile plugin found, counted. --------------------------------------
 def reconciliation_summary(errors: list, entries: list, options: dict) -> tuple[list, list[str], int]:
     """Split the reconcile plugin's diffs from the other ledger errors and summarise them.
 
@@ -114,7 +114,7 @@ def check(ws: Workspace, strict: bool) -> None:
         click.echo("  error: " + line)
     for item in mapped:
         click.echo(("  not mapped: " if item.kind == "unmapped_row" else "  flagged: ") + item.describe())
-    setup = newest_findings(ws.ledger_dir)  # the Flex Query vs docs/flex-query-setup.md (issue 8)
+    setup = newest_findings(ws.ledger_dir)  # the Flex Query vs docs/flex-query-setup.md
     click.echo(f"query setup: {len(setup)} finding(s)" if setup else "query setup: as the guide says")
     for line in setup:
         click.echo("  setup: " + line)

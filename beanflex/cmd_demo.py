@@ -49,10 +49,10 @@ def build_demo(root: Path) -> Workspace:
 def demo(directory: Path, fmt: str) -> None:
     """Build a demo ledger in DIR (default demo-ledger/) from the bundled statement and print its P&L."""
     from beanflex.reports import reports
-    from beanflex.engine.pnl import Options
+    from beanflex.reports.ledger import options
 
     ws = build_demo(directory.absolute())
-    emit("pnl", reports.pnl_report(load_book(ws), Options(mode="ibkr", method="fifo")), fmt, None)
+    emit("pnl", reports.pnl_report(load_book(ws), options()), fmt, None)
     click.echo(f"\nDemo ledger: {ws.main_file}\n"
                f"Browse it:   beanflex --ledger {ws.main_file} serve\n"
                f"Reconcile:   beanflex --ledger {ws.main_file} report reconcile", err=True)

@@ -8,7 +8,7 @@ The instrument is looked up in the ledger (commodity name or conid) so the file 
 ticker change; an existing note file with that conid is appended to whatever its name. An unknown symbol or
 flex_id is refused (exit 1) unless `--force`. Each entry is a heading `## YYYY-MM-DD HH:MM UTC` (`###` inside
 an event section) followed by the text; the file is rewritten atomically. The format is the one
-`beanflex.engine.notes` reads.
+`beanflex.contract.notes_format` reads.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from beanflex.importers.flex.fsutil import atomic_write
-from beanflex.engine.notes import EVENT_SECTION, EVENTS_FILE, split_front_matter
+from beanflex.contract.notes_format import EVENT_SECTION, EVENTS_FILE, split_front_matter
 
 from .workspace import Workspace
 

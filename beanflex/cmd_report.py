@@ -13,31 +13,20 @@ from .cli import DiffFound, pass_workspace  # cli.py defines both before it impo
 from .workspace import Workspace
 
 
-def load_book(ws: Workspace):
-    """The ledger as a Book; a ledger that does not load is an error naming the file and what to do."""
-    return load_ledger(ws)[0]
-
-
 def load_ledger(ws: Workspace):
-    """(Book, reconcile tolerance, entries) of the ledger: the tolerance of its reconcile plugin line, else 0.01,
-    so the reports agree with bean-check and `beanflex check`."""
-    from beancount import loader
+    """The ledger loaded for the reports (book, tolerance, labels); one that does not load is an error naming
+    the file and what to do."""
+    from beanflex.reports import ledger
 
-    from beanflex.engine.book import load_book as build
+    try:
+        return ledger.load(ws.main_file)
+    except ledger.LedgerNotLoaded as exc:
+        raise click.ClickException(str(exc)) from None
 
-    if not ws.main_file.exists():
-        raise click.ClickException(f"No ledger at {ws.main_file}: run 'beanflex init' there, or pass --ledger PATH "
-                                   f"(or set BEANFLEX_LEDGER)")
-    entries, errors, options = loader.load_file(str(ws.main_file))
-    fatal = [e for e in errors if type(e).__name__ not in ("ReconcileError", "LabelsError", "BalanceError")]
-    if fatal and not entries:
-        first = fatal[0]
-        where = f"{first.source.get('filename')}:{first.source.get('lineno')}" if first.source else ws.main_file
-        raise click.ClickException(f"The ledger did not load: {where}: {first.message} (run 'bean-check "
-                                   f"{ws.main_file}' for all {len(fatal)} error(s))")
-    from beanflex.engine.reconcile import configured_tolerance
 
-    return build(entries, options), configured_tolerance(options), entries
+def load_book(ws: Workspace):
+    """The ledger as a Book (reports.ledger explains which)."""
+    return load_ledger(ws).book
 
 
 def _date(ctx, param, value):
@@ -51,10 +40,10 @@ def _date(ctx, param, value):
 
 def _options(mode: str, method: str, start, end):
     """The P&L options after the usage checks every report shares (check_usage)."""
-    from beanflex.engine.pnl import Options
+    from beanflex.reports.ledger import options
 
     check_usage(mode, start, end)
-    return Options(mode=mode, method=method, start=start, end=end)
+    return options(mode, method, start, end)
 
 
 def check_usage(mode: str, start, end) -> None:
@@ -120,9 +109,9 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
     """Realized and unrealized P&L per instrument, commissions, income, in trade and base currency."""
     from beanflex.reports import reports
 
-    book, tolerance, entries = load_ledger(ws)
-    emit("pnl", reports.pnl_report(book, _options(mode, method, start, end), accounts, labels, tolerance, entries),
-         fmt, output)
+    loaded = load_ledger(ws)
+    emit("pnl", reports.pnl_report(loaded.book, _options(mode, method, start, end), accounts, labels,
+                                   loaded.tolerance, loaded.entries), fmt, output)
 
 
 @report.command("positions")
@@ -166,9 +155,9 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
         tol = None if tolerance is None else Decimal(tolerance)
     except InvalidOperation:
         raise click.BadParameter(f"{tolerance!r} is not a number", param_hint="--tolerance") from None
-    book, configured, _ = load_ledger(ws)
-    tol = configured if tol is None else tol
-    report_ = reports.reconcile_report(book, tol, accounts, start, end, labels)
+    loaded = load_ledger(ws)
+    tol = loaded.tolerance if tol is None else tol
+    report_ = reports.reconcile_report(loaded.book, tol, accounts, start, end, labels)
     emit("reconcile", report_, fmt, output)
     if fail_on_diff and report_["status"] == "diff":
         raise DiffFound(f"{len(report_['diffs'])} reconciliation diff(s) above {tol}; see the 'diffs' list")
@@ -188,14 +177,14 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 def explain(ws, key, field, mode, method, start, end, accounts, fmt, output):
     """Every event behind one number (FIELD, default total), each with its raw XML row; they add up to it."""
     from beanflex.reports import reports
-    from beanflex.engine.pnl import BASE_FIELDS, LOCAL_FIELDS
+    from beanflex.reports.ledger import PNL_FIELDS
 
     if key.startswith("strategy:"):  # a strategy group's number (DESIGN §9), cmd_report_strategies.py
         from .cmd_report_strategies import explain_strategy
 
         return explain_strategy(ws, key, field, _options(mode, method, start, end), fmt, output)
-    if field not in LOCAL_FIELDS + BASE_FIELDS:
-        raise click.BadParameter(f"{field!r} is not a P&L field; one of: {', '.join(LOCAL_FIELDS + BASE_FIELDS)}",
+    if field not in PNL_FIELDS:
+        raise click.BadParameter(f"{field!r} is not a P&L field; one of: {', '.join(PNL_FIELDS)}",
                                  param_hint="FIELD")
     options = _options(mode, method, start, end)
     try:

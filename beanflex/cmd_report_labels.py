@@ -4,26 +4,18 @@ Same options as the other `report` subcommands (`cmd_report.common_options`); `-
 L's group (membership does not change). Attach it from cli.py (`report.add_command(labels)`): this module
 imports cmd_report, so cmd_report must not import it back at load time.
 
-It loads the ledger, gets the pnl report from the P&L library (`beanflex.reports.reports.pnl_report`), reads
-labels.yaml (the path in the ledger's `beanflex.plugins.labels` line, else `<repo>/labels.yaml`) and groups the
-rows with `beanflex.reports.labels.labels_report`. Problems in labels.yaml are printed as warnings
-(file:line: message) and the valid labels are still reported; `beanflex check` shows them as errors.
+The ledger is loaded as for every report (reports/ledger.py), labels.yaml is the file the ledger's labels plugin
+line names (else `<repo>/labels.yaml`), and reports/labels.py groups the pnl rows. Problems in labels.yaml are
+printed as warnings (file:line: message) and the valid labels are still reported; `beanflex check` shows them as
+errors.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
-
 import click
 
-from .cmd_report import check_usage, common_options
+from .cmd_report import check_usage, common_options, emit, load_ledger
 from .workspace import Workspace
-
-CENT = Decimal("0.01")
 
 
 @click.command("labels")
@@ -32,119 +24,23 @@ CENT = Decimal("0.01")
 def labels(ws: Workspace, mode, method, start, end, accounts, labels, fmt, output) -> None:
     """P&L per label: each label's members, weighted totals in base currency, and the unlabelled rest."""
     check_usage(mode, start, end)
-    report = build_report(ws, mode, method, start, end, only=labels, accounts=accounts)
-    if fmt == "xlsx":
-        if output is None:
-            raise click.UsageError("--format xlsx writes a binary workbook: give -o FILE.xlsx")
-        write_xlsx(report, Path(output))
-        return
-    text = {"json": lambda r: json.dumps(r, indent=2) + "\n", "csv": render_csv, "table": render_table}[fmt](report)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
+    emit("labels", build_report(ws, mode, method, start, end, only=labels, accounts=accounts), fmt, output)
 
 
 def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), accounts=()) -> dict:
     """Load the ledger and return the `report labels` dict; labels.yaml problems go to stderr as warnings."""
-    from beancount import loader
-
-    from beanflex.engine import book as book_mod
-    from beanflex.engine import pnl as pnl_mod
     from beanflex.reports import reports
-    from beanflex.engine.labels import configured_path, instruments_from_entries
-    from beanflex.engine.labels_config import load_labels
     from beanflex.reports.labels import labels_report
+    from beanflex.reports.ledger import options
 
-    if not ws.main_file.is_file():
-        raise click.ClickException(f"no ledger at {ws.main_file}; run `beanflex init` or pass --ledger")
-    entries, load_errors, options_map = loader.load_file(str(ws.main_file))
-    if load_errors and not entries:
-        first = load_errors[0]
-        raise click.ClickException(f"The ledger did not load: {first.source.get('filename')}:"
-                                   f"{first.source.get('lineno')}: {first.message} (run 'bean-check "
-                                   f"{ws.main_file}' for all errors)")
-    path = configured_path(options_map) or ws.labels_file
-    config, errors = load_labels(path)
+    loaded = load_ledger(ws)
+    config, errors, path = loaded.labels(ws.labels_file)
     unknown = [name for name in only if config.get(name) is None]
     if unknown:
         raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
-    options = pnl_mod.Options(mode=mode, method=method, start=start, end=end)
-    from beanflex.engine.reconcile import configured_tolerance
-
-    pnl = reports.pnl_report(book_mod.load_book(entries, options_map), options, accounts=tuple(accounts),
-                             tolerance=configured_tolerance(options_map), entries=entries)
-    report = labels_report(pnl, config, instruments=instruments_from_entries(entries), only=only, warnings=errors)
+    pnl = reports.pnl_report(loaded.book, options(mode, method, start, end), accounts=tuple(accounts),
+                             tolerance=loaded.tolerance, entries=loaded.entries)
+    report = labels_report(pnl, config, instruments=loaded.instruments, only=only, warnings=errors)
     for error in errors:  # labels.yaml's own problems, then members that match nothing
         click.echo(f"warning: {error.source['filename']}:{error.source['lineno']}: {error.message}", err=True)
     return report
-
-
-def _flat(report: dict) -> tuple[list[str], list[dict]]:
-    from beanflex.reports.labels import flat_rows
-
-    rows = flat_rows(report)
-    columns = list(rows[0]) if rows else ["label", "row", "account", "symbol", "conid", "weight"]
-    return columns, rows
-
-
-def render_csv(report: dict) -> str:
-    """One row per label member plus one `total` row per label; money as full-precision decimal strings."""
-    columns, rows = _flat(report)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def write_xlsx(report: dict, path: Path) -> None:
-    """The csv rows as a worksheet, money as numbers (Decimal); the portfolio row carries the overlap note."""
-    from openpyxl import Workbook
-
-    columns, rows = _flat(report)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "labels"
-    sheet.append(columns)
-    for row in rows:
-        sheet.append([Decimal(v) if c not in ("label", "row", "account", "symbol", "conid", "note") and v is not None
-                      else v for c, v in row.items()])
-    book.save(path)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    try:
-        return str(Decimal(value).quantize(CENT, ROUND_HALF_UP))  # display only; JSON keeps full precision
-    except ArithmeticError:
-        return str(value)
-
-
-def render_table(report: dict) -> str:
-    """Aligned text: one block per label, members then the weighted total; the overlap note at the end."""
-    columns, rows = _flat(report)
-    money_cols = [c for c in columns[6:] if c != "note"]
-    head = ["symbol", "account", "weight", *money_cols]
-    lines = [f"P&L by label as of {report['as_of']} in {report['base_currency']} "
-             f"(mode {report['mode']}, method {report['method']})", ""]
-    groups = [(g["label"], g.get("description") or "") for g in report["labels"]] + [("(unlabelled)", "")]
-    for name, description in groups:
-        block = [r for r in rows if r["label"] == name]  # the "(portfolio)" row is printed below the groups
-        table = [head] + [[r["symbol"] or "total", r["account"] or "", r["weight"] or "",
-                           *(_cell(r[c]) for c in money_cols)] for r in block]
-        widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
-        lines.append(f"{name}" + (f": {description}" if description else ""))
-        for row in table:
-            cells = [str(v).ljust(w) if i < 3 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))]
-            lines.append("  " + "  ".join(cells).rstrip())
-        lines.append("")
-    portfolio = report.get("portfolio_totals") or {}
-    if portfolio.get("total") is not None:
-        lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'])} "
-                     f"{portfolio.get('currency') or report['base_currency']}")
-    if portfolio.get("note"):
-        lines.append(portfolio["note"])
-    lines.append(report["overlap"]["note"])
-    return "\n".join(lines) + "\n"

@@ -38,9 +38,10 @@ def strategies(ws: Workspace, mode, method, start, end, accounts, labels, fmt, o
     from beanflex.reports.strategies import strategies_report
 
     options = _options(mode, method, start, end)
-    book, _tolerance, entries = load_ledger(ws)
-    found = _strategies(ws, book, entries)
-    emit("strategies", strategies_report(book, options, found, accounts, labels, underlying, status), fmt, output)
+    loaded = load_ledger(ws)
+    found = _strategies(ws, loaded.book, loaded.entries)
+    emit("strategies", strategies_report(loaded.book, options, found, accounts, labels, underlying, status), fmt,
+         output)
 
 
 def explain_strategy(ws: Workspace, key: str, field: str, options, fmt: str, output: str | None) -> None:
@@ -50,10 +51,10 @@ def explain_strategy(ws: Workspace, key: str, field: str, options, fmt: str, out
     if field not in FIELDS:
         raise click.BadParameter(f"{field!r} is not a strategy field; one of: {', '.join(FIELDS)}",
                                  param_hint="FIELD")
-    book, _tolerance, entries = load_ledger(ws)
-    found = _strategies(ws, book, entries)
+    loaded = load_ledger(ws)
+    found = _strategies(ws, loaded.book, loaded.entries)
     try:
-        report = explain_strategy_report(book, options, found, key, field, ws.ledger_dir)
+        report = explain_strategy_report(loaded.book, options, found, key, field, ws.ledger_dir)
     except LookupError as exc:
         raise click.ClickException(str(exc.args[0])) from None
     emit("explain", report, fmt, output)

@@ -10,41 +10,22 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import functools
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from beancount.core import data
 
-from .gcpause import paused_gc
+from beanflex.contract import flex_src as flex_src_format
+from beanflex.contract.accounts import account_component, split_account
+from beanflex.contract.gcpause import paused_gc
+
 from .marks import Mark, dec, price_mark
 
-_ACCOUNT = re.compile(r"^(Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+):(.+)$")
-_RAW_ACCOUNT = re.compile(r"^raw/([^/]+)/")
 ZERO = Decimal(0)
 
 #: Income/expense accounts (the part after `<acct>:`) that belong to an instrument when the row names a conid.
 INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "withholding", "Expenses:Fees": "fee"}
-
-
-@functools.lru_cache(maxsize=4096)
-def split_account(account: str) -> tuple[str, str] | None:
-    """`Assets:IBKR:U1:Positions` -> ("U1", "Assets:Positions"); None for accounts outside IBKR. Cached: a ledger
-    has a few dozen accounts and every posting of every load asks (126,600 times on the 10k benchmark)."""
-    match = _ACCOUNT.match(account)
-    return (match.group(2), f"{match.group(1)}:{match.group(3)}") if match else None
-
-
-def account_component(account_id: str) -> str:
-    """IBKR's account id as the ledger's account component: `u1234567` -> `U1234567` (others -> '-')."""
-    return re.sub(r"[^A-Z0-9-]", "-", account_id.upper())
-
-
-def raw_refs(flex_src: str | None) -> list[str]:
-    """`"raw/U1/2024/a.xml:57 raw/U1/2024/a.xml:60"` -> the two references."""
-    return (flex_src or "").split()
 
 
 @dataclass(slots=True)
@@ -370,8 +351,7 @@ def _read_position(entry: data.Custom, commodities: dict) -> IbkrPosition:
     flex_src = str(meta.get("flex_src") or "")
     account = meta.get("account")
     if not account:
-        match = _RAW_ACCOUNT.match(flex_src)
-        account = match.group(1) if match else ""
+        account = flex_src_format.account_of(flex_src) or ""
     account = account_component(str(account))
     return IbkrPosition(entry.date, str(account), _conid(symbol, commodities, meta.get("conid")), symbol,
                         dec(meta.get("position")) or ZERO, dec(meta.get("mark_price")),

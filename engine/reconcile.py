@@ -18,7 +18,9 @@ from decimal import Decimal, InvalidOperation
 
 from . import lots as lots_mod
 from . import reconcile_cash, reconcile_summaries
-from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason, raw_refs
+from beanflex.contract import flex_src
+
+from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason
 from .diffs import Diff
 from .reconcile_mtm import REASONS_MTM
 
@@ -145,7 +147,7 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = D
         differs = abs(ours - event.fifo_pnl_realized) > tolerance
         reason = _trade_reason(history, event, closing, tolerance) if differs else None  # a match needs none
         checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
-                           "realized", ours, event.fifo_pnl_realized, tuple(raw_refs(event.flex_src)), reason,
+                           "realized", ours, event.fifo_pnl_realized, tuple(flex_src.refs(event.flex_src)), reason,
                            event.meta))
     return checks
 
@@ -158,7 +160,7 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
         return flagged
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
         return "missing_history"
-    has_lot_rows = len(raw_refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
+    has_lot_rows = len(flex_src.refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
     if not has_lot_rows and history.pre_statement_lots_by(event.date):
         # the ledger knows only the pre-statement lots still open at the end; IBKR may have closed others
         return "missing_history"
@@ -201,7 +203,7 @@ def _position_checks(inst: Instrument, pos: IbkrPosition, lots: list[lots_mod.Lo
         pairs.append(("unrealized", ours_unrealized, pos.fifo_pnl_unrealized))
     currency = pos.currency or inst.currency
     return [Diff(pos.date, inst.account, inst.conid, inst.symbol, currency, "", name, ours, ibkr,
-                 tuple(raw_refs(pos.flex_src)), reason, pos.meta)
+                 tuple(flex_src.refs(pos.flex_src)), reason, pos.meta)
             for name, ours, ibkr in pairs if ibkr is not None]
 
 

@@ -19,7 +19,10 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from .book import ZERO, Book, account_component, dec, raw_refs, split_account
+from beanflex.contract import flex_src
+from beanflex.contract.accounts import account_component, split_account
+
+from .book import ZERO, Book, dec
 from .diffs import Diff
 
 #: kind -> IBKR CashReport figures (snake_case meta of `custom "ibkr-cash"`) that make it up. `deposit_withdrawals`
@@ -56,7 +59,7 @@ def cash_checks(book: Book, tolerance: Decimal) -> list[Diff]:
         ibkr_ending = dec(meta.get("ending_cash")) or ZERO
         ours = balances.at(account, currency, entry.date)
         common = dict(date=entry.date, account=account, conid="", symbol=currency, currency=currency, flex_id="",
-                      raw=tuple(raw_refs(meta.get("flex_src"))), meta=meta)
+                      raw=tuple(flex_src.refs(meta.get("flex_src"))), meta=meta)
         ending = Diff(field="cash", ours=ours, ibkr=ibkr_ending, **common)
         if abs(ending.diff) <= tolerance:
             found.append((ending, []))  # matched: nothing to explain

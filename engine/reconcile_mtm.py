@@ -50,7 +50,10 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .book import ZERO, Book, Event, Instrument, account_component, dec, flag_reason, raw_refs
+from beanflex.contract import flex_src
+from beanflex.contract.accounts import account_component
+
+from .book import ZERO, Book, Event, Instrument, dec, flag_reason
 from .diffs import Diff
 
 SECTION = "MTMPerformanceSummaryInBase"
@@ -141,7 +144,7 @@ def mtm_checks(book: Book) -> list[Diff]:
                 continue
             currency = book.base_currency if name in FIGURES else own_currency  # prices: the instrument's own
             checks.append(Diff(entry.date, account, conid, symbol, currency, "", f"summary.{name}",
-                               value, ibkr, tuple(raw_refs(meta.get("flex_src"))), reason, meta))
+                               value, ibkr, tuple(flex_src.refs(meta.get("flex_src"))), reason, meta))
     return checks
 
 

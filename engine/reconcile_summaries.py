@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from .book import ZERO, Book, account_component, raw_refs
+from beanflex.contract import flex_src
+from beanflex.contract.accounts import account_component
+
+from .book import ZERO, Book
 from .diffs import Diff
 from .reconcile_mtm import mtm_checks
 
@@ -46,5 +49,5 @@ def summary_checks(book: Book) -> list[Diff]:
             symbol = "TOTAL" if total_row else str(meta.get("symbol") or "")
             checks.append(Diff(entry.date, account, conid, symbol, book.base_currency, "",
                                f"summary.{field_}", ours, Decimal(str(meta[field_])),
-                               tuple(raw_refs(meta.get("flex_src"))), reason, meta))
+                               tuple(flex_src.refs(meta.get("flex_src"))), reason, meta))
     return checks + mtm_checks(book)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .book import Book
-from .gcpause import paused_gc
+from beanflex.contract.gcpause import paused_gc
 from .strategy_detect import Group, Member, detect
 from .strategy_edits import EditWarning, Edits, StrategiesFileError, apply_edits, group_id, load_edits
 from .strategy_meta import transaction_links

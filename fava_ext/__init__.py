@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from flask import request
 
-from fava.context import g
 from fava.ext import extension_endpoint
 
-from beanflex.engine import reconcile
 from beanflex.reports import import_health, raw_rows
 from beanflex.reports import request as fava_reports
 
@@ -139,7 +137,7 @@ class BeanflexReconcile(fava_pages.Page):
         args = self.args()
         report = self.reconcile_report(args)
         return {"args": args, "reconcile": report, "raw": self.raw_for_page(), "hashes": self.entry_hashes(),
-                "reasons": reconcile.REASONS}
+                "reasons": fava_reports.REASONS}
 
     @extension_endpoint("reconcile")
     def reconcile_json(self):
@@ -156,7 +154,7 @@ class BeanflexImportHealth(fava_pages.Page):
         """Runs from runs.log (all of them), flagged and unmapped entries from Fava's filtered entries (its time,
         account and advanced filters narrow those lists)."""
         filters = tuple(request.args.get(k) or "" for k in ("time", "account", "filter"))
-        return self.cached(("health", filters), lambda: import_health.import_health(g.filtered.entries,
+        return self.cached(("health", filters), lambda: import_health.import_health(self.filtered().entries,
                                                                                     self.ledger_dir))
 
     @fava_pages.shows_errors

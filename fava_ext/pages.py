@@ -18,26 +18,27 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from flask import Response, request
+from flask import Response, request, url_for
 from markupsafe import Markup, escape
 
 from fava.beans.funcs import hash_entry
-from fava.context import g
 from fava.ext import FavaExtensionBase
 
-from beanflex.engine.book import Book, load_book
+from beanflex.contract import flex_src
+from beanflex.reports import ledger as report_ledger
 from beanflex.reports import raw_rows
 from beanflex.reports import request as fava_reports
 
 #: The query parameters a beanflex page keeps when it links to itself or to another beanflex page.
 PAGE_PARAMS = ("mode", "method", "view")
-#: The page whose cache all pages share (any of the four would do; this one is always loaded with them).
-SHARED_CACHE_OWNER = "BeanflexPortfolio"
 #: Fava's own filters, kept on every link (Fava's url_for does the same for its pages).
 FAVA_PARAMS = ("time", "account", "filter", "conversion", "interval")
 
 
 log = logging.getLogger(__name__)
+#: Reports per loaded Fava ledger (keyed by its object's id), shared by the beanflex pages. Fava calls
+#: after_load_file on every load, the first one included, so a ledger's entry is emptied before it is used.
+_REPORTS: dict[int, dict[tuple, Any]] = {}
 
 
 def shows_errors(page: Callable[..., dict]) -> Callable[..., dict]:
@@ -116,20 +117,14 @@ class Page(FavaExtensionBase):
     """Base of the beanflex pages: one cache per ledger load, the reports for this request, links that keep
     Fava's filters, the raw-row panel."""
 
-    def __init__(self, ledger, config: str | None = None) -> None:
-        super().__init__(ledger, config)
-        self._cache: dict[tuple, Any] = {}
-
     def after_load_file(self) -> None:
         """The ledger was (re)loaded: every cached report is stale."""
-        self._cache = {}
+        _REPORTS.pop(id(self.ledger), None)
 
     def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        """`build()` once per ledger load and key, shared by the four pages: they keep one cache, the first
-        page's (Fava's `get_extension`), so the ledger is read into a Book once, not once per page (on a 10k-trade
-        ledger that read is ~3 s of a ~5 s first page)."""
-        owner = self.ledger.extensions.get_extension(SHARED_CACHE_OWNER) or self
-        cache = owner._cache  # noqa: SLF001 - the same class's attribute
+        """`build()` once per ledger load and key, shared by all beanflex pages of this ledger, so the ledger is
+        read into a Book once, not once per page (on a 10k-trade ledger that read is ~3 s of a ~5 s first page)."""
+        cache = _REPORTS.setdefault(id(self.ledger), {})
         if key not in cache:
             cache[key] = build()
         return cache[key]
@@ -150,17 +145,22 @@ class Page(FavaExtensionBase):
 
     def args(self) -> fava_reports.ReportArgs:
         """The current request's ReportArgs (ReportError on a bad value)."""
-        filtered = getattr(g, "filtered", None)
-        args = fava_reports.report_args(request.args, getattr(filtered, "date_range", None))
+        args = fava_reports.report_args(request.args, self.filtered().date_range)
         return fava_reports.resolve_tag(args, self.labels_config())
 
     def labels_config(self):
         """labels.yaml (fava_reports.labels_config), once per ledger load."""
         return self.cached(("labels.yaml",), lambda: fava_reports.labels_config(self.ledger.options, self.root_dir))
 
-    def book(self) -> Book:
-        """The ledger read into per-instrument events (book.load_book)."""
-        return self.cached(("book",), lambda: load_book(self.ledger.all_entries, self.ledger.options))
+    def filtered(self):
+        """Fava's filtered ledger for this request's `time`, `account` and `filter` (Fava's own filter rules)."""
+        args = request.args
+        return self.ledger.get_filtered(account=args.get("account", ""), filter=args.get("filter", ""),
+                                        time=args.get("time", ""))
+
+    def book(self):
+        """The ledger read into per-instrument events (reports.ledger.book)."""
+        return self.cached(("book",), lambda: report_ledger.book(self.ledger.all_entries, self.ledger.options))
 
     def pnl_report(self, args: fava_reports.ReportArgs) -> dict:
         return self.cached(("pnl", args.key()), lambda: fava_reports.pnl(self.book(), args, self.ledger.options,
@@ -216,7 +216,8 @@ class Page(FavaExtensionBase):
                 query.pop(name, None)
             else:
                 query[name] = str(value)
-        base = f"{request.script_root}/{g.beancount_file_slug}/extension/{page or self.name}/{endpoint or ''}"
+        name = page or self.name  # Fava's url_for fills in the ledger's slug (`<bfile>`) itself
+        base = url_for("extension_report", extension_name=name) + (endpoint or "")  # endpoints sit below the page
         return base + ("?" + urlencode(query) if query else "")
 
     def raw_for_page(self) -> dict | None:
@@ -246,13 +247,13 @@ class Page(FavaExtensionBase):
         if not value:
             return []
         if isinstance(value, str):
-            return raw_rows.split_flex_src(value)
+            return flex_src.refs(value)
         out = []
         for item in value:
             if isinstance(item, dict):
                 out.append(f"{item.get('file')}:{item.get('line')}")
             else:
-                out.extend(raw_rows.split_flex_src(str(item)))
+                out.extend(flex_src.refs(str(item)))
         return out
 
 

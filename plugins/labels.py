@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from beancount.core import data
 
-from beanflex.engine.gcpause import paused_gc
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine.labels import instruments_from_entries, labels_path, tag_for, watch
 from beanflex.engine.labels_config import assign, error_at, load_labels
 

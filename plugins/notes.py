@@ -36,9 +36,9 @@ import datetime
 
 from beancount.core import data
 
-from beanflex.engine.gcpause import paused_gc
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine.labels import watch
-from beanflex.engine.notes import (EVENTS_FILE, NOT_INSTRUMENTS, InstrumentNote, NotesError, note_error, notes_dir,
+from beanflex.contract.notes_format import (EVENTS_FILE, NOT_INSTRUMENTS, InstrumentNote, NotesError, note_error, notes_dir,
                                    read_event_notes, read_instrument_note)
 
 __plugins__ = ("notes",)

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from beanflex.engine import reconcile_cash
 from beanflex.engine.book import load_book
-from beanflex.engine.gcpause import paused_gc
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine.reconcile import mismatch_message, parse_config, reconcile_book
 
 __plugins__ = ("reconcile",)

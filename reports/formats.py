@@ -179,6 +179,11 @@ def render_xlsx(kind: str, report: dict) -> bytes:
 def render(kind: str, report: dict, fmt: str) -> str | bytes:
     if fmt == "json":
         return render_json(report)
+    if kind == "labels":  # grouped label -> members -> total: its own layout
+        from . import labels_format
+
+        return {"csv": labels_format.render_csv, "xlsx": labels_format.render_xlsx,
+                "table": labels_format.render_table}[fmt](report)
     if fmt == "csv":
         return render_csv(kind, report)
     if fmt == "xlsx":

@@ -21,10 +21,9 @@ from pathlib import Path
 
 from beancount.core import data
 
-RUNS_LOG = "runs.log"
-#: The raw archive's file name (docs/ledger-format.md): <from>_<to>_<queryId>_<sha12>.xml
-_ARCHIVE_NAME = re.compile(r"^(\d{4})(\d{2})(\d{2})_(\d{4})(\d{2})(\d{2})_(.+)_([0-9a-f]{12})\.xml$")
-_FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+from beanflex.contract import archive_names
+from beanflex.contract.runlog_format import LOG_NAME, parse_line
+
 
 FIX_HINT = ("Copy the entry into ledger/manual.beancount, keep its flex_id, correct the postings (IBKR's "
             "corporate action notice says what really happened), mark it `*`, then run `beanflex rebuild`: "
@@ -41,8 +40,7 @@ def parse_run_line(line: str) -> dict:
      "warnings": ["a b"]}.
     """
     record: dict = {"rows": {}, "warnings": []}
-    for key, raw in _FIELD.findall(line):
-        value = json.loads(raw) if raw.startswith('"') else raw
+    for key, value in parse_line(line):
         if key == "warning":
             record["warnings"].append(value)
         elif key.startswith("rows."):
@@ -56,7 +54,7 @@ def parse_run_line(line: str) -> dict:
 
 def read_runs(ledger_dir: Path) -> tuple[list[dict], list[dict]]:
     """(runs newest first, unreadable lines as {"line", "text", "error"}) from `ledger/runs.log`."""
-    path = Path(ledger_dir) / RUNS_LOG
+    path = Path(ledger_dir) / LOG_NAME
     if not path.is_file():
         return [], []
     runs, bad = [], []
@@ -83,10 +81,10 @@ def _period_from_file_name(run: dict) -> None:
     if all(run.get(key) for key in ("from", "to", "query_id")):
         return
     for ref in re.split(r"[,\s]+", str(run.get("file") or "")):
-        match = _ARCHIVE_NAME.match(Path(ref).name) if ref else None
-        if match:
-            y1, m1, d1, y2, m2, d2, query_id, _sha = match.groups()
-            found = {"from": f"{y1}-{m1}-{d1}", "to": f"{y2}-{m2}-{d2}", "query_id": query_id}
+        name = archive_names.parse(Path(ref).name) if ref else None
+        if name is not None:
+            day = lambda d: d.isoformat() if d else None  # noqa: E731
+            found = {"from": day(name.from_date), "to": day(name.to_date), "query_id": name.query_id}
             run.update({key: value for key, value in found.items() if not run.get(key)})
             return
 

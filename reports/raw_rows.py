@@ -9,16 +9,17 @@ status to answer (400 malformed, 404 absent or outside the archive).
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from beanflex.contract import flex_src
+from beanflex.contract.flex_src import RawRef
 
 #: Lines shown before and after the row.
 CONTEXT_LINES = 3
 #: A row element's text is cut here: Flex rows are one line of a few kB; a bigger "row" is not a row.
 MAX_ROW_CHARS = 200_000
-
-_SRC = re.compile(r"^(?P<path>[^:\s\x00-\x1f]+\.xml):(?P<line>[1-9][0-9]{0,8})$")
 
 
 class RawRowRefused(Exception):
@@ -30,36 +31,12 @@ class RawRowRefused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class RawRef:
-    """One `flex_src` item: `raw/U1/2024/x.xml:57` -> path `raw/U1/2024/x.xml`, line 57."""
-
-    path: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
-
-
 def parse_src(src: str) -> RawRef:
-    """One `path.xml:line` item, checked for shape only (no file is touched).
-
-    `raw/U1/2024/a.xml:57` -> RawRef("raw/U1/2024/a.xml", 57); `/etc/passwd.xml:1`, `raw/../x.xml:1`,
-    `raw/a.txt:3` and `raw/a.xml` raise RawRowRefused(400).
-    """
-    match = _SRC.match(src or "")
-    if not match:
-        raise RawRowRefused(400, f"not a raw row reference (want 'raw/…/file.xml:LINE'): {src!r}")
-    path = match["path"]
-    parts = PurePosixPath(path).parts
-    if path.startswith(("/", "\\")) or "\\" in path or ".." in parts or not parts or parts[0] != "raw":
-        raise RawRowRefused(400, f"raw row path must be relative and under raw/: {path!r}")
-    return RawRef(path, int(match["line"]))
-
-
-def split_flex_src(flex_src: str | None) -> list[str]:
-    """The items of a `flex_src` value: several rows are space-separated."""
-    return [item for item in (flex_src or "").split() if item]
+    """One `path.xml:line` item, checked for shape only (contract/flex_src.py); RawRowRefused(400) if malformed."""
+    try:
+        return flex_src.parse_ref(src)
+    except ValueError as exc:
+        raise RawRowRefused(400, str(exc)) from None
 
 
 def resolve(ledger_dir: Path, ref: RawRef) -> Path:
@@ -69,7 +46,7 @@ def resolve(ledger_dir: Path, ref: RawRef) -> Path:
         target = (Path(ledger_dir) / ref.path).resolve(strict=True)
     except (OSError, RuntimeError, ValueError) as exc:  # ValueError: an embedded NUL byte
         raise RawRowRefused(404, f"no such raw file: {ref.path}") from exc
-    if raw_root not in target.parents or target.suffix != ".xml" or not target.is_file():
+    if raw_root not in target.parents or target.suffix not in flex_src.RAW_SUFFIXES or not target.is_file():
         raise RawRowRefused(404, f"no such raw file: {ref.path}")
     return target
 
@@ -103,8 +80,7 @@ def read_row(ledger_dir: Path, src: str, context: int = CONTEXT_LINES) -> dict:
     with `row` true on the row's own line(s). Raises RawRowRefused before opening anything doubtful.
     """
     ref = parse_src(src)
-    path = resolve(ledger_dir, ref)
-    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    lines = _archive_lines(resolve(ledger_dir, ref))
     if ref.line > len(lines):
         raise RawRowRefused(404, f"{ref.path} has {len(lines)} lines, not {ref.line}")
     index = ref.line - 1
@@ -126,3 +102,38 @@ def attributes(xml: str) -> list[tuple[str, str]]:
     match = _START_TAG.match(xml)
     tag = match.group(0) if match else xml
     return [(m.group(1), m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTRIBUTE.finditer(tag)]
+
+
+def _archive_lines(path: Path) -> list[str]:
+    """An archive file's lines, read once per version of the file (explain asks for many rows of one file)."""
+    stat = path.stat()
+    return _lines_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _lines_of(path: str, mtime_ns: int, size: int) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        return handle.read().split("\n")
+
+
+def element_rows(ledger_dir: Path | None, value: str | None) -> list[dict]:
+    """Every row a `flex_src` value names as {"file", "line", "xml"}: the element's text, or None when the
+    reference is malformed, points outside raw/ or past the file's end (explain still lists the row)."""
+    rows = []
+    for item in flex_src.refs(value):
+        path, _, line = item.rpartition(":")
+        if not line.isdigit():
+            path, line = item, "0"
+        rows.append({"file": path, "line": int(line), "xml": _element_or_none(ledger_dir, item)})
+    return rows
+
+
+def _element_or_none(ledger_dir: Path | None, item: str) -> str | None:
+    if ledger_dir is None:
+        return None
+    try:
+        ref = parse_src(item)
+        lines = _archive_lines(resolve(ledger_dir, ref))
+    except (RawRowRefused, OSError):
+        return None
+    return element_text(lines, ref.line - 1) if ref.line <= len(lines) else None

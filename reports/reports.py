@@ -8,16 +8,16 @@ pnl.py computes every value as the sum of those same contributions.
 from __future__ import annotations
 
 import datetime
-import functools
-import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine import pnl as pnl_mod
 from beanflex.engine import reconcile as reconcile_mod
-from beanflex.engine.book import ZERO, Book, raw_refs
-from beanflex.engine.gcpause import paused_gc
+from beanflex.engine.book import ZERO, Book
+
+from .raw_rows import element_rows
 
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
@@ -247,64 +247,10 @@ def _position_row(fields: dict, tolerance: Decimal) -> dict:
             "raw": list(first.raw)}
 
 
-def raw_rows(flex_src: str, ledger_dir: Path | None) -> list[dict]:
-    """`"raw/U1/2024/a.xml:57"` -> [{"file", "line", "xml"}], the XML element's text read from the archive."""
-    rows = []
-    for ref in raw_refs(flex_src):
-        path, _, line = ref.rpartition(":")
-        if not line.isdigit():
-            path, line = ref, "0"
-        xml = read_element(ledger_dir / path, int(line)) if ledger_dir is not None else None
-        rows.append({"file": path, "line": int(line), "xml": xml})
-    return rows
-
-
-@functools.lru_cache(maxsize=8)
-def _archive_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    """A raw archive file's lines; keyed by mtime and size, so a changed file is read again."""
-    with open(path, encoding="utf-8") as handle:
-        return tuple(handle.read().splitlines(keepends=True))
-
-
-def read_element(path: Path, line: int) -> str | None:
-    """The text of the XML element that starts on `line` (1-based): from its `<` to the end of its start tag
-    when it is self-closing, else to its end tag. None when the file or line is not there."""
-    try:
-        stat = path.stat()
-        lines = _archive_lines(str(path), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return None
-    if not 1 <= line <= len(lines):
-        return None
-    text, end = "", line - 1
-    while end < len(lines):  # grow the window a line at a time until the element is complete
-        text += lines[end]
-        end += 1
-        element = _complete_element(text)
-        if element is not None:
-            return element
-    return None
-
-
-_START_TAG = re.compile(r"""<([^\s>/]+)(?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
-
-
-def _complete_element(text: str) -> str | None:
-    """The first element of `text` if it is complete there, else None (attribute values may hold '>')."""
-    start = text.find("<")
-    match = _START_TAG.match(text, start) if start >= 0 else None
-    if match is None:
-        return None
-    if match.group(2):
-        return match.group(0)
-    close = text.find(f"</{match.group(1)}>", match.end())
-    return text[start:close + len(match.group(1)) + 3] if close >= 0 else None
-
-
 def _event_row(date, flex_id, description, amount, flex_src, ledger_dir, field: str = "amount") -> dict:
     return {"date": date.isoformat(), "flex_id": flex_id, "description": description,
             "amount": field_text(field, amount),
-            "raw": raw_rows(flex_src, ledger_dir)}
+            "raw": element_rows(ledger_dir, flex_src)}
 
 
 def explain_report(book: Book, key: str, field: str = "total", options: pnl_mod.Options | None = None,

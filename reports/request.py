@@ -21,6 +21,7 @@ from pathlib import Path
 
 from beancount.core import data
 
+from beanflex.contract.accounts import ibkr_account_of
 from beanflex.engine import pnl as pnl_mod
 from beanflex.engine import reconcile as reconcile_mod
 from beanflex.engine.book import Book
@@ -31,11 +32,13 @@ from . import reports
 from .labels import labels_report
 
 
+#: Every reconciliation reason with its explanation, for the pages' legend.
+REASONS = reconcile_mod.REASONS
+
 MODES = ("ibkr", "economic")
 METHODS = ("fifo", "average")
 VIEWS = ("base", "local")
 
-_IBKR_ACCOUNT = re.compile(r"^(?:Assets|Income|Expenses|Equity|Liabilities):IBKR:([^:]+)(?::.*)?$")
 _TAG_FILTER = re.compile(r"^#([\w-]+)$")
 
 
@@ -80,10 +83,8 @@ def report_args(args, date_range=None) -> ReportArgs:
     ignored = []
     fava_account = (args.get("account") or "").strip()
     if fava_account:
-        match = _IBKR_ACCOUNT.match(fava_account)
-        if match:
-            account = match.group(1)
-        else:
+        account = ibkr_account_of(fava_account)
+        if account is None:
             ignored.append(f"account {fava_account}")
     fava_filter = (args.get("filter") or "").strip()
     if fava_filter:

@@ -13,13 +13,14 @@ import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine import pnl as pnl_mod
 from beanflex.engine.book import ZERO, Book
-from beanflex.engine.gcpause import paused_gc
 from beanflex.engine.strategies import Strategies, StrategiesFileError, group_id
 from beanflex.engine.strategy_rollup import BASE_FIELDS, FIELDS, LOCAL_FIELDS, GroupPnl, rollup
 
-from .reports import _header, as_of, exact, money, raw_rows
+from .raw_rows import element_rows
+from .reports import _header, as_of, exact, money
 
 BASE_KEYS = tuple(f.removeprefix("base.") for f in BASE_FIELDS)
 STATUSES = ("open", "closed")
@@ -163,7 +164,7 @@ def explain_strategy_report(book: Book, options: pnl_mod.Options, strategies: St
     events = [] if value is None else [
         {"date": p.contribution.date.isoformat(), "flex_id": p.contribution.flex_id, "symbol": p.symbol,
          "conid": p.conid, "description": p.contribution.description, "amount": money(p.contribution.amount),
-         "raw": raw_rows(p.contribution.flex_src, ledger_dir)}
+         "raw": element_rows(ledger_dir, p.contribution.flex_src)}
         for p in sorted(row.events(field), key=lambda p: (p.contribution.date, p.contribution.flex_id))]
     currency = book.base_currency if field.startswith("base.") else (row.currencies or [book.base_currency])[0]
     report = {"strategy": f"strategy:{gid}", "name": group_row(book, row)["name"], "symbol": f"strategy:{gid}",

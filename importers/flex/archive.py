@@ -39,12 +39,12 @@ from typing import Callable
 from .adapter import FlexDocument, parse
 from .errors import FlexError, FlexParseError
 from .fsutil import atomic_write
-from .names import account_component
+from beanflex.contract import archive_names
+from beanflex.contract.accounts import account_component
 
 INDEX_NAME = "index.tsv"
 _INDEX_HEADER = "# sha256\trelpath\taccounts\tfromDate\ttoDate\tqueryId\n"
 _SAFE = re.compile(r"[^A-Za-z0-9-]+")
-_NAME = re.compile(r"^(?P<from>\w+)_(?P<to>\w+)_(?P<query>[A-Za-z0-9-]+)_(?P<sha>[0-9a-f]{12})\.xml$")
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,8 @@ def _describe(document: FlexDocument, query_id: str | None) -> dict:
 
 def _relpath(meta: dict, sha: str) -> str:
     account = account_component(meta["accounts"][0]) if meta["accounts"][0] else "UNKNOWN"
-    day = lambda d: d.strftime("%Y%m%d") if d else "nodate"  # noqa: E731
     year = meta["to"].strftime("%Y") if meta["to"] else "nodate"
-    return f"raw/{account}/{year}/{day(meta['from'])}_{day(meta['to'])}_{meta['query']}_{sha[:12]}.xml"
+    return f"raw/{account}/{year}/{archive_names.file_name(meta['from'], meta['to'], meta['query'], sha)}"
 
 
 def _describe_file(ledger_dir: Path, path: Path) -> ArchivedFile:
@@ -144,13 +143,13 @@ def _describe_file(ledger_dir: Path, path: Path) -> ArchivedFile:
     whoever reads it next (`check`, `rebuild`) reports it by name instead of it silently vanishing."""
     payload = path.read_bytes()
     relpath = path.relative_to(ledger_dir).as_posix()
-    name = _NAME.match(path.name)
+    name = archive_names.parse(path.name)
     sha = hashlib.sha256(payload).hexdigest()
     try:
         document = parse(payload, source=relpath)
     except FlexParseError:
-        return ArchivedFile(path, relpath, sha, (), None, None, name["query"] if name else "manual")
-    meta = _describe(document, name["query"] if name else None)
+        return ArchivedFile(path, relpath, sha, (), None, None, name.query_id if name else "manual")
+    meta = _describe(document, name.query_id if name else None)
     return ArchivedFile(path, relpath, sha, meta["accounts"], meta["from"], meta["to"], meta["query"])
 
 

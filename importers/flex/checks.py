@@ -1,4 +1,4 @@
-"""The self-checks IBKR gives for free (DESIGN §4, issue 4 item 8), IBKR's own figures, and the opening cash.
+"""The self-checks IBKR gives for free (DESIGN §4), IBKR's own figures, and the opening cash.
 
 - `OpenPositions` -> `custom "ibkr-position"` with IBKR's view (quantity, mark, cost basis, unrealized) on the
   report date; an instrument traded in the statement but not listed gets one with `position: 0`.

@@ -1,4 +1,4 @@
-"""The Flex Web Service client: token + query id -> the statement's exact bytes (DESIGN §5, issue 3).
+"""The Flex Web Service client: token + query id -> the statement's exact bytes (DESIGN §5).
 
 The protocol has two steps. `SendRequest?t=TOKEN&q=QUERY&v=3` answers with a `<FlexStatementResponse>` envelope
 holding `Status` Success, a `ReferenceCode` and the `Url` of the second step; `GetStatement` at that Url with

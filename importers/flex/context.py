@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from beancount.core import data
 
+from beanflex.contract import flex_src
+
 from .adapter import FlexRecord, FlexStatement
 from .drift import DriftReport
 from .names import Accounts, CommodityNamer
@@ -43,7 +45,7 @@ class MapContext:
 
     def src(self, *records: FlexRecord) -> str:
         """`flex_src` for one or more rows: "raw/…xml:57 raw/…xml:58"."""
-        return " ".join(f"{self.raw_path}:{r.line}" for r in records)
+        return flex_src.join(self.raw_path, (r.line for r in records))
 
     def flex_id(self, kind: str, record: FlexRecord, id_attr: str = "transactionID") -> str:
         """`<acct>/<kind>/<id>`; rows without the id get a content hash plus an ordinal, so twin rows stay two.

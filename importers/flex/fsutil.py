@@ -2,19 +2,20 @@
 
 A file is either its old content or its new content, never half of each: the bytes go to a temp file in the same
 folder, are fsynced, and replace the target with `os.replace` (atomic on POSIX within one file system). The lock is
-an `fcntl` lock on `ledger/.beanflex.lock`; the kernel drops it when the process dies, so a crashed run never
-leaves a stale lock behind. The file also records the holder's pid, only for the message.
+an OS file lock on `ledger/.beanflex.lock` (the `filelock` library: flock on POSIX, msvcrt on Windows); the OS drops
+it when the process dies, so a crashed run never leaves a stale lock behind. The file also records the holder's
+pid, only for the message.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable, Iterator
+
+import filelock
 
 from .errors import LedgerLockedError
 
@@ -88,32 +89,27 @@ def ledger_lock(ledger_dir: Path | str, wait_seconds: float | None = None,
     ledger_dir = Path(ledger_dir)
     ledger_dir.mkdir(parents=True, exist_ok=True)
     lock_path = ledger_dir / LOCK_NAME
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = filelock.FileLock(lock_path, timeout=max(wait_seconds, 0.0), mode=0o644)
     try:
-        deadline = time.monotonic() + max(wait_seconds, 0.0)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = _read_pid(lock_path)
-                    raise LedgerLockedError(
-                        f"the ledger is locked by another beanflex run (pid {holder or 'unknown'}); "
-                        f"waited {wait_seconds:g} s", file=str(lock_path),
-                        hint="wait for that run to finish and try again; the lock is released when it exits"
-                    ) from None
-                time.sleep(poll_seconds)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        try:
-            yield lock_path
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        lock.acquire(poll_interval=poll_seconds)
+    except filelock.Timeout:
+        holder = _read_pid(lock_path)
+        raise LedgerLockedError(
+            f"the ledger is locked by another beanflex run (pid {holder or 'unknown'}); "
+            f"waited {wait_seconds:g} s", file=str(lock_path),
+            hint="wait for that run to finish and try again; the lock is released when it exits") from None
+    try:
+        _write_pid(lock_path, f"{os.getpid()}\n")
+        yield lock_path
     finally:
-        os.close(fd)
+        _write_pid(lock_path, "")
+        lock.release()
+
+
+def _write_pid(lock_path: Path, text: str) -> None:
+    """The holder's pid, for the other run's message only: a failed write costs nothing but that message."""
+    with contextlib.suppress(OSError):
+        lock_path.write_text(text)
 
 
 def _read_pid(lock_path: Path) -> str | None:

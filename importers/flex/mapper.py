@@ -15,22 +15,24 @@ Order matters for lots, so the build is one pass over all statements of the arch
 from __future__ import annotations
 
 import datetime
-import importlib
 from dataclasses import dataclass, field
 
 from beancount.core import data
+
+from beanflex.contract import flex_src
 
 from .adapter import FlexDocument, FlexRecord
 from .context import ImportConfig, MapContext
 from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
+from . import cash, checks, corporate_actions, option_eae, prices, transfers
 from . import trades as trades_mod
 from .lots import position_openings
 from .writer import dedup_key
 
 #: Section-mapper modules written beside this one, each exposing `map_<x>(statement, ctx)` functions.
-SECTION_MODULES = ("cash", "prices", "checks")
+SECTION_MODULES = (cash, prices, checks)
 #: Rows that are reference data or summaries consumed while mapping, not events of their own.
 CONSUMED_SECTIONS = frozenset({"AccountInformation", "SecuritiesInfo"})
 END_OF_DAY = datetime.time(23, 59, 59)
@@ -81,20 +83,11 @@ class BuildResult:
         return total
 
 
-def _optional(name: str):
-    try:
-        return importlib.import_module(f"{__package__}.{name}")
-    except ImportError:
-        return None
-
-
 def section_mappers() -> list:
     """The `map_*` functions of the section modules that exist, in a fixed order."""
     found = []
-    for name in SECTION_MODULES:
-        module = _optional(name)
-        if module is not None:
-            found.extend(getattr(module, attr) for attr in sorted(dir(module)) if attr.startswith("map_")
+    for module in SECTION_MODULES:
+        found.extend(getattr(module, attr) for attr in sorted(dir(module)) if attr.startswith("map_")
                          and callable(getattr(module, attr)))
     return found
 
@@ -160,7 +153,7 @@ class _Emitter:
     def add(self, account: str, entry) -> None:
         meta = entry.meta or {}
         key = meta.get("flex_id") or dedup_key(entry)
-        lines = _src_lines(meta.get("flex_src", ""))
+        lines = flex_src.lines(meta.get("flex_src", ""))
         flag = getattr(entry, "flag", "*") or "*"
         if key in self.seen:
             self.duplicate_lines.update(lines)
@@ -178,21 +171,9 @@ class _Emitter:
         self.by_account.setdefault(account, []).append(entry)
 
 
-def _src_lines(flex_src: str) -> list[tuple[str, int]]:
-    lines = []
-    for token in (flex_src or "").split():
-        path, _, line = token.rpartition(":")
-        if line.isdigit():
-            lines.append((path, int(line)))
-    return lines
-
-
 def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emitter,
                  accounted: set[tuple[str, int]]) -> None:
     """Trades, option events, corporate actions and position snapshots of all statements, in time order."""
-    option_eae = _optional("option_eae")
-    corporate_actions = _optional("corporate_actions")
-    transfers = _optional("transfers")
     booker = trades_mod.Booker()
     booker.history.first_statements = {id(ctx) for ctx in _first_statements(contexts).values()}
     events = []  # (when, priority, sequence, kind, payload)
@@ -210,19 +191,14 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
                 continue
             seen_ids.add(row.flex_id)
             fresh.append(row)
-        if option_eae is not None:
-            for item in option_eae.collect(ctx, fresh, seen_ids):
-                events.append((item.when, 1, seq, "eae", item))
-        for row in fresh:
-            events.append((_sort_time(row), 1, seq, "trade", row))
-        if corporate_actions is not None:
-            for item in corporate_actions.collect(ctx, seen_ids):
-                events.append((item.when, 0, seq, "ca", item))
-        if transfers is not None:  # after the day's trades, as the generated file lists them (transfers.py)
-            items, repeats, duplicates = transfers.collect(ctx, seen_ids)
-            accounted.update((ctx.raw_path, r.line) for r in repeats)
-            out.duplicate_lines.update((ctx.raw_path, r.line) for r in duplicates)
-            events.extend((item.when, 5, seq, "transfer", item) for item in items)
+        events.extend((item.when, 1, seq, "eae", item) for item in option_eae.collect(ctx, fresh, seen_ids))
+        events.extend((_sort_time(row), 1, seq, "trade", row) for row in fresh)
+        events.extend((item.when, 0, seq, "ca", item) for item in corporate_actions.collect(ctx, seen_ids))
+        # Transfers come after the day's trades, as the generated file lists them (transfers.py).
+        items, repeats, duplicates = transfers.collect(ctx, seen_ids)
+        accounted.update((ctx.raw_path, r.line) for r in repeats)
+        out.duplicate_lines.update((ctx.raw_path, r.line) for r in duplicates)
+        events.extend((item.when, 5, seq, "transfer", item) for item in items)
         end = ctx.statement.to_date
         if end is not None:
             events.append((datetime.datetime.combine(end, END_OF_DAY), 9, seq, "snapshot", ctx))
@@ -292,14 +268,13 @@ def _first_statements(contexts: list[MapContext]) -> dict[str, MapContext]:
 
 
 def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
-    checks = _optional("checks")
     first_statement = _first_statements(contexts)
     mappers = section_mappers()
     for ctx in contexts:
         for mapper in mappers:
             for entry in mapper(ctx.statement, ctx):
                 out.add(ctx.account_id, entry)
-        if checks is not None and hasattr(checks, "opening_cash") and first_statement[ctx.account_id] is ctx:
+        if first_statement[ctx.account_id] is ctx:
             for entry in checks.opening_cash(ctx.statement, ctx):
                 out.add(ctx.account_id, entry)
 

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import re
 
-_COMPONENT_BAD = re.compile(r"[^A-Za-z0-9-]")
+from beanflex.contract.accounts import account_component
+
 _COMMODITY_BAD = re.compile(r"[^A-Z0-9'._-]")
 #: An OCC option symbol: root padded to 6, yymmdd, C/P, strike × 1000 in 8 digits.
 _OCC = re.compile(r"^(?P<root>.{1,6}?)\s*(?P<ymd>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
 MAX_COMMODITY_LEN = 24
-
-
-def account_component(ibkr_account: str) -> str:
-    """`U1234567` stays; anything Beancount would reject becomes `-`, and a leading non-letter gets `A`."""
-    name = _COMPONENT_BAD.sub("-", ibkr_account.strip().upper()) or "UNKNOWN"
-    return name if name[0].isalnum() else "A" + name
 
 
 class Accounts:

@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from beanflex.contract.runlog_format import LOG_NAME, format_line, parse_line
 
 from .errors import FlexError
 from .fsutil import atomic_append
 
-LOG_NAME = "runs.log"
 MAX_WARNINGS = 20
-_FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
-_PLAIN = re.compile(r"^[\w.:/+,@-]*$")
 
 
 @dataclass
@@ -60,7 +58,7 @@ class RunRecord:
         pairs += [("archived", text) for text in self.archived]
         pairs += [("warning", text) for text in self.warnings]
         pairs.append(("message", self.message))
-        return " ".join(f"{key}={_quote(value)}" for key, value in pairs if value is not None) + "\n"
+        return format_line(pairs)
 
     @classmethod
     def from_line(cls, line: str) -> "RunRecord":
@@ -68,8 +66,7 @@ class RunRecord:
         rows: dict[str, int] = {}
         warnings: list[str] = []
         archived: list[str] = []
-        for key, raw in _FIELD.findall(line):
-            value = json.loads(raw) if raw.startswith('"') else raw
+        for key, value in parse_line(line):
             if key == "warning":
                 warnings.append(value)
             elif key == "archived":
@@ -101,10 +98,6 @@ def archived_line(relpath: str, from_date, to_date, query_id: str | None, sha256
     `raw/U1/2024/20240101_20241231_987654_3f2a9c0b1d4e.xml from=2024-01-01 to=2024-12-31 query_id=987654
     sha256=3f2a9c0b1d4e…` (the full 64 hex digits)."""
     return f"{relpath} from={from_date or '-'} to={to_date or '-'} query_id={query_id or '-'} sha256={sha256 or '-'}"
-
-
-def _quote(value: str) -> str:
-    return value if value and _PLAIN.match(value) else json.dumps(value, ensure_ascii=False)
 
 
 def record_run(ledger_dir: Path, record: RunRecord) -> Path:

@@ -259,16 +259,40 @@ class Booker:
         return self.lots.setdefault(ctx.account_id, OpenLots())
 
     def book(self, row: TradeRow, commodity: str, default_multiplier: Decimal) -> list[data.Directive]:
-        """The trade transaction, preceded by `opening` entries for lots bought before the first statement."""
-        record, ctx = row.record, row.ctx
-        money = Money.of(record, default_multiplier)
-        tracker = self.account_lots(ctx)
-        lifo = "LI" in notes(record)
+        """The trade transaction, preceded by `opening` entries for lots bought before the first statement.
+
+        In IBKR's order: 1. the lots IBKR's Lot rows name; 2. the rest closes held lots of the other side (FIFO,
+        or LIFO for notes LI), IBKR's FIFO taking lots held before the statement first; 3. what is still left
+        closes a lot from before the first statement, or opens a new lot.
+        """
+        money = Money.of(row.record, default_multiplier)
+        tracker = self.account_lots(row.ctx)
         openings: list[data.Transaction] = []
         closed: list[Closed] = []
-        remaining = money.quantity  # signed like the trade; what is left to close or open
+        remaining = self.close_named_lots(row, money, commodity, tracker, openings, closed)
+        lifo = "LI" in notes(row.record)
+        history_lot = None
+        if remaining != 0 and not row.lots and not lifo:  # IBKR's FIFO takes lots held before the statement first
+            history_lot = self.history.materialize(row.ctx, row.record, commodity, tracker, remaining,
+                                                   self.before_statement(row.ctx, row), money.currency,
+                                                   row.flex_id.rsplit("/", 1)[-1])
+        if remaining != 0 and tracker.held(commodity) * remaining < 0:  # 2. closes held lots of the other side
+            taken, left = tracker.close_in_order(commodity, -remaining, lifo)
+            closed.extend(taken)
+            remaining = -left
+        opened = self.close_history_or_open(row, money, commodity, tracker, remaining, openings, closed) \
+            if remaining != 0 else None
+        if history_lot is not None:
+            openings.append(self.settle_history_lot(row, money, commodity, history_lot, closed))
+        return openings + [self.transaction(row, money, commodity, closed, opened)]
 
-        for lot_row in row.lots:  # 1. exactly the lots IBKR closed
+    def close_named_lots(self, row: TradeRow, money: Money, commodity: str, tracker: OpenLots,
+                         openings: list, closed: list) -> Decimal:
+        """Step 1: close exactly the lots IBKR's Lot rows name (opening a lot from before the first statement
+        when the ledger lacks it); returns the quantity still to close or open, signed like the trade."""
+        record, ctx = row.record, row.ctx
+        remaining = money.quantity
+        for lot_row in row.lots:
             units = abs(lot_row.decimal("quantity") or ZERO) * (-1 if money.quantity > 0 else 1)
             if units == 0 or abs(units) > abs(remaining):
                 continue
@@ -295,53 +319,47 @@ class Booker:
                 tracker.open(commodity, lot)
             closed.append(tracker.take(commodity, lot, units))
             remaining += units
+        return remaining
 
-        history_lot = None
-        if remaining != 0 and not row.lots and not lifo:  # IBKR's FIFO takes lots held before the statement first
-            history_lot = self.history.materialize(ctx, record, commodity, tracker, remaining,
-                                                   self.before_statement(ctx, row), money.currency,
-                                                   row.flex_id.rsplit("/", 1)[-1])
-        held = tracker.held(commodity)
-        if remaining != 0 and held * remaining < 0:  # 2. the rest closes held lots of the other side
-            taken, left = tracker.close_in_order(commodity, -remaining, lifo)
-            closed.extend(taken)
-            remaining = -left
-
-        opened: Lot | None = None
-        if remaining != 0:
-            open_close = record.text("openCloseIndicator")
-            if closes_history(open_close, record, self.history.pre_window(ctx, record), remaining):
-                # 3a. closes a lot bought before the first statement: its cost is IBKR's cost minus what we closed.
-                units = -remaining
-                if money.cost is not None and money.cost != 0:
-                    lot_cost = -money.cost - sum((c.cost_part for c in closed), ZERO)
-                else:
-                    lot_cost = units * (money.price or ZERO) * money.multiplier
-                open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/{row.flex_id.rsplit('/', 1)[-1]}"
-                lot = Lot(open_id, self.before_statement(ctx, row), units, lot_cost, money.currency,
-                          per_unit(lot_cost, units))
-                openings.append(self.opening(ctx, open_id, commodity, lot, record))
-                tracker.open(commodity, lot)
-                closed.append(tracker.take(commodity, lot, units))
+    def close_history_or_open(self, row: TradeRow, money: Money, commodity: str, tracker: OpenLots,
+                              remaining: Decimal, openings: list, closed: list) -> Lot | None:
+        """Step 3: the rest closes a lot bought before the first statement (opened here at IBKR's cost minus what
+        the ledger closed), or opens a new lot; returns the lot opened, if any."""
+        record, ctx = row.record, row.ctx
+        open_close = record.text("openCloseIndicator")
+        if closes_history(open_close, record, self.history.pre_window(ctx, record), remaining):
+            units = -remaining
+            if money.cost is not None and money.cost != 0:
+                lot_cost = -money.cost - sum((c.cost_part for c in closed), ZERO)
             else:
-                # 3b. opens a lot (or the opening half of a flip, with its share of the cash).
-                if not closed and money.cost is not None and money.cost == -money.net_cash:
-                    total = money.cost  # IBKR's basis; equal to what was paid in 358/360 sample rows
-                else:  # edited rows, commission in another currency, flips: the cash actually paid
-                    total = -money.net_cash * remaining / money.quantity
-                opened = Lot(row.flex_id, row.when.date(), remaining, total, money.currency,
-                             per_unit(total, remaining))
-                tracker.open(commodity, opened)
+                lot_cost = units * (money.price or ZERO) * money.multiplier
+            open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/{row.flex_id.rsplit('/', 1)[-1]}"
+            lot = Lot(open_id, self.before_statement(ctx, row), units, lot_cost, money.currency,
+                      per_unit(lot_cost, units))
+            openings.append(self.opening(ctx, open_id, commodity, lot, record))
+            tracker.open(commodity, lot)
+            closed.append(tracker.take(commodity, lot, units))
+            return None
+        # a new lot (or the opening half of a flip, with its share of the cash)
+        if not closed and money.cost is not None and money.cost == -money.net_cash:
+            total = money.cost  # IBKR's basis; equal to what was paid in 358/360 sample rows
+        else:  # edited rows, commission in another currency, flips: the cash actually paid
+            total = -money.net_cash * remaining / money.quantity
+        opened = Lot(row.flex_id, row.when.date(), remaining, total, money.currency, per_unit(total, remaining))
+        tracker.open(commodity, opened)
+        return opened
 
-        if history_lot is not None:  # its cost: IBKR's basis for the sale minus the lots the ledger knew
-            basis = -money.cost if money.cost else history_lot.units * (money.price or ZERO) * money.multiplier
-            part = next(c for c in closed if c.lot.label == history_lot.label)
-            known = sum((c.cost_part for c in closed if c is not part), ZERO)
-            total = basis - known if money.cost else basis
-            history_lot.total_cost = part.cost_part = part.lot.total_cost = total
-            history_lot.cost_per_unit = part.lot.cost_per_unit = per_unit(total, history_lot.units)
-            openings.append(self.opening(ctx, history_lot.label, commodity, history_lot, record))
-        return openings + [self.transaction(row, money, commodity, closed, opened)]
+    def settle_history_lot(self, row: TradeRow, money: Money, commodity: str, history_lot: Lot,
+                           closed: list) -> data.Transaction:
+        """The opening entry of a lot held before the statement that this sale closed: its cost is IBKR's basis
+        for the sale minus the lots the ledger knew, e.g. basis 1,601.50 with a known lot of 1,001.00 -> 600.50."""
+        basis = -money.cost if money.cost else history_lot.units * (money.price or ZERO) * money.multiplier
+        part = next(c for c in closed if c.lot.label == history_lot.label)
+        known = sum((c.cost_part for c in closed if c is not part), ZERO)
+        total = basis - known if money.cost else basis
+        history_lot.total_cost = part.cost_part = part.lot.total_cost = total
+        history_lot.cost_per_unit = part.lot.cost_per_unit = per_unit(total, history_lot.units)
+        return self.opening(row.ctx, history_lot.label, commodity, history_lot, row.record)
 
     @staticmethod
     def before_statement(ctx: MapContext, row: TradeRow) -> datetime.date:

@@ -1,4 +1,4 @@
-"""A synthetic IBKR Flex statement with N trades whose own figures reconcile exactly (issue 9, the benchmark input).
+"""A synthetic IBKR Flex statement with N trades whose own figures reconcile exactly (the benchmark input).
 
 One `FlexQueryResponse` (type AF) holds one `FlexStatement` over several years: several hundred stocks in USD, EUR
 and CHF, buys and FIFO partial closes with their `<Lot levelOfDetail="CLOSED_LOT">` rows, FX conversions, dividends
