@@ -118,7 +118,9 @@ def _legs(row: GroupPnl) -> list[dict]:
 
 def _member(book: Book, member) -> dict:
     events = member.events
-    cash = [e.net_cash if e.legs else e.amount for e, _ in events]
+    # the cash effect, as `report events` shows it: a trade's net cash, income received > 0, tax or fee paid < 0
+    cash = [e.net_cash if e.legs else (-e.amount if e.kind in ("withholding", "fee") else e.amount)
+            for e, _ in events]
     return {"date": member.date.isoformat(), "flex_id": member.flex_id, "rule": member.rule, "link": member.link,
             "kind": events[0][0].kind if events else None,
             "symbols": sorted({e.symbol for e, _ in events}), "conids": sorted({e.conid for e, _ in events}),

@@ -74,6 +74,8 @@ def test_wheel_is_one_group_until_flat_with_its_rollup_worked_by_hand(ledgers):
     assert rules["U7/trade/W04"] == rules["U7/trade/W06"] == "option on held stock"  # the covered calls
     assert rules["U7/cash/WD1"] == "income while held"
     assert next(m["link"] for m in wheel["members"] if m["flex_id"] == "U7/trade/W03") == "U7/trade/W02"
+    cash = {m["flex_id"]: m["amount"] for m in wheel["members"]}  # the cash effect, as report events shows it
+    assert (cash["U7/cash/WD1"], cash["U7/cash/WD2"], cash["U7/trade/W03"]) == ("50.00", "-7.50", "-5000.00")
     # put: sold @ 2.00 - 1.05 = 198.95, assigned (closed at 0): realized 198.95
     # call 1: 150 - 1.05 = 148.95, expired: 148.95; call 2: 120 - 1.05 = 118.95, assigned: 118.95
     # stock: bought 100 @ 50 = 5,000.00, called away @ 52 less 1.00 = 5,199.00: realized 199.00
