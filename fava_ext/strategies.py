@@ -1,6 +1,6 @@
 """The Strategies page in Fava: strategy groups -> a group's legs -> its events -> the raw Flex row.
 
-`?group=ID` opens one group (its roll-up, P&L over time, legs, events with the rule that put each one there, and
+`?status=open|closed` and `?underlying=XYZ` filter the list; `?group=ID` opens one group (its roll-up, P&L over time, legs, events with the rule that put each one there, and
 the chain of orders: which roll followed which); `&leg=CONID` keeps one leg's events; `&field=realized` lists the
 events behind that number (they add up to it); `&raw=…` shows a raw row. The numbers are those of
 `beanflex report strategies --format json` (reports/strategies.py), read once per ledger load and strategies.yaml
@@ -70,12 +70,13 @@ class BeanflexStrategies(fava_pages.Page):
         path = self.root_dir / "strategies.yaml"
         return path.stat().st_mtime_ns if path.is_file() else None
 
-    def report(self, args: fava_reports.ReportArgs, status: str | None = None) -> dict:
+    def report(self, args: fava_reports.ReportArgs, status: str | None = None, underlying: str | None = None) -> dict:
         found = self.found()
         accounts = (args.account,) if args.account else ()
         labels = (args.label,) if args.label else ()
-        return self.cached(("strategies", args.key(), status, self._stamp()), lambda: strategies_mod.strategies_report(
-            self.book(), fava_reports.options(args), found, accounts, labels, None, status))
+        return self.cached(("strategies", args.key(), status, underlying, self._stamp()),
+                           lambda: strategies_mod.strategies_report(self.book(), fava_reports.options(args), found,
+                                                                    accounts, labels, underlying, status))
 
     @fava_pages.shows_errors
     def page(self) -> dict:
@@ -83,8 +84,10 @@ class BeanflexStrategies(fava_pages.Page):
         status = request.args.get("status") or "all"
         if status not in STATUS_FILTERS:
             raise fava_reports.ReportError(f"status must be one of {', '.join(STATUS_FILTERS)}, not {status!r}")
-        report = self.report(args, None if status == "all" else status)
+        underlying = request.args.get("underlying") or None
+        report = self.report(args, None if status == "all" else status, underlying)
         page: dict[str, Any] = {"args": args, "report": report, "status": status, "group": None, "explain": None,
+                                "underlying": underlying,
                                 "leg": request.args.get("leg") or None, "raw": self.raw_for_page(),
                                 "hashes": self.entry_hashes(), "sparks": {}}
         for group in report["strategies"]:
@@ -115,6 +118,9 @@ class BeanflexStrategies(fava_pages.Page):
 
     @extension_endpoint("strategies")
     def strategies_json(self):
-        """`report strategies --format json` for this request's arguments (`?status=open|closed`)."""
+        """`report strategies --format json` for this request's arguments (`?status=open|closed`,
+        `?underlying=XYZ`)."""
         status = request.args.get("status") or None
-        return self.json(lambda args: self.report(args, status if status in ("open", "closed") else None))
+        underlying = request.args.get("underlying") or None
+        return self.json(lambda args: self.report(args, status if status in ("open", "closed") else None,
+                                                  underlying))

@@ -107,6 +107,11 @@ def test_the_chain_shows_which_roll_followed_which(page, served):
     assert "U7/trade/R02" in rolls[0] and rolls[0].index("U7/trade/R02") < rolls[0].index("U7/trade/R03")
     assert "roll within the trading day" in rolls[1] and "U7/trade/R04" in rolls[1] and "U7/trade/R05" in rolls[1]
     shot_strategies(page, "strategy-group")
+    page.click("#bf-underlying-link")  # every RRR group: the roll chain and the call of another day
+    page.wait_for_selector("#bf-strategies-table")
+    rows = page.locator("#bf-strategies-table tbody tr")
+    assert [rows.nth(i).get_attribute("data-bf-strategy") for i in range(rows.count())] == [
+        "U7/trade/R01", "U7/trade/R09"]
 
 
 def shot_strategies(page, name: str) -> None:
