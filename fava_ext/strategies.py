@@ -22,6 +22,9 @@ from beanflex.reports import strategies as strategies_mod
 from . import pages as fava_pages
 
 STATUS_FILTERS = ("all", "open", "closed")
+#: Rows the list shows before a "show all" link (a 10,000-trade ledger has ~2,000 groups; Jinja draws ~450 a
+#: second); the totals are over every group all the same.
+LIST_LIMIT = 500
 
 
 def sparkline(points: list[dict], width: int = 100, height: int = 28, pad: int = 3) -> dict | None:
@@ -90,7 +93,9 @@ class BeanflexStrategies(fava_pages.Page):
                                 "underlying": underlying,
                                 "leg": request.args.get("leg") or None, "raw": self.raw_for_page(),
                                 "hashes": self.entry_hashes(), "sparks": {}}
-        for group in report["strategies"]:
+        everything = bool(request.args.get("all"))
+        page["shown"] = report["strategies"] if everything else report["strategies"][:LIST_LIMIT]
+        for group in page["shown"]:
             page["sparks"][group["id"]] = sparkline(group["series"])
         wanted = request.args.get("group")
         if wanted:
