@@ -45,16 +45,18 @@ class DiffFound(click.ClickException):
 @click.option("--ledger", metavar="PATH", help="Ledger root file (default $BEANFLEX_LEDGER, else ledger/main.beancount).")
 @click.option("-v", "--verbose", is_flag=True, help="Say more.")
 @click.option("-q", "--quiet", is_flag=True, help="Say only errors (for cron).")
+@click.option("--strict", "strict_ledger", is_flag=True,
+              help="Exit 3 when the ledger has Beancount errors (every command that loads it says how many).")
 @click.version_option(package_name="beanflex")
 @click.pass_context
-def cli(ctx: click.Context, ledger: str | None, verbose: bool, quiet: bool) -> None:
+def cli(ctx: click.Context, ledger: str | None, verbose: bool, quiet: bool, strict_ledger: bool) -> None:
     """Plain-text portfolio ledger for Interactive Brokers Flex statements, on Beancount."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # httpx logs every request URL at INFO, and the Flex token travels in the URL.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    ctx.obj = Workspace.from_option(ledger, verbose, quiet)
+    ctx.obj = Workspace.from_option(ledger, verbose, quiet, strict_ledger)
 
 
 for _module, _attr in COMMANDS:

@@ -22,6 +22,7 @@ import click
 
 from beanflex.importers.flex.fsutil import atomic_write
 from beanflex.contract.notes_format import EVENT_SECTION, EVENTS_FILE, split_front_matter
+from beanflex.contract.textfile import NotUtf8Error, read_utf8
 
 from .workspace import Workspace
 
@@ -65,7 +66,11 @@ def ledger_index(main_file: Path) -> tuple[dict[str, str], set[str]]:
     from beancount import loader
     from beancount.core import data
 
-    entries, _, _ = loader.load_file(str(main_file))
+    from .ledger_load import summary_lines
+
+    entries, errors, _ = loader.load_file(str(main_file))
+    for line in summary_lines(errors, main_file.parent.parent):  # never silent about a broken ledger
+        click.echo(line, err=True)
     commodities = {e.currency: str(e.meta.get("conid") or "") for e in entries if isinstance(e, data.Commodity)}
     flex_ids = {e.meta["flex_id"] for e in entries if "flex_id" in (e.meta or {})}
     return commodities, flex_ids
@@ -86,7 +91,7 @@ def add_instrument_note(ws: Workspace, target: str, text: str, now: datetime.dat
         raise click.ClickException(f"'{target}' is not an instrument in {ws.main_file} (no commodity with that "
                                    "name or conid); check the symbol, give its conid, or use --force")
     path = existing or ws.notes_dir / f"{_FILE_BAD.sub('-', symbol).strip(' .') or 'note'}.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    old = _read(path) if path.exists() else ""
     if not old:
         front = (f'conid: "{wanted}"\n' if wanted else "") + f"symbol: {symbol}\n"
         old = f"---\n{front}---\n"
@@ -103,10 +108,10 @@ def find_note_file(folder: Path, conid: str | None, symbol: str) -> Path | None:
 
     for path in sorted(folder.glob("*.md")):
         if conid and path.name != EVENTS_FILE:
-            front, _, _ = split_front_matter(path.read_text(encoding="utf-8"))
             try:
+                front, _, _ = split_front_matter(read_utf8(path))
                 meta = yaml.safe_load(front) if front.strip() else {}
-            except yaml.YAMLError:
+            except (NotUtf8Error, yaml.YAMLError):  # not this one's conid as far as can be told; named if used
                 continue
             if isinstance(meta, dict) and str(meta.get("conid") or "") == conid:
                 return path
@@ -124,9 +129,17 @@ def add_event_note(ws: Workspace, flex_id: str, text: str, now: datetime.datetim
             raise click.ClickException(f"no transaction in {ws.main_file} has flex_id '{flex_id}'; copy it from "
                                        "the ledger or `beanflex explain`, or use --force")
     path = ws.notes_dir / EVENTS_FILE
-    old = path.read_text(encoding="utf-8") if path.exists() else EVENTS_HEADER
+    old = _read(path) if path.exists() else EVENTS_HEADER
     atomic_write(path, insert_event_entry(old, flex_id, f"### {stamp(now)}\n\n{text}\n").encode("utf-8"))
     return path
+
+
+def _read(path: Path) -> str:
+    """A note file's text; one that is not UTF-8 stops the command naming the file and byte (never rewritten)."""
+    try:
+        return read_utf8(path)
+    except NotUtf8Error as exc:
+        raise click.ClickException(f"{exc}; nothing was written") from None
 
 
 def insert_event_entry(markdown: str, flex_id: str, entry: str) -> str:

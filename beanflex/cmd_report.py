@@ -14,14 +14,18 @@ from .workspace import Workspace
 
 
 def load_ledger(ws: Workspace):
-    """The ledger loaded for the reports (book, tolerance, labels); one that does not load is an error naming
-    the file and what to do."""
+    """The ledger loaded for the reports (book, tolerance, labels), its Beancount errors said on stderr
+    (`--strict`: exit 3); one that does not load is an error naming the file and what to do."""
     from beanflex.reports import ledger
 
+    from . import ledger_load
+
     try:
-        return ledger.load(ws.main_file)
+        loaded = ledger.load(ws.main_file)
     except ledger.LedgerNotLoaded as exc:
         raise click.ClickException(str(exc)) from None
+    ledger_load.say_errors(ws, loaded.errors)
+    return loaded
 
 
 def load_book(ws: Workspace):
@@ -39,11 +43,32 @@ def _date(ctx, param, value):
 
 
 def _options(mode: str, method: str, start, end):
-    """The P&L options after the usage checks every report shares (check_usage)."""
+    """The P&L options after the usage checks every report shares (check_usage); `--premium` and `--currency`
+    from the context."""
     from beanflex.reports.ledger import options
 
     check_usage(mode, start, end)
-    return options(mode, method, start, end)
+    meta = click.get_current_context().meta
+    currency = meta.get("beanflex.currency")
+    return options(mode, method, start, end, meta.get(PREMIUM_KEY, "separate"),
+                   currency.upper() if currency else None)
+
+
+PREMIUM_KEY = "beanflex.premium"
+
+
+def _premium(ctx, param, value):
+    """--premium, kept on the context so the report functions' signatures stay as they are."""
+    ctx.meta[PREMIUM_KEY] = value
+    return value
+
+
+def premium_option(func):
+    """`--premium separate|folded` (DESIGN §8): where --mode economic puts an assigned option's premium."""
+    return click.option("--premium", type=click.Choice(["separate", "folded"]), default="separate",
+                        show_default=True, expose_value=False, callback=_premium,
+                        help="--mode economic: keep an assigned/exercised option's premium on the option, or fold "
+                             "it into the stock as IBKR does (--mode ibkr always folds).")(func)
 
 
 def check_usage(mode: str, start, end) -> None:
@@ -56,6 +81,10 @@ def check_usage(mode: str, start, end) -> None:
     if mode == "ibkr" and source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
         raise click.UsageError("--method applies to --mode economic; --mode ibkr follows the lots IBKR closed "
                                "(add --mode economic, or drop --method)")
+    if mode == "ibkr" and ctx.get_parameter_source("premium") == ParameterSource.COMMANDLINE \
+            and ctx.meta.get(PREMIUM_KEY) == "separate":
+        raise click.UsageError("--premium separate applies to --mode economic; --mode ibkr folds option premiums "
+                               "into the stock as IBKR does (add --mode economic)")
     if start is not None and end is not None and start > end:
         raise click.UsageError(f"--from {start} is later than --to {end}: give a range that runs forward")
 
@@ -84,6 +113,7 @@ def common_options(func):
                      help="ibkr: the lots IBKR closed; economic: --method."),
         click.option("--method", type=click.Choice(["fifo", "average", "lifo"]), default="fifo", show_default=True,
                      help="Lot method for --mode economic."),
+        premium_option,
         click.option("--from", "start", callback=_date, metavar="DATE", help="Realized and income from this date."),
         click.option("--to", "end", callback=_date, metavar="DATE", help="... to this date; positions as of it."),
         click.option("--account", "accounts", multiple=True, metavar="ACCT", help="Only this IBKR account."),
@@ -91,6 +121,10 @@ def common_options(func):
         click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
                      show_default=True),
         click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout."),
+        click.option("--currency", metavar="CCY", expose_value=False, is_eager=False,
+                     callback=lambda ctx, param, value: ctx.meta.__setitem__("beanflex.currency", value),
+                     help="Totals over accounts with other base currencies in CCY (default: the ledger's "
+                          "operating_currency), at the statements' own rates."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -116,13 +150,14 @@ def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
 
 @report.command("positions")
 @common_options
+@click.option("--underlying", metavar="SYMBOL|CONID", help="Only this underlying and the options on it.")
 @pass_workspace
-def positions(ws, mode, method, start, end, accounts, labels, fmt, output):
-    """Open positions at --to (default: the ledger's last date) with their lots."""
+def positions(ws, mode, method, start, end, accounts, labels, fmt, output, underlying):
+    """Open positions at --to (default: the ledger's last date) with their lots; options with strike and moneyness."""
     from beanflex.reports import reports
 
-    emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels),
-         fmt, output)
+    emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels,
+                                               underlying), fmt, output)
 
 
 @report.command("events")
@@ -168,6 +203,7 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 @click.argument("field", default="total")
 @click.option("--mode", type=click.Choice(["ibkr", "economic"]), default="ibkr", show_default=True)
 @click.option("--method", type=click.Choice(["fifo", "average", "lifo"]), default="fifo", show_default=True)
+@premium_option
 @click.option("--from", "start", callback=_date, metavar="DATE")
 @click.option("--to", "end", callback=_date, metavar="DATE")
 @click.option("--account", "accounts", multiple=True, metavar="ACCT")

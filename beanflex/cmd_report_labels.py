@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import click
 
-from .cmd_report import check_usage, common_options, emit, load_ledger
+from .cmd_report import _options, check_usage, common_options, emit, load_ledger
 from .workspace import Workspace
 
 
@@ -31,14 +31,13 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     """Load the ledger and return the `report labels` dict; labels.yaml problems go to stderr as warnings."""
     from beanflex.reports import reports
     from beanflex.reports.labels import labels_report
-    from beanflex.reports.ledger import options
 
     loaded = load_ledger(ws)
     config, errors, path = loaded.labels(ws.labels_file)
     unknown = [name for name in only if config.get(name) is None]
     if unknown:
         raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
-    pnl = reports.pnl_report(loaded.book, options(mode, method, start, end), accounts=tuple(accounts),
+    pnl = reports.pnl_report(loaded.book, _options(mode, method, start, end), accounts=tuple(accounts),
                              tolerance=loaded.tolerance, entries=loaded.entries)
     report = labels_report(pnl, config, instruments=loaded.instruments, only=only, warnings=errors)
     for error in errors:  # labels.yaml's own problems, then members that match nothing

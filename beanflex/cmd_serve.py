@@ -54,6 +54,8 @@ def serve(ws: Workspace, host: str, port: int, read_only: bool) -> None:
     if not declares_extension(ws.main_file.read_text(encoding="utf-8")):
         click.echo(f"Warning: {ws.main_file} does not enable the beanflex pages; add the line\n"
                    f"  {EXTENSION_LINE}", err=True)
+    if read_only:  # the beanflex pages hide their forms and refuse edits (Fava refuses every POST too)
+        os.environ["BEANFLEX_READ_ONLY"] = "1"
     # BEANCOUNT_FILE would make Fava serve more files than the one ledger asked for.
     os.environ.pop("BEANCOUNT_FILE", None)
     from fava.cli import main as fava_main

@@ -4,17 +4,19 @@ All steps run under one hold of the ledger lock (the lock is an flock per open f
 lock-free inner functions of fetch and ingest instead of the public ones that take the lock themselves).
 
 What a run leaves behind:
-- success with changes: one git commit of the ledger folder (everything under `ledger/` except `runs.log`, the
-  lock file and Beancount's pickle cache), whose message says the statement period, the new trades and cash rows
-  (counted by `flex_id` kind: `U1/trade/…`, `U1/cash/…`), drift warnings and the reconciliation status;
+- success with changes: one git commit of what beanflex owns (`generated/`, `raw/`) and of the hand-edited ledger
+  files (sync_commit.py), whose message says the statement period, the new trades and cash rows (counted by
+  `flex_id` kind: `U1/trade/…`, `U1/cash/…`), drift warnings, labels/notes warnings, the reconciliation status
+  and the changed files it left alone (an editor's swap file); a detached HEAD is warned about;
 - success without changes (the same statement again): no commit, and nothing printed under `--quiet`;
 - failure at any step: `ledger/generated/` is restored byte for byte, nothing is committed, exit 1 with one line.
   A payload fetched before the failure stays in `ledger/raw/` (the archive never loses IBKR's bytes), uncommitted;
   the next successful sync commits it with the rows it produces. `runs.log` records the failure.
 
 The ledger folder need not be in git: then sync does everything but the commit and says how to start one.
-Hand-edited files under `ledger/` (manual.beancount, main.beancount) are committed with the run when they changed,
-and the message names them, so edits made through Fava in a container reach the history too.
+Hand-edited files (manual.beancount, main.beancount and their includes) are committed with the run when they
+changed, and the message names them, so edits made through Fava in a container reach the history too. Only the
+ledger's own integrity blocks a commit: a label or note problem is a warning (ledger_errors.py).
 """
 
 from __future__ import annotations
@@ -29,19 +31,17 @@ from pathlib import Path
 
 import click
 
-from beanflex.importers.flex import runlog
+from beanflex.importers.flex import generation, runlog
 from beanflex.importers.flex.adapter import parse
 from beanflex.importers.flex.archive import ArchivedFile
 from beanflex.importers.flex.client import FlexSettings, redact
 from beanflex.importers.flex.errors import FlexError
-from beanflex.importers.flex.fsutil import DEFAULT_LOCK_WAIT, LOCK_NAME, ledger_lock
+from beanflex.importers.flex.fsutil import DEFAULT_LOCK_WAIT, ledger_lock
 
-from . import gitops, query_setup
+from . import gitops, ledger_errors, query_setup, sync_commit
 from .cli import DiffFound, pass_workspace
 from .workspace import Workspace
 
-#: Never committed: the run log changes on every run, the lock file and Beancount's load cache are local state.
-NOT_COMMITTED = ("runs.log", LOCK_NAME, "**/.*.picklecache", "**/.*.tmp")
 _FLEX_ID = re.compile(r'^\s+flex_id: "([^"]+)"\s*$', re.M)
 #: flex_id kinds (docs/ledger-format.md) and how the message names them.
 KIND_NAMES = {"trade": "trade", "cash": "cash row", "ca": "corporate action", "eae": "option event",
@@ -68,6 +68,8 @@ class SyncResult:
     setup: list[str] = field(default_factory=list)  # the query vs docs/flex-query-setup.md (query_setup.py)
     hand_edited: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    left_alone: list[str] = field(default_factory=list)  # changed under ledger/ but not beanflex's nor the ledger's
+    warnings: list[str] = field(default_factory=list)  # labels/notes problems, a detached HEAD: never blocking
     commit: str | None = None
     repo: gitops.Repo | None = None
     rows: str = ""
@@ -94,6 +96,8 @@ class SyncResult:
         subject = f"sync {self.period()}: {', '.join(counts)}; drift {len(self.drift)}; reconcile {self.status()}"
         if self.hand_edited:
             subject += f"; hand edits: {', '.join(Path(p).name for p in self.hand_edited)}"
+        if self.warnings:
+            subject += f"; {_plural(len(self.warnings), 'warning')}"
         return subject
 
     def status(self) -> str:
@@ -108,8 +112,9 @@ class SyncResult:
             body.append(self.rows)
         for title, items in (("new", self.new_ids), ("removed", self.gone_ids),
                              ("drift warnings", self.drift), ("reconciliation diffs", self.diffs),
-                             ("query setup", self.setup),
-                             ("hand-edited files", self.hand_edited)):
+                             ("query setup", self.setup), ("warnings (labels, notes, git)", self.warnings),
+                             ("hand-edited files", self.hand_edited),
+                             ("left alone (not beanflex's, not in the ledger)", self.left_alone)):
             if items:
                 body.append(f"{title} ({len(items)}):")
                 body += [f"  {item}" for item in items[:30]]
@@ -127,6 +132,10 @@ class SyncResult:
         out += [f"drift: {line}" for line in self.drift[:10]]
         out += [f"reconcile: {line}" for line in self.diffs[:10]]
         out += [f"setup: {line}" for line in self.setup]
+        out += [f"warning: {line}" for line in self.warnings[:10]]
+        if self.left_alone:
+            out.append(f"left alone, not committed: {', '.join(self.left_alone[:10])}"
+                       + (f" and {len(self.left_alone) - 10} more" if len(self.left_alone) > 10 else ""))
         return out
 
 
@@ -201,14 +210,14 @@ def _run_locked(ws: Workspace, settings: FlexSettings, result: SyncResult) -> No
             result.new_ids = sorted(after - before)
             result.gone_ids = sorted(before - after)
             step = "check"
-            errors, result.diffs, statements = check_ledger(ws.main_file)
+            errors, result.diffs, statements, result.warnings = check_ledger(ws.main_file)
             if errors:
                 more = f" (and {len(errors) - 1} more; run 'beanflex check')" if len(errors) > 1 else ""
                 raise SyncFailed(step, f"{len(errors)} ledger error(s): {errors[0]}{more}"
                                  + _statement_advice(ws, statements), token)
             step = "commit"
             if result.repo is not None:
-                _commit(ws, result, token)
+                sync_commit.commit(ws, result, token)
         except BaseException as exc:
             snapshot.restore()
             if not isinstance(exc, Exception):  # Ctrl-C, SystemExit: put generated/ back, then stop as asked
@@ -228,7 +237,7 @@ def _record(ws: Workspace, result: SyncResult, status: str, message: str) -> Non
     archived = result.archived
     record = runlog.RunRecord(command="sync", status=status, message=message,
                               rows={f"new_{kind}": n for kind, n in sorted(result.new_by_kind().items())},
-                              warnings=runlog.capped(result.diffs))
+                              warnings=runlog.capped(result.warnings + result.diffs))
     if archived is not None:
         record.accounts, record.from_date, record.to_date = archived.accounts, archived.from_date, archived.to_date
         record.sha256, record.file = archived.sha256, archived.relpath
@@ -250,20 +259,22 @@ def _rebuild(ws: Workspace, result: SyncResult) -> None:
     result.rows = lines[0] if lines else ""
 
 
-def check_ledger(main_file: Path) -> tuple[list[str], list[str], list[str]]:
-    """Load the ledger with its plugins: (errors, reconciliation diffs, raw statements behind the errors).
+def check_ledger(main_file: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Load the ledger with its plugins: (errors, reconciliation diffs, raw statements behind the errors, warnings).
 
-    Errors and diffs are `file:line: message`. Reconciliation diffs (the reconcile plugin's ReconcileError) are
-    findings to report, not failures; every other error (syntax, booking, a failed balance assertion, a plugin's
-    error) fails the run. The third list names the archived statements (`raw/…xml`) whose rows the failing
-    directives came from (their `flex_src`), e.g. a statement's own cash check that its rows do not add up to.
+    Errors, diffs and warnings are `file:line: message`. Reconciliation diffs (ReconcileError) and labels/notes
+    problems (ledger_errors.WARNINGS) are reported, not failures; every other error (syntax, booking, a failed
+    balance assertion) fails the run. The third list names the archived statements (`raw/…xml`) whose rows the
+    failing directives came from (their `flex_src`), e.g. a statement's own cash check that its rows do not add
+    up to.
     """
     from beancount import loader
 
     _entries, errors, _options = loader.load_file(str(main_file))
-    hard, diffs, statements = [], [], []
+    hard, diffs, statements, warnings = [], [], [], []
     for error in errors:
-        if type(error).__name__ != "ReconcileError":
+        kind = ledger_errors.kind(error)
+        if kind == "error":
             src = str(((getattr(error, "entry", None) and error.entry.meta) or {}).get("flex_src") or "")
             statements += [p.split(":")[0] for p in src.split() if p.startswith("raw/")
                            and p.split(":")[0] not in statements]
@@ -271,8 +282,8 @@ def check_ledger(main_file: Path) -> tuple[list[str], list[str], list[str]]:
         where = f"{_relative(source.get('filename'), main_file.parent)}:{source.get('lineno', '?')}: " \
             if source else ""
         text = where + " ".join(str(getattr(error, "message", error)).split())
-        (diffs if type(error).__name__ == "ReconcileError" else hard).append(text)
-    return hard, diffs, statements
+        {"diff": diffs, "warning": warnings, "error": hard}[kind].append(text)
+    return hard, diffs, statements, warnings
 
 
 def _statement_advice(ws: Workspace, statements: list[str]) -> str:
@@ -294,19 +305,6 @@ def _relative(filename: str | None, ledger_dir: Path) -> str:
         return Path(filename).resolve().relative_to(ledger_dir.resolve()).as_posix()
     except ValueError:
         return filename
-
-
-def _commit(ws: Workspace, result: SyncResult, token: str) -> None:
-    repo = result.repo
-    rel = ws.ledger_dir.resolve().relative_to(repo.root.resolve()).as_posix()
-    base = "" if rel == "." else rel + "/"
-    paths = [rel]
-    exclude = [base + name for name in NOT_COMMITTED]
-    result.changed = repo.changed(paths, exclude)
-    machine = (base + "generated/", base + "raw/")
-    result.hand_edited = [p for p in result.changed if not p.startswith(machine)]
-    if result.changed:
-        result.commit = repo.commit_paths(paths, result.message(), secret=token, exclude=exclude)
 
 
 def _committed_flex_ids(ws: Workspace, repo: gitops.Repo | None) -> set[str]:
@@ -352,10 +350,8 @@ class _Snapshot:
         return self
 
     def restore(self) -> None:
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
-        if self._existed:
-            shutil.copytree(Path(self._tmp.name) / "generated", self.folder, symlinks=True)
+        """Back to the snapshot in one switch (generation.py): a kill during the restore leaves one whole generation."""
+        generation.put_back(self.folder.parent, Path(self._tmp.name) / "generated" if self._existed else None)
 
     def __exit__(self, *exc_info) -> None:
         self._tmp.cleanup()

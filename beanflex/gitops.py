@@ -8,7 +8,9 @@ Two safety rules live here rather than in the caller:
 - a machine with no git identity (a fresh container, a cron user) still commits, as `beanflex <beanflex@localhost>`;
   a configured identity always wins;
 - nothing is committed whose staged diff or message contains the Flex token: `commit_paths` greps the staged
-  text for it and refuses (and unstages) before `git commit` runs.
+  text for it and refuses before `git commit` runs;
+- a commit that does not happen (token found, hook refused) leaves the index exactly as the user had it: their
+  own staged edits stay staged.
 """
 
 from __future__ import annotations
@@ -95,19 +97,21 @@ class Repo:
         to `paths` by pathspec. Returns the new commit id, or None when there was nothing to commit.
 
         Raises:
-          TokenInCommitError: `secret` occurs in the staged diff or the message; the paths are unstaged again.
-          GitError: any git command failed (hooks, disk, …); the message quotes git; the paths are unstaged.
+          TokenInCommitError: `secret` occurs in the staged diff or the message; the index is as it was.
+          GitError: any git command failed (hooks, disk, …); the message quotes git; the index is as it was.
         """
         # git refuses an exclude that names an ignored file literally (e.g. runs.log once ledger/.gitignore lists
         # it), and needs no exclude for it anyway.
         exclude = [p for p in exclude if any(c in p for c in "*?[") or not self.is_ignored(p)]
         specs = pathspecs(paths, exclude)
+        saved = self.save_index()  # what the user had staged, put back exactly if the commit does not happen
         self.run("add", "--all", "--", *specs)
         staged = self.run("diff", "--cached", "--name-only", "-z", "--", *specs).stdout
         if not staged.strip(b"\0"):
+            self.restore_index(saved)
             return None
         if secret and contains_secret(self, specs, message, secret):
-            self.unstage(specs)
+            self.restore_index(saved)
             raise TokenInCommitError(
                 "refusing to commit: the Flex token appears in the staged ledger changes or the commit message "
                 f"(in {self.root}); nothing was committed. Remove it from the files, then run sync again")
@@ -115,20 +119,39 @@ class Repo:
         try:
             self.run(*self.identity_args(), "commit", "--quiet", "-m", message, "--", *specs)
         except GitError:
-            self.unstage(specs)
+            self.restore_index(saved)
             raise
         return self.head()
+
+    def index_path(self) -> Path:
+        text = self.run("rev-parse", "--git-path", "index").stdout.decode().strip()
+        return Path(text) if Path(text).is_absolute() else self.root / text
+
+    def save_index(self) -> bytes | None:
+        """The index file's bytes (None before anything was ever staged): the user's staged edits, exactly."""
+        path = self.index_path()
+        return path.read_bytes() if path.is_file() else None
+
+    def restore_index(self, saved: bytes | None) -> None:
+        """Put the index back as `save_index` found it: the user's own staged edits stay staged, ours are gone.
+
+        Unstaging by path (`git reset -- ledger`) would also drop what the user had staged there themselves.
+        """
+        from beanflex.importers.flex.fsutil import atomic_write
+
+        path = self.index_path()
+        if saved is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write(path, saved)
+
+    def detached(self) -> bool:
+        """True when HEAD names a commit but no branch: a commit made there belongs to no branch."""
+        return self.has_head() and self.run("symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0
 
     def is_ignored(self, path: str) -> bool:
         """True when git ignores `path` (relative to the root) through a .gitignore or exclude file."""
         return self.run("check-ignore", "--quiet", "--", path, check=False).returncode == 0
-
-    def unstage(self, specs: Sequence[str]) -> None:
-        """Take `specs` out of the index again (back to HEAD, or out entirely before the first commit)."""
-        if self.has_head():
-            self.run("reset", "--quiet", "HEAD", "--", *specs, check=False)
-        else:
-            self.run("rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--", *specs, check=False)
 
 
 def find_repo(path: Path | str) -> Repo | None:

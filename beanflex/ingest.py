@@ -57,17 +57,26 @@ class Summary:
 
 def hand_edited_entries(ws: Workspace) -> list:
     """Entries of the hand-edited files: main.beancount, manual.beancount and every include outside generated/."""
+    return [entry for _path, entries in _hand_edited(ws) for entry in entries]
+
+
+def hand_edited_files(ws: Workspace) -> list[Path]:
+    """The hand-edited ledger files (resolved): main.beancount, manual.beancount, their includes outside generated/."""
+    return [path for path, _entries in _hand_edited(ws)]
+
+
+def _hand_edited(ws: Workspace) -> list[tuple[Path, list]]:
     generated = ws.generated_dir.resolve()
     todo = [ws.main_file, ws.manual_file]
     done: set[Path] = set()
-    found: list = []
+    found: list[tuple[Path, list]] = []
     while todo:
         path = Path(todo.pop()).resolve()
         if path in done or not path.is_file() or generated in path.parents:
             continue
         done.add(path)
         entries, _errors, options = parser.parse_file(str(path))
-        found.extend(entries)
+        found.append((path, entries))
         for pattern in options.get("include", []):
             full = pattern if Path(pattern).is_absolute() else str(path.parent / pattern)
             todo.extend(glob.glob(full, recursive=True))

@@ -19,11 +19,13 @@ class Workspace:
     main_file: Path
     verbose: bool = False
     quiet: bool = False
+    strict: bool = False  # global --strict: a ledger with Beancount errors exits 3 (ledger_load.py)
 
     @classmethod
-    def from_option(cls, ledger: str | None, verbose: bool = False, quiet: bool = False) -> "Workspace":
+    def from_option(cls, ledger: str | None, verbose: bool = False, quiet: bool = False,
+                    strict: bool = False) -> "Workspace":
         path = ledger or os.environ.get("BEANFLEX_LEDGER") or str(DEFAULT_LEDGER)
-        return cls(Path(path).absolute(), verbose, quiet)
+        return cls(Path(path).absolute(), verbose, quiet, strict)
 
     @property
     def ledger_dir(self) -> Path:

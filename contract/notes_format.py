@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from .textfile import NotUtf8Error, read_utf8
+
 
 NotesError = collections.namedtuple("NotesError", "source message entry")
 
@@ -64,7 +66,10 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
 
 def read_instrument_note(path: Path) -> tuple[InstrumentNote | None, list[NotesError]]:
     """Parse one `notes/<SYMBOL>.md`; bad front matter is an error at its line."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_utf8(path)
+    except NotUtf8Error as exc:
+        return None, [note_error(path, exc.line, exc.message)]
     front, body, body_line = split_front_matter(text)
     try:
         meta = yaml.safe_load(front) if front.strip() else {}
@@ -93,8 +98,11 @@ def read_instrument_note(path: Path) -> tuple[InstrumentNote | None, list[NotesE
 
 
 def read_event_notes(path: Path) -> list[EventNote]:
-    """Sections `## <flex_id>` of notes/events.md, each with its text up to the next `## ` heading."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    """Sections `## <flex_id>` of notes/events.md, each with its text up to the next `## ` heading.
+
+    Raises NotUtf8Error (with the bad byte's line and position) when the file is not UTF-8.
+    """
+    lines = read_utf8(path).splitlines()
     starts = [(i, m.group(1)) for i, line in enumerate(lines) if (m := EVENT_SECTION.match(line))
               and not DATED_ENTRY.match(line)]
     out = []

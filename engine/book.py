@@ -20,10 +20,14 @@ from beanflex.contract import flex_src as flex_src_format
 from beanflex.contract.accounts import account_component, split_account
 from beanflex.contract.gcpause import paused_gc
 
+from .book_facts import _latest, _realized_of, carry_moves, flag_reason, infer_base_currency  # noqa: F401
 from .marks import Mark, dec, price_mark
 
 ZERO = Decimal(0)
 
+#: Events whose postings move lots at cost between instruments (or re-add them, a split): lots.apply judges each
+#: leg by sign, never by label, and the basis carried is proceeds, not P&L.
+CARRY_KINDS = frozenset({"split", "corporate_action"})
 #: Income/expense accounts (the part after `<acct>:`) that belong to an instrument when the row names a conid.
 INCOME_KINDS = {"Income:Dividends": "dividend", "Expenses:WithholdingTax": "withholding", "Expenses:Fees": "fee"}
 
@@ -37,6 +41,7 @@ class Leg:
     lot_date: datetime.date | None
     label: str | None
     opening: bool | None  # True: opened here (label == the transaction's flex_id); None: no label, judge by sign
+    ibkr_cost: Decimal | None = None  # closing postings: IBKR's CLOSED_LOT cost for this part (`ibkr_lot_cost`)
 
 
 @dataclass(slots=True)
@@ -59,7 +64,12 @@ class Event:
     fifo_pnl_realized: Decimal | None = None
     fx_rate: Decimal | None = None  # trade/pay currency -> base, at this event's date
     amount: Decimal = ZERO  # income rows: dividend received > 0, withholding/fee paid > 0
+    carry: bool = False  # a split or corporate action: lots move at cost (lots.apply), see carry_events
+    carried: Decimal = ZERO  # basis this instrument's closed lots carry into other instruments (in net_cash)
+    sources: tuple[tuple[str, str], ...] = ()  # (account, conid) whose lots this event receives
     meta: dict = field(default_factory=dict, compare=False, repr=False)
+    links: frozenset = frozenset()  # the transaction's links, e.g. ^eae-U1-900002-20240315
+    folded: tuple = ()  # premium.Folds applied by the current view; () in the book itself
 
     @property
     def quantity(self) -> Decimal:
@@ -122,14 +132,32 @@ class Book:
     cash_reports: list[data.Custom] = field(default_factory=list)  # `custom "ibkr-cash"`: IBKR's CashReport
     cash_postings: list[tuple[data.Transaction, data.Posting]] = field(default_factory=list)  # on Assets:…:Cash
     symbol_by_conid: dict[str, str] = field(default_factory=dict)
+    folds: dict = field(default_factory=dict, repr=False)  # premium.py's folds per view, worked out on first use
+    carry_runs: dict = field(default_factory=dict, repr=False)  # carry.py's cache of giving instruments' runs
+    account_base: dict[str, str] = field(default_factory=dict)  # IBKR account -> its own base (Cash `open` meta)
+    pairs: dict[tuple[str, str], list] = field(default_factory=lambda: defaultdict(list))  # (ccy, quote) rates
 
-    def rate(self, currency: str, date: datetime.date) -> Decimal | None:
-        """Base units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base."""
-        if currency == self.base_currency:
+    def base_of(self, account: str) -> str:
+        """The account's own base currency (AccountInformation, on its Cash account's `open`), else the ledger's:
+        a CHF-base and a USD-base account in one ledger each get their base figures in their own currency."""
+        return self.account_base.get(account, self.base_currency)
+
+    def rate(self, currency: str, date: datetime.date, base: str | None = None) -> Decimal | None:
+        """`base` units per 1 `currency` on `date` (latest price directive on or before it); 1 for the base itself.
+        `base` defaults to the ledger's; another one reads the statements' own rates (`price USD 0.9 CHF`, or its
+        inverse: 1 CHF = 1 / 0.9 USD). None when no statement stated one."""
+        base = base or self.base_currency
+        if currency == base:
             return Decimal(1)
-        series = self.rates.get(currency) or []
-        i = bisect.bisect_right(series, (date, Decimal("Infinity")))
-        return series[i - 1][1] if i else None
+        if base == self.base_currency:
+            series = self.rates.get(currency) or []
+            i = bisect.bisect_right(series, (date, Decimal("Infinity")))
+            return series[i - 1][1] if i else None
+        direct = _latest(self.pairs.get((currency, base)) or [], date)
+        if direct is not None:
+            return direct
+        inverse = _latest(self.pairs.get((base, currency)) or [], date)
+        return 1 / inverse if inverse else None
 
     @property
     def marks(self) -> dict[str, list[Mark]]:
@@ -166,8 +194,13 @@ def load_book(entries, options_map) -> Book:
     for entry in entries:  # rates first: a trade's base rate may come from a same-day price
         if isinstance(entry, data.Price):
             _read_price(book, entry, commodities)
-    for series in book.rates.values():
+    for series in list(book.rates.values()) + list(book.pairs.values()):
         series.sort()
+    for entry in entries:
+        if isinstance(entry, data.Open) and (entry.meta or {}).get("base_currency"):
+            parts = split_account(entry.account)
+            if parts is not None and parts[1] == "Assets:Cash":
+                book.account_base[parts[0]] = str(entry.meta["base_currency"])
     for entry in entries:
         if isinstance(entry, data.Transaction):
             for event in transaction_events(entry, commodities, book):
@@ -191,33 +224,6 @@ def load_book(entries, options_map) -> Book:
     for inst in book.instruments.values():
         inst.currency = inst.currency or next((e.currency for e in inst.events if e.currency), "")
     return book
-
-
-def flag_reason(events, until: datetime.date | None = None) -> str | None:
-    """Why numbers built on these events are not IBKR's, from the first event flagged `!` on or before `until`:
-    `flagged_corporate_action` for an unsupported corporate action, `flagged_entry` for any other `!` entry (a
-    stand-in cost: an opening lot or a transfer whose basis IBKR's rows do not give). None when nothing is flagged."""
-    flagged = [e for e in events if e.flag == "!" and (until is None or e.date <= until)]
-    if not flagged:
-        return None
-    first = min(flagged, key=lambda e: e.date)
-    return "flagged_corporate_action" if first.kind == "corporate_action" else "flagged_entry"
-
-
-def infer_base_currency(entries) -> str:
-    """A guess at the base when main.beancount does not declare `operating_currency` (every P&L row is then
-    flagged `base_currency_assumed`): the currency whose rows IBKR converts at `fx_rate_to_base: 1` most often (cash rows by their `currency`, trades by their cost currency; FX
-    conversions say nothing), else USD."""
-    counts: dict[str, int] = defaultdict(int)
-    for entry in entries:
-        meta = getattr(entry, "meta", None) or {}
-        if not isinstance(entry, data.Transaction) or dec(meta.get("fx_rate_to_base")) != 1:
-            continue
-        currency = meta.get("currency") or next((p.cost.currency for p in entry.postings if p.cost is not None
-                                                 and p.cost.currency), None)
-        if currency and meta.get("event") != "fx":
-            counts[str(currency)] += 1
-    return max(sorted(counts), key=counts.__getitem__) if counts else "USD"
 
 
 def _instrument(book: Book, account: str, conid: str, symbol: str, commodities: dict) -> Instrument:
@@ -255,8 +261,10 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
             cost = posting.cost
             label = cost.label if cost is not None else None
             key = (account, posting.units.currency)
+            ibkr_cost = (posting.meta or {}).get("ibkr_lot_cost")
             legs[key].append(Leg(posting.units.number, cost.number if cost else None,
-                                 cost.date if cost else None, label, _opens(label, flex_id, kind)))
+                                 cost.date if cost else None, label, _opens(label, flex_id, kind),
+                                 dec(ibkr_cost) if ibkr_cost is not None else None))
             if cost is not None and cost.currency:
                 currencies[key] = cost.currency
         elif role in INCOME_KINDS:
@@ -266,26 +274,39 @@ def transaction_events(entry: data.Transaction, commodities: dict, book: Book) -
     if not legs and not income:
         return []  # cash only (deposits, FX conversions, account fees): no instrument event
     common = dict(date=entry.date, flex_id=flex_id, flex_src=str(meta.get("flex_src") or ""),
-                  description=entry.narration or "", flag=entry.flag or "*", meta=meta)
+                  description=entry.narration or "", flag=entry.flag or "*", meta=meta,
+                  links=entry.links or frozenset())
     events = []
-    net_cash, commission = dec(meta.get("net_cash")), dec(meta.get("commission"))
+    # a future settled as daily variation: its P&L is on the trade's money, the cash is the variation
+    net_cash = dec(meta.get("trade_money")) if "trade_money" in meta else dec(meta.get("net_cash"))
+    commission = dec(meta.get("commission"))
     if net_cash is None and len(legs) == 1:  # hand-written trades: the cash postings in the cost currency
         currency = next(iter(currencies.values()), None)
         net_cash = sum((p.units.number for p in entry.postings if p.units.currency == currency
                         and (split_account(p.account) or ("", ""))[1] == "Assets:Cash"), ZERO)
+    carry = kind in CARRY_KINDS or (len(legs) > 1 and kind not in ("transfer", "opening"))
+    moves = carry_moves(entry, legs, currencies, split_account) if carry and len(legs) > 1 else {}
     for (account, symbol), its_legs in legs.items():
         conid = _conid(symbol, commodities, meta.get("conid") if len(legs) == 1 else None)
         # net cash belongs to the instrument the row names (a merger's transaction has several)
         mine = len(legs) == 1 or str(meta.get("conid")) == conid
         currency = currencies.get((account, symbol)) or (commodities.get(symbol) or {}).get("currency", "")
-        rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
+        rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date, book.base_of(account))
         paid = _in_trade_currency(-(commission or ZERO), str(meta.get("commission_currency") or currency),
-                                  currency, rate, book, entry.date)
+                                  currency, rate, book, entry.date, book.base_of(account))
+        extra = {}
+        if carry:
+            its_legs = [Leg(leg.units, leg.cost, leg.lot_date, leg.label, None) for leg in its_legs]
+            cash, carried, sources = moves.get((account, symbol), (None, ZERO, ()))
+            extra = dict(carry=True, carried=carried, sources=tuple(
+                (a, _conid(s, commodities)) for a, s in sources))
+            if len(legs) > 1:
+                net_cash, mine = cash, True
         events.append(Event(kind=kind, account=account, conid=conid, symbol=symbol, currency=currency,
                             legs=tuple(its_legs), net_cash=net_cash if mine else None,
                             commission=paid if mine else ZERO,
-                            fifo_pnl_realized=dec(meta.get("fifo_pnl_realized")) if mine else None,
-                            fx_rate=rate, **common))
+                            fifo_pnl_realized=_realized_of(meta, conid, len(legs)) if mine else None,
+                            fx_rate=rate, **extra, **common))
     by_conid = book.symbol_by_conid
     for account, conid, currency in sorted(income):
         symbol = by_conid.get(conid, conid)
@@ -299,16 +320,18 @@ def _opens(label: str | None, flex_id: str, kind: str) -> bool | None:
     names another row, unknown (judged by sign in lots.py) for hand-written postings without a label."""
     if label == flex_id or kind == "opening":
         return True
+    if kind == "option_adjustment":  # lots move to the adjusted contract under their own labels: judge by sign
+        return None
     return None if label is None else False
 
 
 def _in_trade_currency(amount: Decimal, currency: str, trade_currency: str, rate: Decimal | None, book: Book,
-                       date: datetime.date) -> Decimal:
+                       date: datetime.date, base: str | None = None) -> Decimal:
     """A commission charged in another currency (often the base), in the trade currency at the trade's rate:
     2 CHF on a USD trade at 0.90 CHF/USD -> 2 / 0.90 = 2.22 USD."""
     if currency == trade_currency or not amount:
         return amount
-    its_rate = book.rate(currency, date)
+    its_rate = book.rate(currency, date, base)
     if its_rate is None or not rate:
         return amount
     return amount * its_rate / rate
@@ -326,7 +349,7 @@ def _income_events(entry, account, conid, symbol, currency, book, common) -> lis
             continue
         sign = -1 if parts[1].startswith("Income") else 1
         amounts[INCOME_KINDS[parts[1]]] += sign * posting.units.number
-    rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date)
+    rate = dec(meta.get("fx_rate_to_base")) or book.rate(currency, entry.date, book.base_of(account))
     return [Event(kind=kind, account=account, conid=conid, symbol=symbol, currency=currency, amount=amount,
                   fx_rate=rate, **common) for kind, amount in amounts.items()]
 
@@ -338,6 +361,7 @@ def _read_price(book: Book, entry: data.Price, commodities: dict) -> None:
     need not declare commodities), so it is kept as both: marks are looked up by instrument, rates by currency.
     """
     if "conid" not in (commodities.get(entry.currency) or {}):
+        book.pairs[(entry.currency, entry.amount.currency)].append((entry.date, entry.amount.number))
         if entry.amount.currency == book.base_currency:
             book.rates[entry.currency].append((entry.date, entry.amount.number))
         elif entry.currency == book.base_currency and entry.amount.number:

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import yaml
 
+from beanflex.contract.textfile import NotUtf8Error, read_utf8
+
 LabelsError = collections.namedtuple("LabelsError", "source message entry")
 
 LABEL_KEYS = ("description", "colour", "color", "members", "exclude")
@@ -117,7 +119,9 @@ def load_labels(path: str | Path) -> tuple[LabelsConfig, list[LabelsError]]:
     """Read and validate labels.yaml; a missing or unreadable file is one error, never an exception."""
     filename = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_utf8(path)
+    except NotUtf8Error as exc:
+        return LabelsConfig(filename), [error_at(filename, exc.line, exc.message)]
     except OSError as exc:
         return LabelsConfig(filename), [error_at(filename, 0, f"cannot read labels file ({exc.strerror}); "
                                                           "create it (beanflex init writes one) or fix the "

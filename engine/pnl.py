@@ -11,7 +11,9 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from . import carry
 from . import lots as lots_mod
+from . import premium as premium_mod
 from .book import ZERO, Book, Event, Instrument, Mark, flag_reason
 
 #: The summable fields of a P&L row, in the order reports show them.
@@ -41,10 +43,24 @@ class Options:
     method: str = "fifo"
     start: datetime.date | None = None  # realized and income from this date (inclusive)
     end: datetime.date | None = None  # ... to this date; positions as of its end
+    premium: str = "separate"  # economic mode: an assigned/exercised option's premium stays on it, or is "folded"
+    currency: str | None = None  # totals over accounts with other bases: converted to it (default: the ledger's)
 
     @property
     def lot_method(self) -> str:
         return "ibkr" if self.mode == "ibkr" else self.method
+
+    @property
+    def folds_premium(self) -> bool:
+        """IBKR-match always folds option premiums into the delivered stock, as IBKR does (DESIGN §8)."""
+        return self.mode == "ibkr" or self.premium == "folded"
+
+
+def view_events(book: Book, inst: Instrument, options: Options) -> list[Event]:
+    """The instrument's events as this view sees them: with IBKR's premium folding, or as booked."""
+    if not options.folds_premium:
+        return inst.events
+    return premium_mod.folded_events(book, inst, options.lot_method, options.mode == "ibkr")
 
 
 @dataclass
@@ -56,6 +72,7 @@ class InstrumentPnl:
     closings: list[lots_mod.Closing]
     contributions: list[Contribution] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    base_currency: str = ""  # the account's own base: the currency of every base.* field
 
     def value(self, name: str) -> Decimal | None:
         """A field's value: the exact sum of its contributions; None for the NEEDS_MARK fields of open lots without
@@ -84,18 +101,21 @@ class InstrumentPnl:
 
 def instrument_pnl(book: Book, inst: Instrument, options: Options) -> InstrumentPnl:
     """Run the lots and collect every contribution of one instrument."""
-    run = lots_mod.run(inst.events, options.lot_method, options.end)
+    run = carry.run(book, view_events(book, inst, options), options.lot_method, options.end)
     mark = book.mark(inst.symbol, options.end) if run.lots else None
     mark_rate = _mark_rate(book, inst, mark)
-    result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)])
+    result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)],
+                           base_currency=book.base_of(inst.account))
     by_id = {e.flex_id: e for e in inst.events}
     add = result.contributions.append
     for lot in run.lots:
-        src = by_id.get(lot.ids[0])
         desc = f"open lot {lot.units} @ {lot.cost} from {lot.open_date}"
-        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc, flex_src=src.flex_src if src else "")
+        common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc,
+                      flex_src=_lot_src(book, inst, lot, by_id))
         add(Contribution("quantity", amount=lot.units, **common))
-        add(Contribution("cost_basis", amount=lot.basis, **common))
+        add(Contribution("cost_basis", amount=lot.basis - lot.premium, **common))
+        if lot.premium:
+            add(_premium_contribution("cost_basis", lot.premium, lot.folds, lot.open_date))
         add(Contribution("base.cost_basis", amount=lot.base_basis, **common))
         if mark is not None:
             value = lot.units * mark.unit_price
@@ -109,15 +129,20 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     for closing in result.closings:
         event = closing.event
         common = dict(date=event.date, flex_id=event.flex_id, description=event.description, flex_src=event.flex_src)
-        for name, amount in (("realized", closing.realized), ("total", closing.realized),
-                             ("base.realized", closing.base_realized), ("base.total", closing.base_realized),
+        premium = closing.premium
+        for name, amount in (("realized", closing.realized - premium), ("total", closing.realized - premium)):
+            add(Contribution(name, amount=amount, **common))
+            if premium:
+                for fold, part in _premium_parts(closing):
+                    add(_premium_contribution(name, part, (fold,), event.date))
+        for name, amount in (("base.realized", closing.base_realized), ("base.total", closing.base_realized),
                              ("base.fx", closing.base_fx)):
             add(Contribution(name, amount=amount, **common))
         if closing.unmatched:
             result.flags.append("missing_history")
     flagged = flag_reason(inst.events, options.end)  # it shapes the lots, even before --from
-    if flagged:
-        result.flags.append(flagged)
+    if flagged:  # the row's flag names the kind; `report reconcile` names the corporate action's own reason
+        result.flags.append("flagged_corporate_action" if flagged.startswith("ca_") else flagged)
     for event in inst.events:
         if not _inside(event, options):
             continue
@@ -138,6 +163,38 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     return result
 
 
+def _premium_parts(closing: lots_mod.Closing) -> list[tuple]:
+    """(Fold, amount) of every folded premium inside a closing's realized: off its proceeds (-fold amount), or in
+    the basis of a lot it closed (-lot premium). They add up to closing.premium."""
+    parts = [(fold, -fold.amount) for fold in closing.event.folded]
+    for lot in closing.closed:
+        if lot.premium:
+            parts.append((lot.folds[0] if lot.folds else None, -lot.premium))
+    return parts
+
+
+def _premium_contribution(name: str, amount: Decimal, folds: tuple, date: datetime.date) -> Contribution:
+    """A folded premium as its own event, so `explain` shows it: e.g. "premium 198.95 of XYZ 50 P … folded in
+    by IBKR", under the option close's flex_id and raw row."""
+    fold = folds[0] if folds else None
+    if fold is None:
+        return Contribution(name, date, "", "option premium folded in by IBKR", amount, "")
+    return Contribution(name, date, fold.flex_id, fold.description, amount, fold.flex_src)
+
+
+def _lot_src(book: Book, inst: Instrument, lot: lots_mod.Lot, by_id: dict) -> str:
+    """The raw rows behind a lot: its opening row, then any split or corporate action that moved it. A lot carried
+    from another conid (GCM.OLD -> GCM) finds its opening row on the instrument it came from."""
+    refs: list[str] = []
+    for flex_id in lot.ids:
+        event = by_id.get(flex_id) or next((e for other in book.instruments.values() if other.account == inst.account
+                                            and other is not inst for e in other.events if e.flex_id == flex_id), None)
+        for ref in (event.flex_src.split() if event is not None else ()):
+            if ref not in refs:
+                refs.append(ref)
+    return " ".join(refs)
+
+
 def _inside(event: Event, options: Options) -> bool:
     return (options.start is None or event.date >= options.start) and (options.end is None or event.date <= options.end)
 
@@ -148,7 +205,7 @@ def _mark_rate(book: Book, inst: Instrument, mark: Mark | None) -> Decimal | Non
         return None
     if mark.fx_rate is not None:
         return mark.fx_rate
-    rate = book.rate(inst.currency, mark.date)
+    rate = book.rate(inst.currency, mark.date, book.base_of(inst.account))
     if rate is not None:
         return rate
     rates = [e.fx_rate for e in inst.events if e.fx_rate is not None and e.date <= mark.date]
@@ -225,7 +282,7 @@ def account_items(entries, book: Book, options: Options, accounts=()) -> list[Ac
             currency = posting.units.currency
             key = (parts[2], currency)
             items = found.setdefault(key, AccountItems(parts[2], currency))
-            rate = book.rate(currency, entry.date)
+            rate = book.rate(currency, entry.date, book.base_of(parts[2]))
             if rate is None and meta.get("currency") == currency and meta.get("fx_rate_to_base") is not None:
                 rate = Decimal(str(meta["fx_rate_to_base"]))
             items.add(name, amount, rate)

@@ -16,8 +16,9 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from . import carry
 from . import lots as lots_mod
-from . import reconcile_cash, reconcile_summaries
+from . import premium, reconcile_cash, reconcile_summaries
 from beanflex.contract import flex_src
 
 from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason
@@ -30,7 +31,19 @@ REASONS = {
     "flagged_corporate_action": "an unsupported corporate action for this instrument is flagged '!' in the ledger",
     "flagged_entry": "an entry for this instrument is flagged '!': its cost is a stand-in because IBKR's rows do "
                      "not give it (an opening lot or a transfer); fix it in manual.beancount",
+    "ca_type_unsupported": "a corporate action of a type beanflex does not book from IBKR's rows is flagged '!'",
+    "ca_basis_unknown": "a corporate action is flagged '!': it moves shares held before the first imported "
+                        "statement and IBKR's row gives no cost basis",
+    "ca_allocation_unknown": "a corporate action is flagged '!': IBKR's rows do not say how the basis is shared "
+                             "between the new instruments (or a spin-off's parent is not in the ledger)",
+    "ca_realized_unknown": "a corporate action is flagged '!': cash and shares were received without IBKR's "
+                           "fifoPnlRealized to tell the carried basis from the gain",
+    "ca_unsupported_shape": "a corporate action is flagged '!': its legs (several currencies, a short, a leg "
+                            "without an instrument) are not a shape beanflex books from IBKR's rows",
     "missing_history": "a lot was opened before the first imported statement (opening balance) or is missing",
+    "futures_daily_variation": "IBKR settles this future's P&L as daily variation (the row's netCash is the day's "
+                               "mark-to-market, not its proceeds) and reports fifoPnlRealized 0; ours is the sum of "
+                               "that cash, the trade's P&L",
     "wash_sale": "IBKR adjusted this trade for a wash sale (notes W)",
     "assignment_premium_in_stock_leg": "IBKR folds an assigned/exercised option's premium into the stock leg "
                                        "(flex-schema §2); ours books it on the option",
@@ -44,6 +57,11 @@ REASONS = {
                           "diff, or an open lot's opening row gives a cost that is not its net cash",
     **REASONS_MTM,
 }
+
+
+#: Reasons that come from a `!` entry: stronger evidence than a reason found by matching amounts.
+FLAG_REASONS = frozenset({"flagged_corporate_action", "flagged_entry", "ca_type_unsupported", "ca_basis_unknown",
+                          "ca_allocation_unknown", "ca_realized_unknown", "ca_unsupported_shape"})
 
 
 def parse_config(config_str: str | None) -> dict:
@@ -79,6 +97,7 @@ class Reconciliation:
     positions: list[Diff]  # every compared field of every ibkr-position
     summaries: list[Diff]  # ibkr-summary rows we can compare
     cash: list[Diff] = field(default_factory=list)  # per ibkr-cash: ending `cash`, then its `cash.<kind>` rows
+    flagged: list[Diff] = field(default_factory=list)  # one per `!` entry per instrument: always a diff
 
     def beyond(self, diffs: list[Diff]) -> list[Diff]:
         return [d for d in diffs if abs(d.diff) > self.tolerance]
@@ -91,7 +110,7 @@ class Reconciliation:
     @property
     def diffs(self) -> list[Diff]:
         return (self.beyond(self.trades) + self.beyond(self.positions) + self.beyond(self.summaries)
-                + self.beyond(self.cash_checks))
+                + self.beyond(self.cash_checks) + self.flagged)
 
 
 def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=()) -> Reconciliation:
@@ -100,8 +119,10 @@ def reconcile_book(book: Book, tolerance: Decimal = DEFAULT_TOLERANCE, accounts=
     for (account, _conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if accounts and account not in accounts:
             continue
-        run = lots_mod.run(inst.events, "ibkr", checkpoints=[p.date for p in inst.positions])
-        trades = _trade_checks(inst, run, tolerance)
+        events = premium.folded_events(book, inst, "ibkr", True)  # IBKR folds option premiums (DESIGN §8)
+        run = carry.run(book, events, "ibkr", checkpoints=[p.date for p in inst.positions])
+        result.flagged.extend(_flag_checks(inst))
+        trades = _trade_checks(inst, run, tolerance, events)
         result.trades.extend(trades)
         unmatched = {d.flex_id for d in result.beyond(trades)}
         for pos in inst.positions:
@@ -121,11 +142,13 @@ class _History:
 
     events: tuple[Event, ...]
     first_opening: datetime.date | None
+    deliveries: frozenset = frozenset()  # flex_ids of the assignment/exercise rows that delivered this instrument
 
     @classmethod
     def of(cls, inst: Instrument) -> _History:
         opening = [e.date for e in inst.events if e.kind == "opening" and e.legs]
-        return cls(tuple(e for e in inst.events if e.flag == "!"), min(opening, default=None))
+        delivered = frozenset(e.flex_id for e in inst.events if e.kind in ("assignment", "exercise") and e.legs)
+        return cls(tuple(e for e in inst.events if e.flag == "!"), min(opening, default=None), delivered)
 
     def flagged_by(self, date: datetime.date) -> str | None:
         """`flagged_corporate_action` or `flagged_entry` when a `!` event comes on or before `date`."""
@@ -135,11 +158,12 @@ class _History:
         return self.first_opening is not None and self.first_opening <= date
 
 
-def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = DEFAULT_TOLERANCE) -> list[Diff]:
+def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = DEFAULT_TOLERANCE,
+                  events: list[Event] | None = None) -> list[Diff]:
     by_event = {id(c.event): c for c in run.closings}
     history = _History.of(inst)
     checks = []
-    for event in inst.events:
+    for event in inst.events if events is None else events:
         closing = by_event.get(id(event))
         if event.fifo_pnl_realized is None or (closing is None and not event.fifo_pnl_realized):
             continue
@@ -152,12 +176,30 @@ def _trade_checks(inst: Instrument, run: lots_mod.LotRun, tolerance: Decimal = D
     return checks
 
 
+def _flag_checks(inst: Instrument) -> list[Diff]:
+    """Every `!` entry of the instrument as a diff (field `flagged`), whatever the numbers: a person has to settle
+    it, so it is listed with the entry's reason (its `flag_reason` meta, book.flag_reason). `ours` is the basis
+    the entry wrote for this instrument (what the ledger holds until fixed); IBKR's rows give none, so `ibkr`
+    repeats it: COP 12.75 received at a stand-in 0 USD -> ours 0, ibkr 0, reason ca_basis_unknown."""
+    checks = []
+    for event in inst.events:
+        if event.flag != "!" or not event.legs:
+            continue
+        basis = sum((leg.units * (leg.cost or ZERO) for leg in event.legs), ZERO)
+        checks.append(Diff(event.date, inst.account, inst.conid, inst.symbol, event.currency, event.flex_id,
+                           "flagged", basis, basis, tuple(flex_src.refs(event.flex_src)), flag_reason([event]),
+                           event.meta))
+    return checks
+
+
 def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | None,
                   tolerance: Decimal = DEFAULT_TOLERANCE) -> str | None:
     """The known cause of a realized diff, checked in order; None when none applies (a bug to find)."""
     flagged = history.flagged_by(event.date)
     if flagged:
         return flagged
+    if event.fifo_pnl_realized == 0 and daily_variation(event, tolerance):
+        return "futures_daily_variation"
     if closing is None or closing.unmatched or any("/opening/" in i for lot in closing.closed for i in lot.ids):
         return "missing_history"
     has_lot_rows = len(flex_src.refs(event.flex_src)) > 1  # the closing row plus IBKR's CLOSED_LOT rows
@@ -170,8 +212,27 @@ def _trade_reason(history: _History, event: Event, closing: lots_mod.Closing | N
     if ccy and ccy != event.currency and event.commission:
         return "commission_in_other_currency"
     if _closed_basis_disagrees(event, closing, tolerance):
+        if any(i in history.deliveries for lot in closing.closed for i in lot.ids):
+            # kmi: the lots came from put assignments; IBKR's closed basis (1686 + 1625.05) is the strikes less
+            # the premiums it folds into the stock leg (1700 - 14, 1650 - 24.95)
+            return "assignment_premium_in_stock_leg"
         return "ibkr_rows_disagree"
     return None
+
+
+def daily_variation(event: Event, tolerance: Decimal = DEFAULT_TOLERANCE) -> bool:
+    """Does the row's cash settle the day's variation rather than the trade's money? IBKR books futures that way:
+    netCash = mtmPnl + commission, not proceeds + commission + taxes, and fifoPnlRealized 0 (the P&L went out
+    as daily variation). FDAX BUY 1 @ 11463 x 25, close 11514.5, commission 2: netCash 1285.5, where the trade's
+    money would be -286575 - 2 = -286577."""
+    meta = event.meta or {}
+    proceeds, net_cash = meta.get("proceeds"), meta.get("net_cash")
+    if proceeds is None or net_cash is None:
+        return False
+    own = Decimal(str(meta.get("commission") or 0)) if str(meta.get("commission_currency") or event.currency) \
+        == event.currency else ZERO
+    money = Decimal(str(proceeds)) + own + Decimal(str(meta.get("taxes") or 0))
+    return abs(Decimal(str(net_cash)) - money) > tolerance
 
 
 def _closed_basis_disagrees(event: Event, closing: lots_mod.Closing, tolerance: Decimal) -> bool:
@@ -266,7 +327,7 @@ def _delivered(book: Book, account: str, conid: str, day: datetime.date) -> bool
 
 def _with_reason(diff: Diff, reason: str) -> Diff:
     """Name a reason found by matching amounts; only a flagged corporate action is stronger evidence."""
-    if diff.reason in ("flagged_corporate_action", "flagged_entry"):
+    if diff.reason in FLAG_REASONS:
         return diff
     return Diff(**{**diff.__dict__, "reason": reason})
 
@@ -281,6 +342,11 @@ def _show(number: Decimal) -> str:
 
 
 def mismatch_message(d: Diff, breakdown: str = "") -> str:
+    if d.field == "flagged":
+        detail = d.meta.get("flag_detail") or REASONS.get(d.reason or "", "")
+        return (f"Flagged '!' entry '{d.flex_id}' for {d.symbol} (conid {d.conid}) needs a hand fix in "
+                f"manual.beancount (same flex_id); reason: {d.reason}: {detail}; the ledger holds it at a basis of "
+                f"{_show(d.ours)} {d.currency}; raw row {' '.join(d.raw) or '?'}")
     what = {"realized": "Realized P&L", "quantity": "Position quantity", "cost_basis": "Cost basis",
             "unrealized": "Unrealized P&L", "cash": "Ending cash"}.get(d.field, d.field)
     if d.flex_id:

@@ -3,8 +3,8 @@
 The rule, in the order it is tried for the legs one order opens (an order: strategy_meta.py's order key):
 1. a leg that closes a lot belongs to the group that opened the lot (the closing posting names the lot by its
    opening row's flex_id); the order's new legs then join that group: a **roll in the same order**;
-2. the underlying delivered by an assignment or exercise joins the option's group (the `^eae-…` link, or the same
-   order): short put -> assignment -> stock is the start of a **wheel**;
+2. the underlying delivered by an assignment or exercise joins the option's group (its `option_flex_id`, the
+   `^eae-…` link, or the same order): short put -> assignment -> stock is the start of a **wheel**;
 3. options opened on a day when an option of the same underlying was closed join the group of that close: a
    **roll within the trading day** (the latest close of the day wins); the other way round too: a group of
    options opened earlier that day joins the group whose option a later order of the day closes;
@@ -222,6 +222,9 @@ class Detector:
         facts = opening[0].facts
         for row in opening:
             for _, f in row.events:
+                for fid in sorted(f.delivered_by):  # the option close this delivery names (option_flex_id)
+                    if fid in self.member_of:
+                        return self.member_of[fid], "delivered by assignment or exercise", fid
                 for link in f.delivery_links:
                     gid = self._linked(link, row.flex_id)
                     if gid:
@@ -238,12 +241,15 @@ class Detector:
     @staticmethod
     def _delivering(closes, opening):
         """The (row, group) of the option assigned or exercised in this order that delivered the opened
-        underlying: the one sharing its `^eae-…` link, else the first assignment or exercise."""
+        underlying: the one its `option_flex_id` names, else the one sharing its `^eae-…` link, else the first
+        assignment or exercise."""
+        named = {fid for row in opening for _, f in row.events for fid in f.delivered_by}
         links = {link for row in opening for _, f in row.events for link in f.delivery_links}
+        by_name = [(row, gid) for row, gid in closes if row.flex_id in named]
         linked = [(row, gid) for row, gid in closes if links & {l for _, f in row.events for l in f.delivery_links}]
         assigned = [(row, gid) for row, gid in closes
                     if any(e.kind in ("assignment", "exercise") and f.option for e, f in row.events)]
-        return (linked or assigned or [None])[0]
+        return (by_name or linked or assigned or [None])[0]
 
     def _joins(self, row: _Row) -> tuple[str | None, str, str | None]:
         """One contract opened: an open group holding it on the same side, else (an option) an open group holding

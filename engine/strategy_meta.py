@@ -50,6 +50,7 @@ class LegFacts:
     order: str | None  # the order key (see module doc); None when nothing says which order
     kind: str  # ledger `event`
     delivery_links: frozenset[str]
+    delivered_by: frozenset[str]  # a delivered trade's `option_flex_id`: the option close(s) that caused it
     ex_date: datetime.date | None  # income rows: the day that decides who held the shares
 
 
@@ -110,7 +111,8 @@ def leg_facts(event: Event, common: dict, links: frozenset[str] = frozenset()) -
     order = f"order:{order_id}" if order_id else (f"time:{when}" if when else None)
     links = frozenset(link for link in links if str(link).startswith(DELIVERY_LINKS))
     ex_date = meta.get("ex_date")
-    return LegFacts(**common, when=when, order=order, kind=event.kind, delivery_links=links,
+    delivered_by = frozenset(str(meta.get("option_flex_id") or "").split())
+    return LegFacts(**common, when=when, order=order, kind=event.kind, delivery_links=links, delivered_by=delivered_by,
                     ex_date=ex_date if isinstance(ex_date, datetime.date) else None)
 
 

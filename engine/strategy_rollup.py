@@ -31,7 +31,7 @@ FIELDS = LOCAL_FIELDS + BASE_FIELDS
 _FROM_PNL = {"realized", "unrealized", "commissions", "dividends", "withholding", "fees", "total", "cost_basis",
              "market_value", "quantity", *BASE_FIELDS}
 #: Events whose cash is an option premium (not a split, a transfer or a corporate action).
-PREMIUM_KINDS = frozenset({"trade", "expiry", "assignment", "exercise"})
+PREMIUM_KINDS = frozenset({"trade", "expiry", "assignment", "exercise", "cash_settlement"})
 
 
 @dataclass
@@ -121,9 +121,10 @@ class GroupPnl:
 
 
 def rollup(book: Book, groups: dict[str, Group], ignored: list[Member], options: pnl_mod.Options,
-           as_of: datetime.date | None) -> tuple[list[GroupPnl], GroupPnl, dict[str, Decimal]]:
+           as_of: datetime.date | None) -> tuple[list[GroupPnl], GroupPnl, dict[str, dict[str, Decimal]]]:
     """(one GroupPnl per group in `groups`' order, the ignored events' P&L as one pseudo-group, the portfolio's
-    base-currency sums over every instrument: what `report pnl` totals, from the same per-instrument runs)."""
+    base-currency sums over every instrument by base currency (an account's own base): what `report pnl` totals,
+    from the same per-instrument runs)."""
     owner: dict[str, GroupPnl] = {}
     rows = []
     for group in groups.values():
@@ -135,11 +136,12 @@ def rollup(book: Book, groups: dict[str, Group], ignored: list[Member], options:
     rest.group.members = list(ignored)
     for member in ignored:
         owner[member.flex_id] = rest
-    portfolio = {name: ZERO for name in BASE_FIELDS}
+    portfolio: dict[str, dict[str, Decimal]] = defaultdict(lambda: {name: ZERO for name in BASE_FIELDS})
     for inst in book.instruments.values():
         result = pnl_mod.instrument_pnl(book, inst, options)
+        sums = portfolio[book.base_of(inst.account)]
         for name in BASE_FIELDS:
-            portfolio[name] += result.value(name) or ZERO  # unknown (no mark) is left out, as report pnl does
+            sums[name] += result.value(name) or ZERO  # unknown (no mark) is left out, as report pnl does
         touched = set()
         for contribution in result.contributions + _premiums(inst, options):
             if contribution.field not in _FROM_PNL and not contribution.field.startswith("premium"):
@@ -154,7 +156,7 @@ def rollup(book: Book, groups: dict[str, Group], ignored: list[Member], options:
     for row in rows + [rest]:
         if not row.unknown_unrealized:
             row.flags.discard("no_mark")
-    return rows, rest, portfolio
+    return rows, rest, dict(portfolio)
 
 
 def _premiums(inst, options: pnl_mod.Options) -> list[Contribution]:

@@ -12,15 +12,20 @@ and nothing else (raw_rows.py checks the path before opening anything); it only 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import request
 
 from fava.ext import extension_endpoint
 
 from beanflex.reports import import_health, raw_rows
+from beanflex.reports import options as option_reports
 from beanflex.reports import request as fava_reports
 
 from . import pages as fava_pages
-from .strategies import BeanflexStrategies  # noqa: F401 - Fava finds its pages among this module's classes
+from .editing import BeanflexEdit  # noqa: F401 - Fava finds extension classes in this module
+from .upload import BeanflexUpload  # noqa: F401
+from .strategies import BeanflexStrategies  # noqa: F401
 
 
 class BeanflexPortfolio(fava_pages.Page):
@@ -37,7 +42,8 @@ class BeanflexPortfolio(fava_pages.Page):
                   self.url("BeanflexLabels", conid=row["conid"], acct=row["account"]))
                  for row in report["instruments"]]
         return {"args": args, "pnl": report, "chart": fava_pages.bar_chart(items),
-                "flags": fava_reports.instrument_flags(report, recon)}
+                "flags": fava_reports.instrument_flags(report, recon),
+                "groups": option_reports.underlying_groups(self.book(), report)}
 
     @extension_endpoint("pnl")
     def pnl_json(self):
@@ -154,8 +160,15 @@ class BeanflexImportHealth(fava_pages.Page):
         """Runs from runs.log (all of them), flagged and unmapped entries from Fava's filtered entries (its time,
         account and advanced filters narrow those lists)."""
         filters = tuple(request.args.get(k) or "" for k in ("time", "account", "filter"))
-        return self.cached(("health", filters), lambda: import_health.import_health(self.filtered().entries,
-                                                                                    self.ledger_dir))
+        return self.cached(("health", filters), lambda: import_health.import_health(
+            self.filtered().entries, self.ledger_dir, self.cached(("check",), self.check_findings)))
+
+    def check_findings(self) -> dict:
+        """What `beanflex check` finds in the raw archive (drift, rows not mapped or flagged), so the page's
+        counts are check's; computed once per ledger load (it maps the archive in memory, as rebuild would)."""
+        from beanflex.findings import archive_findings  # the composition root: it reads the importers' archive
+
+        return archive_findings(Path(self.ledger.beancount_file_path))
 
     @fava_pages.shows_errors
     def page(self) -> dict:

@@ -30,7 +30,7 @@ from beanflex.reports import raw_rows
 from beanflex.reports import request as fava_reports
 
 #: The query parameters a beanflex page keeps when it links to itself or to another beanflex page.
-PAGE_PARAMS = ("mode", "method", "view")
+PAGE_PARAMS = ("mode", "method", "view", "premium")
 #: Fava's own filters, kept on every link (Fava's url_for does the same for its pages).
 FAVA_PARAMS = ("time", "account", "filter", "conversion", "interval")
 

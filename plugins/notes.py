@@ -40,6 +40,7 @@ from beanflex.contract.gcpause import paused_gc
 from beanflex.engine.labels import watch
 from beanflex.contract.notes_format import (EVENTS_FILE, NOT_INSTRUMENTS, InstrumentNote, NotesError, note_error, notes_dir,
                                    read_event_notes, read_instrument_note)
+from beanflex.contract.textfile import NotUtf8Error
 
 __plugins__ = ("notes",)
 
@@ -79,7 +80,11 @@ def notes(entries, options_map, config_str=None):
                                           "merge them"))
         else:
             attached[symbol] = note
-    events = read_event_notes(folder / EVENTS_FILE) if (folder / EVENTS_FILE).is_file() else []
+    try:
+        events = read_event_notes(folder / EVENTS_FILE) if (folder / EVENTS_FILE).is_file() else []
+    except NotUtf8Error as exc:
+        events = []
+        errors.append(note_error(folder / EVENTS_FILE, exc.line, exc.message))
     event_text = {}
     for event in events:
         if event.flex_id in event_text:

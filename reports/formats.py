@@ -21,7 +21,9 @@ PNL_COLUMNS = ("account", "symbol", "conid", "currency", "quantity", "average_co
 COMPARE_COLUMNS = ("kind", "date", "account", "symbol", "conid", "flex_id", "field", "currency", "ours", "ibkr",
                    "diff", "status", "reason", "raw")
 EVENT_COLUMNS = ("date", "account", "symbol", "conid", "kind", "flex_id", "description", "quantity", "amount",
-                 "currency", "raw")
+                 "currency", "order_id", "option_event_link", "raw")
+#: an open option's contract and moneyness (reports/options.py), after the position's own columns
+OPTION_COLUMNS = ("underlying", "expiry", "days_to_expiry", "strike", "right", "underlying_mark", "moneyness")
 EXPLAIN_COLUMNS = ("date", "flex_id", "description", "amount", "raw")
 LOT_COLUMNS = ("account", "symbol", "conid", "open_date", "quantity", "cost", "cost_basis", "base_cost_basis",
                "label", "ids")
@@ -64,7 +66,7 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
         columns = tuple(c for c in PNL_COLUMNS if c not in ("realized", "commissions", "dividends", "withholding",
                                                              "fees", "total", "base_realized", "base_total",
                                                              "interest", "deposits", "withdrawals"))
-        return [("positions", columns, rows), ("lots", LOT_COLUMNS, lots)]
+        return [("positions", columns + OPTION_COLUMNS, rows), ("lots", LOT_COLUMNS, lots)]
     if kind == "reconcile":
         rows = [{"kind": "trade", **t, "raw": _raw_text(t["raw"])}
                 for inst in report["by_instrument"] for t in inst["trades"]]
@@ -77,6 +79,7 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
                                  **p[name], "status": p["status"], "reason": p["reason"] if bad else None,
                                  "raw": _raw_text(p["raw"])})
         rows += [{"kind": "summary", **s, "raw": _raw_text(s["raw"])} for s in report["summaries"]]
+        rows += [{"kind": "flagged", **f, "raw": _raw_text(f["raw"])} for f in report.get("flagged") or []]
         for c in report.get("cash") or []:
             rows.append({"kind": "cash", **{k: v for k, v in c.items() if k != "kinds"}, "raw": _raw_text(c["raw"])})
             rows += [{"kind": "cash", "date": c["date"], "account": c["account"], "symbol": c["symbol"],

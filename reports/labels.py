@@ -41,7 +41,9 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
         the CLI to print; the labels plugin reports the same ones to bean-check.
     """
     rows = list(pnl_report.get("instruments") or [])
-    base_currency = pnl_report.get("base_currency")
+    totals = pnl_report.get("totals") or {}
+    base_currency = (totals.get("base") or {}).get("currency") or pnl_report.get("base_currency")
+    rates = totals.get("rates")
     catalogue = {inst.key: inst for inst in instruments}
     for row in rows:
         key = _key(row)
@@ -58,7 +60,7 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
         members = [dict(row, weight=str(membership[_key(row)][label.name])) for row in rows
                    if label.name in membership.get(_key(row), {})]
         groups.append({"label": label.name, "description": label.description, "colour": label.colour,
-                       "totals": weighted_totals(members, base_currency), "instruments": members,
+                       "totals": weighted_totals(members, base_currency, rates), "instruments": members,
                        "flags": sorted({flag for row in members for flag in row.get("flags") or []})})
     unlabelled = [dict(row) for row in rows if not membership.get(_key(row))]
     overlapping = [{"conid": row.get("conid"), "symbol": row.get("symbol"), "account": row.get("account"),
@@ -70,7 +72,7 @@ def labels_report(pnl_report: dict, config: LabelsConfig, as_of: str | None = No
         "as_of": as_of or pnl_report.get("as_of"), "base_currency": base_currency,
         "mode": pnl_report.get("mode"), "method": pnl_report.get("method"),
         "labels": groups,
-        "unlabelled": {"totals": weighted_totals(unlabelled, base_currency), "instruments": unlabelled},
+        "unlabelled": {"totals": weighted_totals(unlabelled, base_currency, rates), "instruments": unlabelled},
         "overlap": {"labels_overlap": bool(overlapping), "instruments": overlapping,
                     "note": (OVERLAP_NOTE.format(n=len(overlapping), portfolio=_portfolio_text(portfolio))
                              if overlapping else NO_OVERLAP_NOTE)},
@@ -86,17 +88,27 @@ def _portfolio_text(portfolio: dict | None) -> str:
     return f" ({portfolio['total']} {portfolio.get('currency') or ''}, each instrument once)".replace(" ,", ",")
 
 
-def weighted_totals(rows: list[dict], base_currency: str | None) -> dict:
+def weighted_totals(rows: list[dict], base_currency: str | None, rates: dict | None = None) -> dict:
     """Sum of `weight × base[field]` over rows, per numeric base field, as decimal strings (never rounded).
 
     A row without `weight` counts fully, e.g. [AAPL total 497.52 × 0.25, KO 57.24] -> "181.62". The same rule as
-    `report pnl`'s totals (reports._totals): a field that is null in a member row (no mark, so unrealized, fx
+    `report pnl`'s totals (reports/totals.py): a field that is null in a member row (no mark, so unrealized, fx
     and total are unknown) is left out of that field's sum, never counted as 0, and `excluded` names the row.
+    A row of an account with another base is converted at pnl's `totals.rates` (200 USD x 0.9 = 180 CHF), or
+    left out with flag `fx_rate_missing`: never a sum of two currencies.
     """
     sums: dict[str, Decimal] = {}
     excluded: list[dict] = []
     for row in rows:
         weight = Decimal(str(row.get("weight", "1")))
+        currency = (row.get("base") or {}).get("currency") or base_currency
+        if currency != base_currency:
+            rate = ((rates or {}).get(currency) or {}).get("rate")
+            if rate is None:
+                excluded.append({"account": row.get("account"), "conid": row.get("conid"),
+                                 "symbol": row.get("symbol"), "fields": list(BASE_KEYS), "flag": "fx_rate_missing"})
+                continue
+            weight = weight * Decimal(str(rate))
         unknown = []
         for field, value in (row.get("base") or {}).items():
             if field == "currency":

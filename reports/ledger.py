@@ -77,6 +77,7 @@ def load(main_file: Path) -> LoadedLedger:
     return LoadedLedger(main_file, entries, errors, options_map)
 
 
-def options(mode: str = "ibkr", method: str = "fifo", start=None, end=None) -> pnl_mod.Options:
-    """The P&L options of a report: `--mode`, `--method`, `--from`, `--to`."""
-    return pnl_mod.Options(mode=mode, method=method, start=start, end=end)
+def options(mode: str = "ibkr", method: str = "fifo", start=None, end=None, premium: str = "separate",
+            currency: str | None = None) -> pnl_mod.Options:
+    """The P&L options of a report: `--mode`, `--method`, `--from`, `--to`, `--premium`, `--currency`."""
+    return pnl_mod.Options(mode=mode, method=method, start=start, end=end, premium=premium, currency=currency)

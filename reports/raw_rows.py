@@ -2,7 +2,9 @@
 
 A directive's `flex_src` says where its rows live, e.g. `raw/U1234567/2024/20240101_20241231_42_ab12cd34ef56.xml:57`
 (path relative to `ledger/`, line of the element). The Fava pages show that element with a few lines around it.
-The path comes from a URL, so it is checked before anything is opened: relative, no `..`, ending in `.xml`,
+A CSV statement's row is its line(s), with the column titles of its section (raw_rows_csv.py).
+The path comes from a URL, so it is checked before anything is opened: relative, no `..`, ending in `.xml`
+(or `.csv`),
 and after resolving symlinks still inside `ledger/raw/`. A refused path raises `RawRowRefused` with the HTTP
 status to answer (400 malformed, 404 absent or outside the archive).
 """
@@ -15,6 +17,8 @@ from pathlib import Path
 
 from beanflex.contract import flex_src
 from beanflex.contract.flex_src import RawRef
+
+from . import raw_rows_csv
 
 #: Lines shown before and after the row.
 CONTEXT_LINES = 3
@@ -80,15 +84,31 @@ def read_row(ledger_dir: Path, src: str, context: int = CONTEXT_LINES) -> dict:
     with `row` true on the row's own line(s). Raises RawRowRefused before opening anything doubtful.
     """
     ref = parse_src(src)
-    lines = _archive_lines(resolve(ledger_dir, ref))
+    path = resolve(ledger_dir, ref)
+    lines = _archive_lines(path)
     if ref.line > len(lines):
         raise RawRowRefused(404, f"{ref.path} has {len(lines)} lines, not {ref.line}")
     index = ref.line - 1
+    if path.suffix == ".csv":
+        return _csv_row(ref, lines, context)
     xml = element_text(lines, index)
     last = index + xml.count("\n")
     around = [{"line": n + 1, "text": lines[n], "row": index <= n <= last}
               for n in range(max(0, index - context), min(len(lines), last + context + 1))]
     return {"file": ref.path, "line": ref.line, "xml": xml, "context": around, "attributes": attributes(xml)}
+
+
+def _csv_row(ref: RawRef, lines: list[str], context: int) -> dict:
+    """A CSV statement's row: its line(s) as `xml` (the raw text), and (title, value) pairs from its title row."""
+    lines = [line.rstrip("\r") for line in lines]  # CRLF files show as they read
+    found = raw_rows_csv.row_at("\n".join(lines), ref.line)
+    if found is None:
+        raise RawRowRefused(404, f"no CSV row starts on line {ref.line} of {ref.path}")
+    text, pairs = found
+    index, last = ref.line - 1, ref.line - 1 + text.count("\n")
+    around = [{"line": n + 1, "text": lines[n], "row": index <= n <= last}
+              for n in range(max(0, index - context), min(len(lines), last + context + 1))]
+    return {"file": ref.path, "line": ref.line, "xml": text, "context": around, "attributes": pairs}
 
 
 _ATTRIBUTE = re.compile(r'([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
@@ -133,7 +153,13 @@ def _element_or_none(ledger_dir: Path | None, item: str) -> str | None:
         return None
     try:
         ref = parse_src(item)
-        lines = _archive_lines(resolve(ledger_dir, ref))
+        path = resolve(ledger_dir, ref)
+        lines = _archive_lines(path)
     except (RawRowRefused, OSError):
         return None
-    return element_text(lines, ref.line - 1) if ref.line <= len(lines) else None
+    if ref.line > len(lines):
+        return None
+    if path.suffix == ".csv":  # a Flex CSV row: its line, and the next ones while a quoted field is open
+        found = raw_rows_csv.row_at("\n".join(line.rstrip("\r") for line in lines), ref.line)
+        return found[0] if found else None
+    return element_text(lines, ref.line - 1)

@@ -14,10 +14,14 @@ from pathlib import Path
 
 from beanflex.contract.gcpause import paused_gc
 from beanflex.engine import pnl as pnl_mod
+from beanflex.reports import totals as totals_mod
+from beanflex.reports.totals import excluded_note  # noqa: F401  (labels.py and older callers)
 from beanflex.engine import reconcile as reconcile_mod
 from beanflex.engine.book import ZERO, Book
 
 from .raw_rows import element_rows
+
+from . import options as options_mod
 
 BASE_KEYS = ("cost_basis", "realized", "unrealized", "fx", "total")
 
@@ -60,7 +64,7 @@ def as_of(book: Book, options: pnl_mod.Options) -> str | None:
 
 def _header(book: Book, options: pnl_mod.Options) -> dict:
     head = {"as_of": as_of(book, options), "base_currency": book.base_currency, "mode": options.mode,
-            "method": options.method}
+            "method": options.method, "premium": "folded" if options.folds_premium else "separate"}
     if options.start is not None:
         head["from"] = options.start.isoformat()
     if options.end is not None:
@@ -83,31 +87,9 @@ def instrument_row(row: pnl_mod.InstrumentPnl, base_currency: str) -> dict:
         "unrealized": money(value("unrealized")), "commissions": money(value("commissions")),
         "dividends": money(value("dividends")), "withholding": money(value("withholding")),
         "fees": money(value("fees")), "total": money(value("total")),
-        "base": {"currency": base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
+        "base": {"currency": row.base_currency or base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
         "labels": inst.labels, "flags": row.flags,
     }
-
-
-def _totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str) -> dict:
-    """Portfolio totals in base currency over the instruments whose value is known. An instrument without a
-    mark has no unrealized, fx or total (pnl.NEEDS_MARK): those totals leave it out and `excluded`/`note` say
-    so, rather than counting it as 0 (DESIGN §4)."""
-    sums = {k: sum((r.value(f"base.{k}") for r in rows if r.value(f"base.{k}") is not None), ZERO)
-            for k in BASE_KEYS}
-    excluded = [{"account": r.instrument.account, "conid": r.instrument.conid, "symbol": r.instrument.symbol,
-                 "fields": [k for k in BASE_KEYS if r.value(f"base.{k}") is None], "flag": "no_mark"}
-                for r in rows if r.unknown_unrealized]
-    return {"base": {"currency": base_currency, **{k: money(v) for k, v in sums.items()}},
-            "excluded": excluded, "note": excluded_note(excluded)}
-
-
-def excluded_note(excluded: list[dict]) -> str | None:
-    """"unrealized, fx, total exclude 1 instrument(s) without a mark: XYZ" (None when nothing is left out)."""
-    if not excluded:
-        return None
-    fields = ", ".join(dict.fromkeys(f for e in excluded for f in e["fields"]))
-    return (f"{fields} exclude {len(excluded)} instrument(s) without a mark (unrealized unknown): "
-            f"{', '.join(e['symbol'] for e in excluded)}")
 
 
 @paused_gc()
@@ -128,8 +110,8 @@ def pnl_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(),
         out.append(row)
     # a label selects instruments; account-level items belong to none
     items = pnl_mod.account_items(entries, book, options, accounts) if entries is not None and not labels else []
-    return {**_header(book, options), "instruments": out, "totals": _totals(rows, book.base_currency),
-            "accounts": [account_row(i, book.base_currency) for i in items]}
+    return {**_header(book, options), "instruments": out, "totals": totals_mod.totals(rows, book.base_currency, book, options),
+            "accounts": [account_row(i, book.base_of(i.account)) for i in items]}
 
 
 def account_row(items: pnl_mod.AccountItems, base_currency: str) -> dict:
@@ -148,9 +130,15 @@ def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance
 
 
 @paused_gc()
-def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=()) -> dict:
-    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them)."""
-    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots]
+def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), underlying: str | None = None
+                     ) -> dict:
+    """Open positions at the end date, with their lots (open date, quantity, basis, the rows behind them); each
+    with its `underlying` and, for an option, its contract and moneyness (options.py). `underlying` keeps one
+    underlying and its options."""
+    rows = [r for r in pnl_mod.book_pnl(book, options, accounts, labels) if r.lots
+            and (underlying is None or options_mod.matches_underlying(book, r.instrument, underlying))]
+    day = as_of(book, options)
+    day = datetime.date.fromisoformat(day) if day else None
     positions = []
     for r in rows:
         keep = ("account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark",
@@ -161,13 +149,15 @@ def positions_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(
                           "cost": exact(lot.cost), "cost_basis": money(lot.basis),
                           "base_cost_basis": money(lot.base_basis), "label": lot.label, "ids": list(lot.ids)}
                          for lot in r.lots]
+        entry.update(options_mod.option_fields(book, r.instrument, day))
         positions.append(entry)
     return {**_header(book, options), "positions": positions}
 
 
 def _diff_row(d: reconcile_mod.Diff, tolerance: Decimal) -> dict:
-    """One comparison; `reason` is named only on a diff (a matched row needs none)."""
-    bad = abs(d.diff) > tolerance
+    """One comparison; `reason` is named only on a diff (a matched row needs none). A `flagged` row (a `!` entry,
+    reconcile._flag_checks) is always a diff, with its reason."""
+    bad = abs(d.diff) > tolerance or d.field == "flagged"
     return {"date": d.date.isoformat(), "account": d.account, "conid": d.conid, "symbol": d.symbol,
             "flex_id": d.flex_id, "field": d.field, "ours": field_text(d.field, d.ours),
             "ibkr": field_text(d.field, d.ibkr), "diff": field_text(d.field, d.diff), "raw": list(d.raw), "reason": d.reason if bad else None,
@@ -210,7 +200,7 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
     cash = [d for d in found.cash if not labels and inside(d)]  # account-level: no label owns cash
     cash_checks = [d for d in cash if d.field == "cash"]
     diffs = [d for d in found.beyond(trades + [d for d in found.positions if inside(d)] + found.summaries
-                                     + cash_checks)]
+                                     + cash_checks)] + [d for d in found.flagged if inside(d)]
     return {
         "tolerance": str(tolerance),
         "status": "diff" if diffs else "ok",
@@ -222,6 +212,7 @@ def reconcile_report(book: Book, tolerance: Decimal = reconcile_mod.DEFAULT_TOLE
         "diffs": [_diff_row(d, tolerance) for d in diffs],
         "positions": [_position_row(fields, tolerance) for fields in positions.values()],
         "summaries": [_diff_row(d, tolerance) for d in found.summaries],
+        "flagged": [_diff_row(d, tolerance) for d in found.flagged if inside(d)],
         "cash": [_cash_row(d, [k for k in cash if k.meta is d.meta and k.field != "cash"], tolerance)
                  for d in cash_checks],
     }
@@ -288,6 +279,7 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
     `amount` is the event's cash effect in its currency: net cash of a trade, the income or tax amount.
     """
     events = []
+    links = options_mod.link_index(book)  # a combo's legs and an assignment's other side, across instruments
     for (account, conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
         if (accounts and account not in accounts) or (labels and not set(labels) & set(inst.labels)):
             continue
@@ -300,7 +292,8 @@ def events_report(book: Book, options: pnl_mod.Options, accounts=(), labels=(), 
             row = _event_row(e.date, e.flex_id, e.description, amount or ZERO, e.flex_src, ledger_dir)
             row.update({"account": account, "conid": conid, "symbol": inst.symbol, "kind": e.kind,
                         "currency": e.currency, "quantity": exact(e.quantity) if e.legs else None,
-                        "flag": e.flag})
+                        "flag": e.flag, **options_mod.order_fields(e.meta, e.links),
+                        **options_mod.linked_fields(links, account, e.flex_id, e.links)})
             events.append(row)
     events.sort(key=lambda r: (r["date"], r["account"], r["symbol"], r["flex_id"]))
     return {**_header(book, options), "events": events}

@@ -38,6 +38,7 @@ REASONS = reconcile_mod.REASONS
 MODES = ("ibkr", "economic")
 METHODS = ("fifo", "average")
 VIEWS = ("base", "local")
+PREMIUMS = ("separate", "folded")  # economic mode: an assigned option's premium on the option, or in the stock
 
 _TAG_FILTER = re.compile(r"^#([\w-]+)$")
 
@@ -60,6 +61,7 @@ class ReportArgs:
     label: str | None = None
     tag: str | None = None  # Fava's `#tag` filter, until resolve_tag turns it into its label
     ignored_filters: tuple[str, ...] = ()  # Fava filters that could not be applied here
+    premium: str = "separate"
 
     def key(self) -> tuple:
         return tuple(asdict(self).values())
@@ -94,7 +96,7 @@ def report_args(args, date_range=None) -> ReportArgs:
         else:
             ignored.append(f"filter {fava_filter}")
     return ReportArgs(choice(args, "mode", MODES), choice(args, "method", METHODS), choice(args, "view", VIEWS),
-                      start, end, account, None, tag, tuple(ignored))
+                      start, end, account, None, tag, tuple(ignored), choice(args, "premium", PREMIUMS))
 
 
 def resolve_tag(args: ReportArgs, config) -> ReportArgs:
@@ -111,7 +113,8 @@ def resolve_tag(args: ReportArgs, config) -> ReportArgs:
 
 def options(args: ReportArgs) -> pnl_mod.Options:
     """`--mode ibkr --method fifo --from 2024-01-01 --to 2024-12-31` as the library's Options."""
-    return pnl_mod.Options(mode=args.mode, method=args.method, start=args.start, end=args.end)
+    return pnl_mod.Options(mode=args.mode, method=args.method, start=args.start, end=args.end,
+                           premium=args.premium)
 
 
 def _accounts(args: ReportArgs) -> tuple[str, ...]:

@@ -24,6 +24,13 @@ from .reports import _header, as_of, exact, money
 
 BASE_KEYS = tuple(f.removeprefix("base.") for f in BASE_FIELDS)
 STATUSES = ("open", "closed")
+#: What `premium` (the report header: --mode ibkr folds, --mode economic --premium separate|folded) means here.
+PREMIUM_NOTES = {
+    "folded": "an assigned or exercised option's premium is in the stock's cost or proceeds, as IBKR folds it; "
+              "option and stock are in the same group, so the group's total is the same either way",
+    "separate": "an assigned or exercised option's premium stays on the option; option and stock are in the same "
+                "group, so the group's total is the same either way",
+}
 __all__ = ("StrategiesFileError", "explain_strategy_report", "load_strategies", "strategies_report")
 
 
@@ -39,14 +46,13 @@ def strategies_report(book: Book, options: pnl_mod.Options, strategies: Strategi
     rows, ignored, portfolio = rollup(book, strategies.groups, strategies.ignored, options, end)
     shown = [r for r in rows if _selected(book, r, options, accounts, labels, underlying, status)]
     filtered = bool(accounts or labels or underlying or status or options.start)
-    report = {**_header(book, options), "premium": "separate",
-              "premium_note": "option premium stays on the option (the ledger does not fold it into the stock)",
+    report = {**_header(book, options), "premium_note": PREMIUM_NOTES[_header(book, options)["premium"]],
               "strategies": [group_row(book, r) for r in shown],
-              "totals": {"groups": len(shown), "base": _base_sums(shown, book.base_currency)},
+              "totals": {"groups": len(shown), "base": _in_reporting(book, options, _base_sums(book, shown))},
               "ignored": {"events": [m.flex_id for m in strategies.ignored],
-                          "base": _base_sums([ignored], book.base_currency)},
-              "portfolio": None if filtered else {"base": {"currency": book.base_currency, **{
-                  k: money(portfolio[f"base.{k}"]) for k in BASE_KEYS}}},
+                          "base": _in_reporting(book, options, _base_sums(book, [ignored]))},
+              "portfolio": None if filtered else {"base": _in_reporting(book, options, {
+                  ccy: {k: sums[f"base.{k}"] for k in BASE_KEYS} for ccy, sums in portfolio.items()})},
               "warnings": [str(w) for w in strategies.warnings]}
     return report
 
@@ -88,7 +94,7 @@ def group_row(book: Book, row: GroupPnl) -> dict:
         "edited": bool(group.name or group.kind_set) or any("by hand" in m.rule or m.rule.startswith("merged")
                                                             for m in group.members),
         **{name_: money(value(name_)) for name_ in LOCAL_FIELDS},
-        "base": {"currency": book.base_currency, **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
+        "base": {"currency": book.base_of(group.account), **{k: money(value(f"base.{k}")) for k in BASE_KEYS}},
         "legs": _legs(row), "members": [_member(book, m) for m in row.members()],
         "chain": [{"date": c["date"].isoformat(), "rule": c["rule"], "closed": c["closed"], "opened": c["opened"]}
                   for c in group.chain if row.as_of is None or c["date"] <= row.as_of],
@@ -131,13 +137,41 @@ def _member(book: Book, member) -> dict:
             "raw": sorted({ref for e, _ in events for ref in (e.flex_src or "").split()})}
 
 
-def _base_sums(rows: list[GroupPnl], base_currency: str) -> dict:
-    """Base-currency sums over the rows whose value is known (a group with an unmarked open lot is left out of
-    the mark-dependent sums, as report pnl does)."""
-    out = {"currency": base_currency}
-    for key in BASE_KEYS:
-        values = [r.value(f"base.{key}") for r in rows]
-        out[key] = money(sum((v for v in values if v is not None), ZERO))
+def _base_sums(book: Book, rows: list[GroupPnl]) -> dict[str, dict[str, Decimal]]:
+    """Base-currency sums by base currency (each account's own) over the rows whose value is known (a group with
+    an unmarked open lot is left out of the mark-dependent sums, as report pnl does)."""
+    out: dict[str, dict[str, Decimal]] = {}
+    for row in rows:
+        for key in BASE_KEYS:
+            if row.value(f"base.{key}") is None:
+                continue
+            for piece in row.events(f"base.{key}"):
+                sums = out.setdefault(book.base_of(piece.account), {k: ZERO for k in BASE_KEYS})
+                sums[key] += piece.contribution.amount
+    return out
+
+
+def _in_reporting(book: Book, options: pnl_mod.Options, by_base: dict[str, dict[str, Decimal]]) -> dict:
+    """Sums by base currency as one reporting currency (`--currency`, else the ledger's), each other base
+    converted at the statements' rate on the as-of date, as report pnl's totals do (reports/totals.py): 100 CHF
+    and 200 USD at `price USD 0.9 CHF` are 280 CHF. A base without a stated rate is left out and named in
+    `missing_rates`; `by_currency` keeps each base's own sums when there are several."""
+    reporting = options.currency or book.base_currency
+    day = as_of(book, options)
+    total, missing = {k: ZERO for k in BASE_KEYS}, []
+    for ccy, sums in sorted(by_base.items()):
+        rate = Decimal(1) if ccy == reporting else (
+            book.rate(ccy, datetime.date.fromisoformat(day), reporting) if day else None)
+        if rate is None:
+            missing.append(ccy)
+            continue
+        for k in BASE_KEYS:
+            total[k] += sums[k] * rate
+    out = {"currency": reporting, **{k: money(v) for k, v in total.items()}}
+    if set(by_base) - {reporting}:
+        out["by_currency"] = {ccy: {k: money(v) for k, v in sums.items()} for ccy, sums in sorted(by_base.items())}
+    if missing:
+        out["missing_rates"] = missing
     return out
 
 
@@ -168,7 +202,8 @@ def explain_strategy_report(book: Book, options: pnl_mod.Options, strategies: St
          "conid": p.conid, "description": p.contribution.description, "amount": money(p.contribution.amount),
          "raw": element_rows(ledger_dir, p.contribution.flex_src)}
         for p in sorted(row.events(field), key=lambda p: (p.contribution.date, p.contribution.flex_id))]
-    currency = book.base_currency if field.startswith("base.") else (row.currencies or [book.base_currency])[0]
+    base = book.base_of(strategies.groups[gid].account)
+    currency = base if field.startswith("base.") else (row.currencies or [base])[0]
     report = {"strategy": f"strategy:{gid}", "name": group_row(book, row)["name"], "symbol": f"strategy:{gid}",
               "conid": None, "field": field, "value": money(value), "currency": currency, "events": events}
     if value is None:

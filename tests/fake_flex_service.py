@@ -35,6 +35,7 @@ class Reply:
     content_type: str = "text/xml;charset=utf-8"
     delay: float = 0.0
     drop: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def envelope(status: str, **fields: str) -> bytes:
@@ -77,6 +78,10 @@ def dropped() -> Reply:
     return Reply(drop=True)
 
 
+def redirect(location: str, status: int = 302) -> Reply:
+    return Reply(b"", status=status, content_type="text/plain", headers={"Location": location})
+
+
 @dataclass
 class Request:
     path: str
@@ -96,13 +101,14 @@ class FakeFlexService:
     reference: str = REFERENCE
     requests: list[Request] = field(default_factory=list)
     port: int = 0
+    host: str = "127.0.0.1"
 
     SEND_PATH = "/AccountManagement/FlexWebService/SendRequest"
     GET_PATH = "/AccountManagement/FlexWebService/GetStatement"
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -154,6 +160,8 @@ def _handler(service: FakeFlexService) -> type[BaseHTTPRequestHandler]:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(reply.body)
             except (BrokenPipeError, ConnectionResetError):
@@ -168,9 +176,9 @@ def _handler(service: FakeFlexService) -> type[BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def serve_flex(statement: bytes, *, send_replies: list[Reply] | None = None,
                get_replies: list[Reply] | None = None, **kwargs) -> Iterator[FakeFlexService]:
-    """Run the fake service on a free port of 127.0.0.1 for the duration of the block."""
+    """Run the fake service on a free port of 127.0.0.1 (or `host=`, e.g. 127.0.0.2) for the block's duration."""
     service = FakeFlexService(statement, list(send_replies or []), list(get_replies or []), **kwargs)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(service))
+    server = ThreadingHTTPServer((service.host, 0), _handler(service))
     server.daemon_threads = True
     service.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

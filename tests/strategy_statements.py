@@ -36,7 +36,7 @@ def contract(spec: str) -> dict:
 
 
 def trade(tid: str, when: str, spec: str, quantity: str, price: str, commission: str, notes: str = "",
-          open_close: str | None = None) -> str:
+          open_close: str | None = None, order: str | None = None) -> str:
     attrs = contract(spec)
     multiplier = Decimal(attrs["multiplier"])
     qty, px, comm = Decimal(quantity), Decimal(price), Decimal(commission)
@@ -48,6 +48,8 @@ def trade(tid: str, when: str, spec: str, quantity: str, price: str, commission:
                   "openCloseIndicator": open_close or "", "buySell": "BUY" if qty > 0 else "SELL",
                   "transactionType": "BookTrade" if book else "ExchTrade", "transactionID": tid,
                   "tradeID": f"T{tid}", "notes": notes, "levelOfDetail": "EXECUTION"})
+    if order:
+        attrs["ibOrderID"] = order
     return _element("Trade", attrs)
 
 
@@ -151,9 +153,9 @@ ROLLS = statement([
     # roll 2: two orders the same day
     trade("R04", "20240215;100000", "RRR 240216P40", "1", "0.6", "-1", open_close="C"),
     trade("R05", "20240215;100500", "RRR 240315P38", "-1", "1.1", "-1", open_close="O"),
-    # roll 3: one order again
-    trade("R06", "20240314;110000", "RRR 240315P38", "1", "0.2", "-1", open_close="C"),
-    trade("R07", "20240314;110000", "RRR 240419P38", "-1", "0.9", "-1", open_close="O"),
+    # roll 3: one order again, its legs filled a second apart: IBKR's order id says they are one order
+    trade("R06", "20240314;110000", "RRR 240315P38", "1", "0.2", "-1", open_close="C", order="9003"),
+    trade("R07", "20240314;110001", "RRR 240419P38", "-1", "0.9", "-1", open_close="O", order="9003"),
     trade("R08", "20240419;162000", "RRR 240419P38", "1", "0", "0", notes="Ep", open_close="C"),
     # an unrelated call on another day: its own group
     trade("R09", "20240501;100000", "RRR 240621C45", "1", "1", "-1", open_close="O"),

@@ -341,3 +341,23 @@ def test_import_health_page(page, served):
         page.wait_for_selector("#bf-raw .bf-row")
         assert 'type="SO"' in page.inner_text("#bf-raw .bf-row")
         assert "U1234567/cash/2009" in page.inner_text("#bf-unmapped")
+
+
+def test_portfolio_options_collapse_under_their_underlying(page, served):
+    """Every option row sits in its underlying's group; ticking the group's box hides exactly its option rows
+    (CSS only), and unticking shows them again."""
+    page.goto(f"{served.base}/BeanflexPortfolio/")
+    page.wait_for_selector("#bf-pnl-table")
+    groups = page.locator("#bf-pnl-table tbody.bf-group:has(tr.bf-option-row)")
+    if served.ledger == "fixture":  # the hand-written ledger has no option
+        assert groups.count() == 0
+        return
+    assert groups.count() >= 1
+    group = groups.first
+    options = group.locator("tr.bf-option-row")
+    assert options.first.is_visible()
+    group.locator("input.bf-collapse").check()
+    assert all(not options.nth(i).is_visible() for i in range(options.count()))
+    assert page.locator("#bf-pnl-table tbody tr:not(.bf-option-row)").first.is_visible()
+    group.locator("input.bf-collapse").uncheck()
+    assert options.first.is_visible()

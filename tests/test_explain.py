@@ -62,7 +62,8 @@ def trade_histories(draw):
         day, label = f"2024-01-{n:02d}", f"X{n:02d}"
         q = draw(st.integers(-50, 50).filter(bool))
         price = D(draw(st.integers(1, 500))) + D(draw(st.integers(0, 99))) / 100
-        commission = D(draw(st.integers(0, 300))) / 100
+        # a commission above the proceeds would give a short lot a negative cost, which Beancount rejects
+        commission = min(D(draw(st.integers(0, 300))) / 100, price - D("0.01"))
         legs, left = [], q
         while left and lots and lots[0][0] * left < 0:
             take = -left if abs(left) <= abs(lots[0][0]) else lots[0][0]  # units taken, signed like the lot

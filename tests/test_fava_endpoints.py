@@ -56,8 +56,10 @@ def base(client):
 def library(main_file):
     """(book, options_map, entries) as the CLI builds them: Beancount's loader, then book.load_book."""
     entries, errors, options_map = loader.load_file(str(main_file))
-    # the one error is the reconcile plugin's: IBKR says 97.50 for the SAP sale, its own rows say 600 - 1 - 501 = 98
-    assert [type(e).__name__ for e in errors] == ["ReconcileError"]
+    # both errors are the reconcile plugin's: IBKR says 97.50 for the SAP sale, its own rows say 600 - 1 - 501 = 98;
+    # and the spin-off flagged '!' (APSPIN at a stand-in 0 USD) is listed until a hand fix settles it
+    assert [type(e).__name__ for e in errors] == ["ReconcileError", "ReconcileError"]
+    assert "Flagged '!' entry 'U1234567/ca/3001'" in errors[1].message
     return load_book(entries, options_map), options_map, entries
 
 
@@ -79,7 +81,8 @@ def test_every_page_renders_and_is_in_the_sidebar(client, base):
     titles = {ext["name"]: ext["report_title"] for ext in ledger_data["extensions"]}
     assert titles == {"BeanflexPortfolio": "Portfolio", "BeanflexLabels": "Labels",
                       "BeanflexReconcile": "Reconciliation", "BeanflexImportHealth": "Import health",
-                      "BeanflexStrategies": "Strategies"}
+                      "BeanflexUpload": "Upload statement", "BeanflexEdit": None,
+                      "BeanflexStrategies": "Strategies"}  # Edit: endpoints only
 
 
 def test_pnl_endpoint_is_the_library_report(client, base, main_file):
@@ -143,8 +146,9 @@ def test_labels_reconcile_positions_events_endpoints(client, base, main_file):
     # ours 599 - 501 = 98.0 vs IBKR's fifoPnlRealized 97.5 -> one diff of 0.5 EUR. IBKR's own closing row says
     # cost -501, i.e. 599 - 501 = 98 too, so its rows do not explain 97.5: no reason (unexplained)
     assert got["status"] == "diff"
+    # and the spin-off flagged '!' is a diff of its own whatever the numbers (APSPIN at a stand-in 0 USD)
     assert [(d["flex_id"], d["diff"], d["reason"]) for d in got["diffs"]] == [
-        ("U1234567/trade/1010", "0.50", None)]
+        ("U1234567/trade/1010", "0.50", None), ("U1234567/ca/3001", "0.00", "flagged_corporate_action")]
 
     want = reports.positions_report(book, Options())
     assert get_json(client, base + "BeanflexPortfolio/positions") == json.loads(json.dumps(want))

@@ -166,15 +166,20 @@ def test_check_lists_unmapped_and_flagged_rows_with_file_and_line_and_strict_exi
 
 
 def test_check_shows_the_public_samples_unmapped_and_flagged_rows(tmp_path):
-    """portfolio__testIBFlexStatementFile01.xml: import says 15 not mapped and 3 flagged; check lists them."""
+    """portfolio__testIBFlexStatementFile01.xml: import says 15 not mapped (its corporate actions are settled from
+    IBKR's rows); uabean__beancount.xml: 4 flagged (two actions on shares held before it, no cost basis). Check
+    lists them all with file, line and why."""
     from samples import sample
 
     CliRunner().invoke(cli, ["init", str(tmp_path)])
     main = str(tmp_path / "ledger" / "main.beancount")
     imported = CliRunner().invoke(cli, ["--ledger", main, "import",
                                         str(sample("portfolio__testIBFlexStatementFile01.xml"))])
-    assert "3 flagged '!', 15 not mapped" in imported.output, imported.output
+    assert "0 flagged '!', 15 not mapped" in imported.output, imported.output
+    imported = CliRunner().invoke(cli, ["--ledger", main, "import", str(sample("uabean__beancount.xml"))])
+    assert "4 flagged '!', 15 not mapped" in imported.output, imported.output  # counts the whole ledger's rows
     result = CliRunner().invoke(cli, ["--ledger", main, "check"])
-    assert "mapping: 15 row(s) not mapped, 3 flagged '!', 0 error(s)" in result.output, result.output
+    assert "mapping: 15 row(s) not mapped, 4 flagged '!', 0 error(s)" in result.output, result.output
     assert ".xml:21: FxTransactions: <FxTransaction> row not mapped:" in result.output
-    assert ".xml:38: CorporateActions: <CorporateAction> row written flagged '!':" in result.output
+    assert (".xml:25: CorporateActions: <CorporateAction> row written flagged '!': corporate action type TC needs "
+            "a check by hand: shares held before the first imported statement") in result.output

@@ -24,6 +24,11 @@ ALLOWED = {
     "fava_ext": {"contract", "reports"},
     "beanflex": {"contract", "importers", "reports"},
 }
+#: Single modules a layer may import beyond ALLOWED, each for one reason. The Upload page runs the CLI's own
+#: import (beanflex.upload over ingest.import_files: one function for both), and the pages' label and note edits
+#: write the workspace files as `beanflex note` does (beanflex.edits: the lock, atomic writes, the git commit), and
+#: the Import health page counts what `beanflex check` counts in the raw archive (beanflex.findings).
+EXCEPTIONS = {"fava_ext": {"beanflex.upload", "beanflex.edits", "beanflex.findings"}}
 
 
 def _layer_of_import(name: str) -> str | None:
@@ -53,6 +58,8 @@ def test_imports_run_down_the_layers(folder, path):
     wrong = []
     for lineno, name in _imports(path):
         layer = _layer_of_import(name)
+        if name in EXCEPTIONS.get(folder, ()):
+            continue
         if layer is not None and layer != folder and layer not in ALLOWED[folder]:
             wrong.append(f"{path.relative_to(ROOT)}:{lineno} imports {name}")
     assert not wrong, f"{folder}/ may import {sorted(ALLOWED[folder]) or 'nothing of beanflex'}: " + "; ".join(wrong)

@@ -5,21 +5,25 @@ diff, open positions (IBKR's OpenPositions) checked and matched, and performance
 has a reason; an unexplained one (reason None) fails the test as a bug to find, never a number to pin.
 
 Why each diff is explained (checked by hand against the XML):
-- kmi 598954750: IBKR's CLOSED_LOT rows give the lots a basis of 1686 + 1625.05 while their opening trades cost
-  1700 + 1650 (ibkr_rows_disagree; realized 306.05 vs 344.995717, 3350 - 3311.054283 = 38.945717). The evidence
-  the plugin checks: IBKR's figure is its own netCash 3656.05 + cost -3311.054283 = 344.995717, and the ledger's
-  closed basis 3350 differs from that cost by -(306.05 - 344.995717) = 38.945717.
+- kmi 598954750 now matches: the two lots were delivered by assigned puts that are not in the statement, and
+  IBKR's CLOSED_LOT rows give them a basis of 1686 + 1625.054283 where the BookTrades paid 1700 + 1650: the puts'
+  premiums, 14 + 24.945717, folded in by IBKR. The importer writes IBKR's Lot cost on the closing postings
+  (`ibkr_lot_cost`) and the IBKR-match view folds it into the delivered lots (engine/premium.py): realized
+  3656.05 - 3311.054283 = 344.995717, IBKR's figure.
 - eTax 31409561172: a short call expires; the opening row says cost -767.1073096, the expiry row 767.11731
   (0.0100004 apart: ibkr_rows_disagree; IBKR 0 + 767.11731 = its figure; ours -767.1073096 basis vs IBKR's
   -767.11731: 0.0100004 = -(767.1073096 - 767.11731)).
 - eTax 31727819196, 31851775572 (MSTR sales with no CLOSED_LOT rows, IBKR's basis a lot from before 2025) now
   match: the importer opens what was held before the statement (OpenPositions minus the trades) at the cost
   IBKR's sale implies, and sells it first, as IBKR's FIFO does.
-- eTax 35691010785 / 35691010795 and pp02 ORCL put: IBKR reports 0 on the assigned option and folds the
-  premium into the stock leg (flex-schema §2): +8504.59454 on the option, -8504.594537 on the stock.
+- eTax 35691010785 / 35691010795 and pp02 ORCL put now match: IBKR reports 0 on the assigned option and folds
+  the premium into the stock leg (flex-schema §2), and so does the IBKR-match view (engine/premium.py): the MSTR
+  calls' closed basis -8504.59454 moves onto the stock sale, -73013.504716 + 8504.59454 = -64508.910176.
 - vtandchill VT: the hand-edited rows disagree with IBKR's OpenPositions (e.g. 10 @ 142.035 with cost 14180);
   the ledger follows the rows' net cash (ibkr_rows_disagree; the evidence: two open lots' rows say cost 14180
   but netCash -1418, so IBKR's own rows contradict themselves).
+- pp01 UUU.TEN2 merged for cash: 34320 - 31962 (the tendered UUU's basis) = 2358, IBKR's figure; uabean LVGO's
+  cash and stock merger: 10.622048 cash + 126.00 carried into TDOC - 126.00 closed = 10.622048, IBKR's figure.
 - flexquery-client-lib: a summary-only statement (12 instruments); the ledger has no trades or positions
   behind IBKR's unrealized figures, e.g. FUV -3497.5, nor behind its two "Total (All Assets)" rows
   (missing_history). Realized is 0 on both sides.
@@ -47,22 +51,19 @@ EXPECTED = {
     "bankroll__ibkr_activity.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "bankroll__ibkr_trades.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "ib-flex-reader__StatementOfFunds.xml": (0, 0, set(), 0, 0, set(), 0, set()),
-    "ib-flex-reader__kmi.xml": (1, 0, {("U12345678/trade/598954750", "ibkr_rows_disagree")}, 0, 0, set(), 0, set()),
+    "ib-flex-reader__kmi.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "ib-flex__activity_complex_corporate_actions.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "ibflex__crypto_transfer.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "opensteuerauszug__eTax_report_anonymised_2025.xml": (
-        185, 182, {("U9999999/trade/31409561172", "ibkr_rows_disagree"),
-                   ("U9999999/trade/35691010785", "assignment_premium_in_stock_leg"),
-                   ("U9999999/trade/35691010795", "assignment_premium_in_stock_leg")},
+        185, 184, {("U9999999/trade/31409561172", "ibkr_rows_disagree")},
         2, 2, set(), 0, set()),
     "opensteuerauszug__minimal_short_options_repro_2025.xml": (0, 0, set(), 3, 3, set(), 0, set()),
     "opensteuerauszug__options_future_2025.xml": (0, 0, set(), 11, 11, set(), 0, set()),
     "opensteuerauszug__vtandchill_2025.xml": (
         0, 0, set(), 1, 0, {("VT", "cost_basis", "ibkr_rows_disagree"), ("VT", "unrealized", "ibkr_rows_disagree")},
         0, set()),
-    "portfolio__testIBFlexStatementFile01.xml": (0, 0, set(), 0, 0, set(), 0, set()),
-    "portfolio__testIBFlexStatementFile02.xml": (
-        1, 0, {("U1234567/trade/h24453787f8d0-1", "assignment_premium_in_stock_leg")}, 0, 0, set(), 0, set()),
+    "portfolio__testIBFlexStatementFile01.xml": (1, 1, set(), 0, 0, set(), 0, set()),
+    "portfolio__testIBFlexStatementFile02.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile09.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile12.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile14.xml": (0, 0, set(), 0, 0, set(), 0, set()),
@@ -72,7 +73,7 @@ EXPECTED = {
     "portfolio__testIBFlexStatementFile26.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile28.xml": (0, 0, set(), 0, 0, set(), 0, set()),
     "portfolio__testIBFlexStatementFile29.xml": (0, 0, set(), 0, 0, set(), 0, set()),
-    "uabean__beancount.xml": (3, 3, set(), 0, 0, set(), 0, set()),
+    "uabean__beancount.xml": (4, 4, set(), 0, 0, set(), 0, set()),
     # the three samples that cannot be copied (present when ../shared is beside the repo)
     "alens-importers__forex-mix.xml": (1, 1, set(), 0, 0, set(), 0, set()),
     "beancount_reds_importers__dividend+tax.xml": (0, 0, set(), 1, 1, set(), 0, set()),
@@ -80,6 +81,33 @@ EXPECTED = {
         0, 0, set(), 0, 0, set(), 28, {(symbol, "summary.total_unrealized_pnl", "missing_history") for symbol in (
             "AAPL", "DM", "FUV", "HUM", "IBM", "INTC", "MSFT", "NET", "NVDA", "WBC", "WBCPK", "WBK", "TOTAL")}),
 }
+
+
+# sample -> {(symbol, reason)} of the instruments with a `!` entry: each is a `flagged` diff with its reason
+FLAGGED = {
+    # the synthetic types beanflex does not book from rows, and a tender of shares held with no cost basis
+    "ib-flex__activity_complex_corporate_actions.xml": {
+        ("ABC", "ca_basis_unknown"), ("DEF", "ca_type_unsupported"), ("DEF-678901235", "ca_type_unsupported"),
+        ("GHI-5.5-011525", "ca_type_unsupported"), ("JKL-4.0-061530", "ca_type_unsupported"),
+        ("MNO", "ca_type_unsupported"), ("XYZ", "ca_type_unsupported")},
+    # stand-in costs: a transfer out of a lot the ledger never held, opening lots without IBKR's cost basis
+    "ibflex__crypto_transfer.xml": {("BTC.USD-PAXOS", "flagged_entry")},
+    "opensteuerauszug__options_future_2025.xml": {("NLCP", "flagged_entry"), ("RIO", "flagged_entry")},
+    "beancount_reds_importers__dividend+tax.xml": {("OPI", "flagged_entry")},
+    # MRO -> COP and TRNE -> DM move shares held before the statement; the rows give no cost basis
+    "uabean__beancount.xml": {("COP", "ca_basis_unknown"), ("DM", "ca_basis_unknown"), ("MRO", "ca_basis_unknown"),
+                              ("TRNE.OLD", "ca_basis_unknown")},
+}
+
+
+@pytest.mark.parametrize("path", public_samples(), ids=lambda p: p.name)
+def test_every_flagged_instrument_is_a_diff_with_its_reason(path, tmp_path):
+    from beanflex.engine.reconcile import REASONS
+
+    found = reconcile_sample(path, tmp_path)
+    assert all(d.reason in REASONS for d in found.flagged)
+    assert all(d in found.diffs for d in found.flagged)
+    assert {(d.symbol, d.reason) for d in found.flagged} == FLAGGED.get(path.name, set())
 
 
 def reconcile_sample(path, tmp_path):

@@ -136,8 +136,11 @@ def test_reason_flagged_corporate_action():
             + trade("2024-07-01", "T2", "SELL 20 AAPL @ 60", "265598", [("-10", "AAPL", "100.1", "2024-01-02", "T1"),
                                                                      ("-10", "AAPL", "0", "2024-06-10", "CA1")],
                     "1199", "-1", fifo="200", line=9))
-    [d] = diffs_of(text)
+    [d, flagged] = diffs_of(text)
     assert (d.flex_id, d.ours, d.ibkr, d.reason) == ("U1/trade/T2", D("198.0"), D("200"), "flagged_corporate_action")
+    # the flagged entry itself is listed too, with the basis it wrote (10 x 0) and the same reason
+    assert (flagged.flex_id, flagged.field, flagged.ours, flagged.reason) == \
+        ("U1/trade/CA1", "flagged", D("0"), "flagged_corporate_action")
 
 
 def test_reason_missing_history_for_a_lot_from_before_the_first_statement():
@@ -275,3 +278,18 @@ def test_performance_summary_rows_are_compared_in_base():
     [d] = reconcile.reconcile_book(book).diffs
     assert (d.field, d.diff, d.raw, d.reason) == ("summary.total_realized_pnl", D("7.0"), ("raw/U1/2024/s.xml:30",),
                                                   None)
+
+
+def test_reason_assignment_premium_in_the_closed_lots_basis():
+    """DESIGN §8's put: sold 1 XYZ 50 P @ 2.00 (commission 1.05), assigned: 100 XYZ delivered at 50 (the stock
+    leg, event assignment, lot 5,000). Selling them @ 52 (commission 1): ours 5,199 - 5,000 = 199.00; IBKR folded
+    the premium 198.95 into the lot, so its closing row says cost -4,801.05 and realized 5,199 - 4,801.05 =
+    397.95. The 198.95 between the two bases is the premium: named, not 'ibkr_rows_disagree'."""
+    text = (header() + commodity("XYZ", "7001")
+            + trade("2024-03-15", "A1", "BUY 100 XYZ @ 50 (assigned)", "7001",
+                    [("100", "XYZ", "50", "2024-03-15", "A1")], "-5000", event="assignment")
+            + trade("2024-04-02", "S1", "SELL 100 XYZ @ 52", "7001", [("-100", "XYZ", "50", "2024-03-15", "A1")],
+                    "5199", "-1", fifo="397.95", extra="  ibkr_cost: -4801.05"))
+    [d] = diffs_of(text)
+    assert (d.flex_id, d.ours, d.ibkr, d.reason) == ("U1/trade/S1", D("199"), D("397.95"),
+                                                    "assignment_premium_in_stock_leg")

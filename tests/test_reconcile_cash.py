@@ -210,7 +210,7 @@ def test_report_reconcile_lists_cash_with_its_kinds(tmp_path):
     main = tmp_path / "main.beancount"
     main.write_text(text)
     run = CliRunner().invoke(cli, ["--ledger", str(main), "report", "reconcile", "--format", "json"])
-    report = json.loads(run.output)
+    report = json.loads(run.stdout)  # stderr says the ledger's errors (the cash diff)
     usd = next(c for c in report["cash"] if c["currency"] == "USD")
     assert (usd["ours"], usd["ibkr"], usd["diff"], usd["status"], usd["reason"]) == (
         "947.25", "954.25", "-7.00", "diff", "statement_rows_incomplete")

@@ -78,7 +78,7 @@ def test_identical_twin_fills_stay_two(tmp_path):
 
 def test_hand_fix_with_same_flex_id_survives_rebuild(tmp_path):
     main = new_ledger(tmp_path)
-    beanflex(main, "import", str(TRADES / "merger_flagged.xml"))
+    beanflex(main, "import", str(TRADES / "merger_cash_and_stock.xml"))
     generated = (main.parent / "generated" / "U1" / "2024.beancount").read_text()
     assert 'flex_id: "U1/ca/C1"' in generated
     (main.parent / "manual.beancount").write_text(

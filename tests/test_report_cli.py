@@ -13,13 +13,14 @@ from click.testing import CliRunner
 from beanflex.cli import cli
 from test_pnl_examples import DESIGN_AAPL, EUR_STOCK
 
-PNL_KEYS = {"as_of", "base_currency", "mode", "method", "instruments", "totals", "accounts"}
+PNL_KEYS = {"as_of", "base_currency", "mode", "method", "premium", "instruments", "totals", "accounts"}
 ROW_KEYS = {"account", "conid", "symbol", "currency", "quantity", "average_cost", "cost_basis", "mark", "mark_date",
             "market_value", "realized", "unrealized", "commissions", "dividends", "withholding", "fees", "total",
             "base", "labels", "flags",
             "mark_source"}  # DESIGN §4: reports say which mark source they used
 BASE_KEYS = {"currency", "cost_basis", "realized", "unrealized", "fx", "total"}
-RECONCILE_KEYS = {"tolerance", "status", "by_instrument", "by_day", "diffs", "positions", "summaries", "cash"}
+RECONCILE_KEYS = {"tolerance", "status", "by_instrument", "by_day", "diffs", "positions", "summaries", "cash",
+                  "flagged"}
 DIFF_KEYS = {"date", "account", "conid", "symbol", "flex_id", "field", "ours", "ibkr", "diff", "raw", "reason"}
 EXPLAIN_KEYS = {"symbol", "conid", "field", "value", "currency", "events"}
 EVENT_KEYS = {"date", "flex_id", "description", "amount", "raw"}

@@ -100,7 +100,7 @@ def test_roll_chain_continues_one_group_and_shows_which_roll_followed_which(ledg
     rolls = [(c["rule"], c["closed"], c["opened"]) for c in chain["chain"] if c["opened"] and c["closed"]]
     assert rolls == [("roll in the same order", ["U7/trade/R02"], ["U7/trade/R03"]),
                      ("roll within the trading day", ["U7/trade/R04"], ["U7/trade/R05"]),
-                     ("roll in the same order", ["U7/trade/R06"], ["U7/trade/R07"])]
+                     ("roll in the same order", ["U7/trade/R06"], ["U7/trade/R07"])]  # one ibOrderID, 1 s apart
     # legs: 99 - 51 = 48; 139 - 61 = 78; 109 - 21 = 88; 89 - 0 = 89 -> 303.00
     # premium 100 + 140 + 110 + 90 = 440 received, 50 + 60 + 20 = 130 paid, 7 commissions: 440 - 130 - 7 = 303
     assert (chain["realized"], chain["premium_received"], chain["premium_paid"], chain["commissions"]) == (
@@ -256,3 +256,19 @@ def test_a_roll_opened_before_the_close_the_same_day_continues_the_group(tmp_pat
     assert group["realized"] == "187.00"
     assert ("roll within the trading day", ["U7/trade/T03"], ["U7/trade/T02"]) in [
         (c["rule"], c["closed"], c["opened"]) for c in group["chain"]]
+
+
+@pytest.mark.parametrize("args, premium", [((), "folded"), (("--mode", "economic"), "separate"),
+                                           (("--mode", "economic", "--premium", "folded"), "folded")])
+def test_the_premium_choice_moves_premium_inside_the_wheel_not_its_total(ledgers, args, premium):
+    # IBKR folds the assigned put's 198.95 into the stock's cost and the assigned call's 118.95 into the stock's
+    # proceeds: the options realize that much less and the stock that much more; the wheel is 708.35 either way
+    rep = report(ledgers["wheel"], *args)
+    wheel = rep["strategies"][0]
+    assert (rep["premium"], wheel["total"], wheel["realized"]) == (premium, "708.35", "665.85")
+    explained = json.loads(run(ledgers["wheel"], "explain", wheel["ref"], "realized", *args, "--format",
+                               "json").stdout)
+    folds = [Decimal(e["amount"]) for e in explained["events"] if "folded" in e["description"]]
+    # folded: -198.95 and +198.95 (put -> stock), -118.95 and +118.95 (call -> stock); separate: none
+    assert sorted(folds) == ([Decimal("-198.95"), Decimal("-118.95"), Decimal("118.95"), Decimal("198.95")]
+                             if premium == "folded" else [])

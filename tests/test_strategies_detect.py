@@ -94,3 +94,18 @@ def test_option_terms_from_occ_symbol_or_description():
     assert parse_option("4SFV5 C1265", "WY 17JUL26 20 C") == {"root": "WY", "expiry": datetime.date(2026, 7, 17),
                                                                "right": "C", "strike": D("20")}
     assert parse_option("AAPL", "APPLE INC") == {}
+
+
+def test_groups_of_accounts_with_other_bases_add_up_like_report_pnl(tmp_path):
+    """tests/fixtures/multi_base: U21 (CHF base) holds NESN, unrealized 100 CHF; U22 (USD base) holds AAPL,
+    unrealized 200 USD; USD -> CHF 0.9. Each group is in its account's base; the totals convert like report pnl's:
+    100 + 200 x 0.9 = 280 CHF, and with --currency USD 100 / 0.9 + 200 = 311.11… USD."""
+    from test_multi_base import ledger, report as cli_report
+
+    main = ledger(tmp_path, "chf_account.xml", "usd_account.xml")
+    for args in ((), ("--currency", "USD")):
+        rep = cli_report(main, "strategies", *args)
+        assert {g["underlying"]: g["base"]["currency"] for g in rep["strategies"]} == {"NESN": "CHF", "AAPL": "USD"}
+        pnl = cli_report(main, "pnl", *args)
+        assert rep["totals"]["base"]["total"] == rep["portfolio"]["base"]["total"] == pnl["totals"]["base"]["total"]
+    assert rep["totals"]["base"]["currency"] == "USD" and rep["totals"]["base"]["by_currency"]["CHF"]["total"] == "100.00"

@@ -142,13 +142,26 @@ def test_split_keeps_label_date_and_cost(tmp_path):
     assert amount(txn(entries, "U1/trade/T2"), "Income:IBKR:U1:PnL") == Decimal(-198)
 
 
-def test_merger_is_flagged_balanced_and_replaceable(tmp_path):
-    result, files = generate("merger_flagged.xml")
+def test_cash_and_stock_merger_is_settled_by_ibkr_rows(tmp_path):
+    """10 OLD (200) -> 5 NEW + 15 USD, IBKR realized 0: NEW carries 200 + 0 - 15 = 185 (37 a share) under T1's
+    label and date, the cash is 15, realized 15 + 185 - 200 = 0."""
+    result, files = generate("merger_cash_and_stock.xml")
     entries, errors, _ = load(files, tmp_path)
     merger = txn(entries, "U1/ca/C1")
-    assert merger.flag == "!"
+    assert merger.flag == "*" and result.total().flagged == 0
+    new = [p for p in merger.postings if p.units.currency == "NEW"]
+    assert [(p.units.number, p.cost.number, p.cost.label) for p in new] == [(5, 37, "U1/trade/T1")]
+    assert amount(merger, "Assets:IBKR:U1:Cash") == 15 and amount(merger, "Income:IBKR:U1:PnL") == 0
+
+
+def test_merger_of_shares_held_before_the_statement_is_flagged_balanced_and_replaceable(tmp_path):
+    """No trade and no costBasis for the 10 OLD: the basis NEW carries is not in IBKR's rows."""
+    result, files = generate("merger_before_statement.xml")
+    entries, errors, _ = load(files, tmp_path)
+    merger = txn(entries, "U1/ca/C1")
+    assert merger.flag == "!" and merger.meta["flag_reason"] == "ca_basis_unknown"
     assert result.total().flagged == 2 and result.drift.count("flagged_row") == 2
-    result, files = generate("merger_flagged.xml", manual=frozenset({"U1/ca/C1"}))
+    result, files = generate("merger_before_statement.xml", manual=frozenset({"U1/ca/C1"}))
     assert "U1/ca/C1" not in as_text(files) and result.overridden == ["U1/ca/C1"]
     assert result.total().flagged == 0  # the hand fix replaced the flagged entry
 

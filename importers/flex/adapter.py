@@ -23,6 +23,9 @@ from .errors import FlexParseError
 EMPTY_MARKERS = frozenset({"", "-", "--", "N/A"})
 #: IBKR's marker for "several values" in summary rows; treated as no single value.
 MULTI = "MULTI"
+#: Numbers a statement can hold: |x| < 1E16 (a quadrillion in any currency, 16 digits) and, unless 0, |x| >= 1E-20
+#: (FX rates and per-unit costs have ~10 decimals). `NaN`, `Infinity` or `1e400` would break every sum later.
+MAX_MAGNITUDE, MIN_MAGNITUDE = 15, -20
 _NO_VALUE = EMPTY_MARKERS | {MULTI}  # text() is called ~800k times for a 10k-trade statement: one lookup
 
 _DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%d-%b-%y")
@@ -65,11 +68,17 @@ class FlexRecord:
         if value is None:
             return None
         try:
-            return Decimal(value.replace(",", ""))
+            number = Decimal(value.replace(",", ""))
         except InvalidOperation:
             raise FlexParseError(f"{value!r} is not a number", file=self.source, section=self.section,
                                  line=self.line, attribute=name,
                                  hint="check the Flex Query's number format") from None
+        if not number.is_finite() or (number and not MIN_MAGNITUDE <= number.adjusted() <= MAX_MAGNITUDE):
+            raise FlexParseError(f"{value!r} is not a number IBKR writes (NaN, infinite, or beyond "
+                                 f"1E{MAX_MAGNITUDE + 1} or below 1E{MIN_MAGNITUDE})", file=self.source,
+                                 section=self.section, line=self.line, attribute=name,
+                                 hint="the statement is damaged or was edited; fetch it again from IBKR")
+        return number
 
     def date(self, name: str) -> datetime.date | None:
         """The date part of a date or date-time attribute, in IBKR's meaning (no time-zone shift)."""
@@ -208,6 +217,7 @@ class FlexDocument:
     type: str
     statements: list[FlexStatement]
     source: str
+    format: str = "xml"  # "csv" for a Flex Query delivered as CSV (csv_reader); the archive keeps the extension
 
     @property
     def accounts(self) -> list[str]:
@@ -220,7 +230,7 @@ def _safe_parser() -> etree.XMLParser:
 
 
 def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
-    """Parse Flex XML bytes; raise FlexParseError with file and line for anything that is not a Flex statement.
+    """Parse Flex XML (or Flex CSV) bytes; raise FlexParseError with file and line for anything that is not a Flex statement.
 
     Args:
       data: the payload exactly as IBKR served it (the archived bytes).
@@ -229,6 +239,10 @@ def parse(data: bytes, source: str = "<bytes>") -> FlexDocument:
     if not data.strip():
         raise FlexParseError("the file is empty", file=source,
                              hint="fetch the statement again; IBKR sometimes serves an empty body")
+    from . import csv_reader  # the same records from a Flex Query delivered as CSV
+
+    if csv_reader.looks_like_csv(data[:4096]):
+        return csv_reader.parse(data, source)
     if (sniff_root(data[:4096]) or "").lower() == "html":
         raise FlexParseError("this is an HTML page (a login or error page?), not a Flex statement", file=source,
                              hint="download the statement as XML from Client Portal, or use 'beanflex fetch'")

@@ -1,7 +1,8 @@
 """The raw archive: every Flex payload kept byte-exact, once, before anything is mapped (DESIGN §2).
 
 Layout: `ledger/raw/<account>/<yyyy>/<fromDate>_<toDate>_<queryId>_<sha256[:12]>.xml`, e.g.
-`raw/U1234567/2024/20240101_20241231_987654_3f2a9c0b1d4e.xml`. The decisions behind the name:
+`raw/U1234567/2024/20240101_20241231_987654_3f2a9c0b1d4e.xml`; a Flex Query delivered as CSV keeps its bytes and
+its extension, `….csv`, and is named the same way. The decisions behind the name:
 
 - `<account>` is the statement's accountId made path-safe (as for `generated/<account>/`). A payload covering
   several accounts is stored once, under the first of them in sorted order, and `raw/index.tsv` lists every
@@ -45,6 +46,8 @@ from beanflex.contract.accounts import account_component
 INDEX_NAME = "index.tsv"
 _INDEX_HEADER = "# sha256\trelpath\taccounts\tfromDate\ttoDate\tqueryId\n"
 _SAFE = re.compile(r"[^A-Za-z0-9-]+")
+#: The payload formats the archive keeps, by file extension (a Flex Query delivered as XML or as CSV).
+EXTENSIONS = ("xml", "csv")
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def list_archive(ledger_dir: Path) -> list[ArchivedFile]:
     indexed = {a.relpath: a for a in _read_index(ledger_dir) if a.path.is_file()}
     raw = ledger_dir / "raw"
     if raw.is_dir():
-        for path in raw.rglob("*.xml"):
+        for path in (p for ext in EXTENSIONS for p in raw.rglob(f"*.{ext}")):
             relpath = path.relative_to(ledger_dir).as_posix()
             if relpath not in indexed:
                 indexed[relpath] = _describe_file(ledger_dir, path)
@@ -119,7 +122,7 @@ def archived_for(ledger_dir: Path, account: str) -> list[ArchivedFile]:
 def planned(document: FlexDocument, sha256: str, ledger_dir: Path, query_id: str | None = None) -> ArchivedFile:
     """Where `store` will put a payload (DESIGN §2 naming), without writing it: for mapping before archiving."""
     meta = _describe(document, query_id)
-    relpath = _relpath(meta, sha256)
+    relpath = _relpath(meta, sha256, document.format)
     return ArchivedFile(Path(ledger_dir) / relpath, relpath, sha256, meta["accounts"], meta["from"], meta["to"],
                         meta["query"], True)
 
@@ -132,10 +135,11 @@ def _describe(document: FlexDocument, query_id: str | None) -> dict:
             "query": safe_query_id(query_id if query_id else document.query_name)}
 
 
-def _relpath(meta: dict, sha: str) -> str:
+def _relpath(meta: dict, sha: str, extension: str = "xml") -> str:
     account = account_component(meta["accounts"][0]) if meta["accounts"][0] else "UNKNOWN"
     year = meta["to"].strftime("%Y") if meta["to"] else "nodate"
-    return f"raw/{account}/{year}/{archive_names.file_name(meta['from'], meta['to'], meta['query'], sha)}"
+    name = archive_names.file_name(meta["from"], meta["to"], meta["query"], sha, suffix=f".{extension}")
+    return f"raw/{account}/{year}/{name}"
 
 
 def _describe_file(ledger_dir: Path, path: Path) -> ArchivedFile:
@@ -159,7 +163,7 @@ def _find_sha(ledger_dir: Path, sha: str) -> ArchivedFile | None:
             return archived
     raw = ledger_dir / "raw"
     if raw.is_dir():  # not indexed (the index was lost, or a crash came between file and index)
-        for path in raw.rglob(f"*_{sha[:12]}.xml"):
+        for path in (p for ext in EXTENSIONS for p in raw.rglob(f"*_{sha[:12]}.{ext}")):
             if hashlib.sha256(path.read_bytes()).hexdigest() == sha:
                 found = _describe_file(ledger_dir, path)
                 _write_index(ledger_dir, [*_read_index(ledger_dir), found])

@@ -213,9 +213,10 @@ def _number(record: FlexRecord, name: str) -> Decimal | None:
     if text is None:
         return None
     try:
-        return Decimal(text.replace(",", ""))
+        Decimal(text.replace(",", ""))
     except ArithmeticError:
-        return None
+        return None  # a text attribute among the figures
+    return record.decimal(name)  # a number, so a NaN or 1e400 stops here, named, like in any other section
 
 
 def _cash_report_rows(statement: FlexStatement) -> list[FlexRecord]:

@@ -2,7 +2,8 @@
 
 The protocol has two steps. `SendRequest?t=TOKEN&q=QUERY&v=3` answers with a `<FlexStatementResponse>` envelope
 holding `Status` Success, a `ReferenceCode` and the `Url` of the second step; `GetStatement` at that Url with
-`q=REFERENCE&t=TOKEN&v=3` answers with the statement (`<FlexQueryResponse>`) or another envelope. Envelopes with
+`q=REFERENCE&t=TOKEN&v=3` answers with the statement (`<FlexQueryResponse>`, or CSV when the Flex Query is set to
+deliver CSV: the query decides the format, and both are archived as served) or another envelope. Envelopes with
 `Status` Warn/Fail carry `ErrorCode` and `ErrorMessage`. IBKR's "try again shortly" codes are retried with capped
 exponential backoff (defaults 5, 10, 20, 40, 60, 60 … s) under one bounded total wait (600 s); every other code
 fails at once with what to do. A body that is neither an envelope nor a statement fails at once, naming the HTTP
@@ -10,6 +11,8 @@ status and content type: retrying an HTML error page would never end.
 
 The token travels in the URL, so it is redacted from every message we make, and httpx's own exceptions (whose text
 holds the URL) are never chained or shown. The CLI also keeps httpx's INFO request log off.
+The token goes only to the configured service's own domain (destination.py): the reply's Url and every redirect are
+checked first, and redirects are followed by hand, never to another domain.
 """
 
 from __future__ import annotations
@@ -22,16 +25,20 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from lxml import etree
 
+from . import destination
 from .adapter import parse as parse_statement, sniff_root
+from .csv_reader import looks_like_csv
 from .errors import FlexParseError, FlexServiceError
 
 DEFAULT_URL = "https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService/SendRequest"
 API_VERSION = "3"
+#: Redirects followed per request, each checked like the reply's Url (destination.py).
+MAX_REDIRECTS = 5
 
 #: "Try again shortly": generation not finished, data not ready, server busy, too many requests (1018).
 RETRY_CODES = {
@@ -208,13 +215,14 @@ def fetch_statement(settings: FlexSettings, *, sleep: Callable[[float], None] = 
     bounded wait runs out. The token appears in no message.
     """
     waits = _Waits(settings, sleep, progress)
-    headers = {"User-Agent": settings.user_agent, "Accept": "application/xml, text/xml"}
-    with httpx.Client(timeout=settings.timeout, headers=headers, follow_redirects=True) as client:
+    headers = {"User-Agent": settings.user_agent, "Accept": "application/xml, text/xml, text/csv"}
+    with httpx.Client(timeout=settings.timeout, headers=headers, follow_redirects=False) as client:
         send = _exchange(client, settings, waits, "SendRequest", settings.url,
                          {"t": settings.token, "q": settings.query_id, "v": API_VERSION})
         if send.kind == "statement":
             return send.body  # a service that answers at once with the statement: keep it as is
         waits.step()
+        destination.check(settings.url, send.url, "GetStatement", _where(send.url))
         got = _exchange(client, settings, waits, "GetStatement", send.url,
                         {"q": send.reference, "t": settings.token, "v": API_VERSION})
         if got.kind != "statement":
@@ -228,7 +236,7 @@ def _exchange(client: httpx.Client, settings: FlexSettings, waits: _Waits, step:
     """One step, with retries on transport trouble and on IBKR's "try again" codes."""
     while True:
         try:
-            response = client.get(url, params=params)
+            response = _get(client, settings, step, url, params)
         except _RETRY_TRANSPORT as exc:
             waits.wait(step, f"{type(exc).__name__}: {redact(str(exc), settings.token) or 'no detail'}")
             continue
@@ -240,6 +248,25 @@ def _exchange(client: httpx.Client, settings: FlexSettings, waits: _Waits, step:
         if reply.kind != "retry":
             return reply
         waits.wait(step, f"IBKR {reply.code}: {reply.message}", code=reply.code)
+
+
+def _get(client: httpx.Client, settings: FlexSettings, step: str, url: str, params: dict[str, str]) -> httpx.Response:
+    """GET, following a redirect only to where the token may go (destination.py), at most MAX_REDIRECTS times.
+
+    The redirect's Location is requested as given (its own query, not ours), like a browser would.
+    """
+    response = client.get(url, params=params)
+    for _ in range(MAX_REDIRECTS):
+        location = response.headers.get("location")
+        if not response.is_redirect or not location:
+            return response
+        target = urljoin(str(response.request.url), location)
+        destination.check(settings.url, target, f"{step} redirect", _where(redact(target, settings.token)))
+        response = client.get(target)
+    if response.is_redirect:
+        raise FlexServiceError(f"{step} at {_where(url)}: more than {MAX_REDIRECTS} redirects",
+                               hint="check IBKR_FLEX_URL; IBKR may be having trouble, run the fetch again later")
+    return response
 
 
 def _where(url: str) -> str:
@@ -261,7 +288,8 @@ def _read_reply(response: httpx.Response, step: str, settings: FlexSettings) -> 
     if not body.strip():
         raise FlexServiceError(_describe(response, step, "an empty body"), hint=hint)
     root = sniff_root(body[:4096])
-    if root == "FlexQueryResponse":
+    if root == "FlexQueryResponse" or (not body.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<")
+                                       and looks_like_csv(body[:4096])):  # a query delivered as CSV
         try:
             parse_statement(body, source=f"{step} reply")
         except FlexParseError as exc:

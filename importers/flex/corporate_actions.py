@@ -1,4 +1,5 @@
-"""Corporate actions: splits applied automatically, everything else written flagged `!` and balanced.
+"""Corporate actions: splits applied automatically, what IBKR's rows settle booked by ca_settle.py, the rest
+written flagged `!` and balanced.
 
 A split keeps each lot's open date, label and total cost; only units and cost per unit change. The ratio comes
 from the description ("SPLIT 4 FOR 1" -> 4, "SPLIT 1 FOR 25" -> 1/25), else from the row quantities: holding
@@ -6,9 +7,11 @@ from the description ("SPLIT 4 FOR 1" -> 4, "SPLIT 1 FOR 25" -> 1/25), else from
 {500 USD} becomes 4.152 AAPL at {125 USD}: 519 USD before and after. When IBKR books the split as two conids
 (`GCM.OLD` -12000 -> `GCM` +480, pp01) the lots move to the new commodity under their old labels.
 
-Every other type (mergers TC, ISIN changes IC, tenders, spin-offs, rights, rows without a `type`) is one flagged
-transaction per action (legs grouped by `actionID`): removed shares close the ledger's lots (FIFO), added shares
-open a lot labelled `<acct>/ca/<transactionID>` that carries the removed cost, cash goes to Cash, and
+Mergers, ISIN changes, tenders, spin-offs, rights and delistings are settled from IBKR's rows (ca_settle.py).
+What the rows cannot settle (another type, shares held before the first statement without a cost basis, …) is
+one flagged transaction per action (legs grouped by `actionID`), with meta `flag_reason` and `flag_detail`
+saying why: removed shares close the ledger's lots (FIFO), added shares open a lot labelled
+`<acct>/ca/<transactionID>` that carries the removed cost, cash goes to Cash, and
 `Equity:IBKR:<acct>:CorporateActions` balances it. The ledger loads; a person fixes it by copying the entry
 into manual.beancount with the same flex_id (DESIGN §2). Each such row is a "flagged_row" drift item.
 """
@@ -22,10 +25,13 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from . import option_actions
 from .adapter import FlexRecord
 from .context import MapContext
 from .lots import ZERO, Lot, per_unit, plain
-from .trades import Booker, posting
+from . import ca_settle
+from .booker import Booker
+from .trades import posting
 
 SECTION = "CorporateActions"
 SPLIT_TYPES = frozenset({"FS", "RS"})
@@ -86,14 +92,22 @@ def is_split(rows: list[FlexRecord]) -> bool:
 
 
 def book(item: ActionItem, instruments, booker: Booker) -> list:
+    """An option contract the action adjusts (option_actions.py), a split the ledger can apply, else the action
+    as IBKR's rows settle it (ca_settle.py), else flagged `!` with the reason the rows cannot settle it."""
+    adjusted = option_actions.book(item, instruments, booker)  # an option contract adjusted by the action
+    if adjusted is not None:
+        return adjusted
     if is_split(item.rows):
         entry = _split(item, instruments, booker)
         if entry is not None:
             return [entry]
-    return _flagged(item, instruments, booker)
+    settled = ca_settle.settle(item, instruments, booker)
+    if isinstance(settled, ca_settle.Unsettled):
+        return _flagged(item, instruments, booker, settled)
+    return settled
 
 
-def _meta(item: ActionItem, event: str) -> dict:
+def action_meta(item: ActionItem, event: str) -> dict:
     first = item.record
     return item.ctx.meta(event, item.flex_id, *item.rows, conid=first.text("conid"), ca_type=first.text("type"),
                          action_id=first.text("actionID"), description=first.text("description"),
@@ -135,15 +149,16 @@ def _split(item: ActionItem, instruments, booker: Booker) -> data.Transaction | 
         tracker.open(new_inst.name, new_lot)
     if residual:  # cost ÷ ratio did not divide evenly: keep the transaction exactly balanced
         postings.append(posting(ctx.accounts.corporate_actions, -residual, tracker.lots(new_inst.name)[0].currency))
-    meta = _meta(item, "split")
+    meta = action_meta(item, "split")
     meta["ratio"] = plain(ratio)
     narration = f"Split {plain(ratio)} for 1: {old_inst.name}" + (f" -> {new_inst.name}" if new_inst is not old_inst
                                                                  else "")
     return data.Transaction(meta, item.when.date(), "*", None, narration, data.EMPTY_SET, data.EMPTY_SET, postings)
 
 
-def _flagged(item: ActionItem, instruments, booker: Booker) -> list:
-    """The action as IBKR wrote it, booked so the ledger stays valid, flagged for a person to check."""
+def _flagged(item: ActionItem, instruments, booker: Booker, why: ca_settle.Unsettled) -> list:
+    """The action as IBKR wrote it, booked so the ledger stays valid, flagged for a person to check; meta
+    `flag_reason` (a ca_settle.REASONS code) and `flag_detail` say why IBKR's rows cannot settle it."""
     ctx = item.ctx
     tracker = booker.account_lots(ctx)
     acc = ctx.accounts
@@ -152,7 +167,7 @@ def _flagged(item: ActionItem, instruments, booker: Booker) -> list:
     new_legs = []
     for record in item.rows:
         ctx.drift.add("flagged_row", SECTION, record.tag,
-                      f"corporate action type {record.text('type') or '(none)'} needs a check by hand",
+                      f"corporate action type {record.text('type') or '(none)'} needs a check by hand: {why.text}",
                       ctx.raw_path, record.line)
         inst = instruments.get(record)
         quantity = record.decimal("quantity") or ZERO
@@ -195,5 +210,7 @@ def _flagged(item: ActionItem, instruments, booker: Booker) -> list:
             postings.append(posting(acc.corporate_actions, -weight, currency))
     narration = f"CHECK: {item.record.text('type') or 'corporate action'}: " \
                 f"{(item.record.text('description') or '')[:120]}"
-    return opening_entries + [data.Transaction(_meta(item, "corporate_action"), item.when.date(), "!", None,
-                                               narration, data.EMPTY_SET, data.EMPTY_SET, postings)]
+    meta = action_meta(item, "corporate_action")
+    meta.update(flag_reason=why.code, flag_detail=why.text)
+    return opening_entries + [data.Transaction(meta, item.when.date(), "!", None, narration, data.EMPTY_SET,
+                                               data.EMPTY_SET, postings)]

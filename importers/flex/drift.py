@@ -31,6 +31,7 @@ class DriftItem:
             "unknown_value": f"unknown value {self.name} on <{self.tag}>",
             "unmapped_row": f"<{self.tag}> row not mapped: {self.name}",
             "flagged_row": f"<{self.tag}> row written flagged '!': {self.name}",
+            "value_mismatch": f"<{self.tag}> row disagrees with itself: {self.name}",
         }.get(self.kind, f"{self.kind} {self.name}")
         return f"{self.file}:{self.first_line}: {self.section}: {what} ({self.count} row{'s' * (self.count != 1)})"
 

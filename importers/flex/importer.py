@@ -20,7 +20,7 @@ from pathlib import Path
 import beangulp
 from beancount.core import data
 
-from . import adapter, archive
+from . import adapter, archive, csv_reader
 from .context import ImportConfig
 from .mapper import build_ledger
 from .names import Accounts
@@ -30,7 +30,7 @@ DUPLICATE = "__duplicate__"  # beangulp's marker in entry metadata
 
 
 class FlexImporter(beangulp.Importer):
-    """IBKR Flex Query XML (Activity statements) -> Beancount directives."""
+    """IBKR Flex Query XML or CSV (Activity statements) -> Beancount directives."""
 
     def __init__(self, config: ImportConfig | None = None):
         self.config = config or ImportConfig()
@@ -40,10 +40,14 @@ class FlexImporter(beangulp.Importer):
         return "beanflex.flex"
 
     def identify(self, filepath: str) -> bool:
-        if not str(filepath).lower().endswith(".xml"):
+        suffix = str(filepath).lower().rsplit(".", 1)[-1]
+        if suffix not in ("xml", "csv"):
             return False
         with open(filepath, "rb") as handle:
-            return adapter.sniff_root(handle.read(4096)) == "FlexQueryResponse"
+            head = handle.read(4096)
+        if suffix == "csv":  # a Flex CSV names IBKR's control records or its account column up front
+            return csv_reader.looks_like_csv(head) and (b'"BOF"' in head[:200] or b"ClientAccountID" in head)
+        return adapter.sniff_root(head) == "FlexQueryResponse"
 
     def _document(self, filepath: str) -> adapter.FlexDocument:
         return adapter.parse(Path(filepath).read_bytes(), source=Path(filepath).name)

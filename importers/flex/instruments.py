@@ -8,7 +8,11 @@ matter which statement mentions an instrument first in file order.
 Metadata is merged over every row that names the instrument (Trades, OpenPositions, SecuritiesInfo,
 CashTransactions, CorporateActions, OptionEAE): the first non-empty value wins, so later statements only fill
 gaps. Options get `underlying_conid`, `underlying_symbol`, `expiry`, `put_call` and `strike`; trimmed exports
-without `putCall` carry the right in `subCategory` (`C`/`P`).
+without `putCall` carry the right in `subCategory` (`C`/`P`). IBKR's fields win; the OCC symbol
+(`ORCL  170915P00050000`) fills what they leave out and cross-checks the rest: a row whose fields disagree with its
+own symbol is a `value_mismatch` drift item naming the row and field. An adjusted contract (OCC root `XYZ1`, or a
+delivery that is not `multiplier` units per contract, e.g. 150 shares for 1 contract of multiplier 100) is
+marked `adjusted: TRUE`, with `deliverable_units` read from IBKR's delivered rows (option_deliveries.py).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from decimal import Decimal
 from beancount.core import data
 
 from .adapter import FlexRecord, FlexStatement
-from .names import CommodityNamer
+from .names import CommodityNamer, OccSymbol, parse_occ
 
 #: Sections whose rows name instruments, in the order their metadata is trusted (reference data first).
 SECTIONS = ("SecuritiesInfo", "Trades", "OpenPositions", "OptionEAE", "CorporateActions", "CashTransactions",
@@ -71,6 +75,18 @@ class Instrument:
     asset_category: str | None
     attrs: dict[str, str] = field(default_factory=dict)  # merged raw attributes, first non-empty wins
     name: str = ""  # the commodity, set by Instruments.assign_names
+    deliverable_units: Decimal | None = None  # underlying units per contract, when a delivery shows another number
+
+    @property
+    def occ(self) -> OccSymbol | None:
+        if (self.asset_category or "") not in OPTION_CATEGORIES:
+            return None
+        return parse_occ(self.attrs.get("symbol") or self.symbol)
+
+    @property
+    def adjusted(self) -> bool:
+        occ = self.occ
+        return bool(occ and occ.adjusted) or self.deliverable_units is not None
 
     @property
     def multiplier(self) -> Decimal:
@@ -89,18 +105,45 @@ class Instrument:
         meta["asset_category"] = self.asset_category
         meta["multiplier"] = self.multiplier
         if (self.asset_category or "") in OPTION_CATEGORIES:
+            occ = self.occ
             meta["underlying_conid"] = attrs.get("underlyingConid")
-            meta["underlying_symbol"] = attrs.get("underlyingSymbol")
+            meta["underlying_symbol"] = attrs.get("underlyingSymbol") or (occ.root if occ else None)
             expiry = attrs.get("expiry")
-            meta["expiry"] = _parse_date(expiry)
+            meta["expiry"] = _parse_date(expiry) or (occ.expiry if occ else None)
             put_call = attrs.get("putCall") or (attrs.get("subCategory") if attrs.get("subCategory") in ("C", "P")
                                                 else None)
-            meta["put_call"] = put_call
+            meta["put_call"] = put_call or (occ.right if occ else None)
             strike = attrs.get("strike")
-            meta["strike"] = Decimal(strike) if strike else None
+            meta["strike"] = Decimal(strike) if strike else (occ.strike if occ else None)
+            if self.adjusted:
+                meta["adjusted"] = True
+                meta["deliverable_units"] = self.deliverable_units
         if self.symbol and self.symbol != self.name:
             meta["symbol"] = self.symbol
         return {key: value for key, value in meta.items() if value is not None}
+
+
+def check_occ(record: FlexRecord, section: str, drift, raw_path: str) -> list[str]:
+    """IBKR's expiry, putCall and strike against the row's own OCC symbol; each disagreement is a drift item.
+
+    `MSTR  251017C00290000` with strike="295" -> ["strike 295 != OCC 290"]. Returns the disagreements.
+    """
+    occ = parse_occ(record.text("symbol"))
+    if occ is None:
+        return []
+    found = []
+    expiry = _parse_date(record.text("expiry"))
+    if expiry is not None and expiry != occ.expiry:
+        found.append(f"expiry {expiry} != OCC {occ.expiry}")
+    if record.text("putCall") and record.text("putCall") != occ.right:
+        found.append(f"putCall {record.text('putCall')} != OCC {occ.right}")
+    strike = record.decimal("strike")
+    if strike is not None and strike != occ.strike:
+        found.append(f"strike {strike} != OCC {occ.strike}")
+    for what in found:
+        drift.add("value_mismatch", section, record.tag, f"{what} in {record.text('symbol')!r} (IBKR's field is used)",
+                  raw_path, record.line)
+    return found
 
 
 def _parse_date(text: str | None) -> datetime.date | None:
@@ -115,8 +158,9 @@ class Instruments:
         self.namer = namer
         self.by_key: dict[str, Instrument] = {}
 
-    def collect(self, statement: FlexStatement) -> None:
-        """Merge the instruments of one statement (call for every statement before `assign_names`)."""
+    def collect(self, statement: FlexStatement, drift=None, raw_path: str = "") -> None:
+        """Merge the instruments of one statement (call for every statement before `assign_names`); option rows
+        whose fields disagree with their OCC symbol go to `drift` (a DriftReport) as `value_mismatch`."""
         fallback = statement.from_date or statement.to_date or datetime.date(1970, 1, 1)
         for section in SECTIONS:
             for record in statement.rows(section):
@@ -133,6 +177,8 @@ class Instruments:
                     found.first_date = day
                     found.symbol = record.text("symbol") or found.symbol
                 found.asset_category = found.asset_category or record.text("assetCategory")
+                if drift is not None and (record.text("assetCategory") or "") in OPTION_CATEGORIES:
+                    check_occ(record, section, drift, raw_path)
                 known = found.attrs
                 for name, value in record.attrs.items():
                     if name in known:  # checked first: after an instrument's first row almost every name is

@@ -65,6 +65,12 @@ class Closed:
     lot: Lot
     units: Decimal  # signed like the lot (positive when a long lot is sold)
     cost_part: Decimal
+    ibkr_cost: Decimal | None = None  # IBKR's CLOSED_LOT cost for this part, when it differs from cost_part
+
+    def note_ibkr_cost(self, cost: Decimal | None) -> None:
+        """Keep IBKR's Lot-row cost when it is not the ledger's (kmi: 1686 against 1700), signed like the lot."""
+        if cost is not None and abs(cost) != abs(self.cost_part):
+            self.ibkr_cost = abs(cost) * (1 if self.units > 0 else -1)
 
 
 class OpenLots:
@@ -157,6 +163,19 @@ class History:
         self._pre: dict[tuple[int, str | None], Decimal | None] = {}
         self._used: dict[tuple[int, str | None], Decimal] = {}
         self._totals: dict[int, tuple[dict, dict]] = {}
+        #: label -> (units, total cost) of lots opened before the archive (window_lots.full_quantities).
+        self.full_lots: dict[str, tuple[Decimal, Decimal]] = {}
+
+    def full_lot(self, label: str | None, units: Decimal, cost: Decimal) -> tuple[Decimal, Decimal]:
+        """The whole pre-archive lot a first closing piece opens: (units, cost) at IBKR's full quantity.
+
+        E.g. a piece of 40 (cost 400.20) of a lot IBKR shows as 40 + 60 sold + 25 still open -> (125, 1250.625).
+        A lot unknown here, or one that would not cover the piece, opens as just the piece.
+        """
+        full = self.full_lots.get(label) if label else None
+        if full is None or full[0] * units <= 0 or abs(full[0]) < abs(units):
+            return units, cost
+        return full
 
     def pre_window(self, ctx, record) -> Decimal | None:
         """Units held before the statement; None when the statement has no OpenPositions to tell."""
@@ -199,6 +218,10 @@ class History:
         for row in ctx.statement.rows("Transfers", "Transfer"):
             key = instrument_key(row)
             traded[key] = traded.get(key, ZERO) + position_units(row)
+        for row in ctx.statement.rows("CorporateActions", "CorporateAction"):  # a split or merger moves shares too
+            if (row.text("levelOfDetail") or "DETAIL").upper() == "DETAIL":
+                key = instrument_key(row)
+                traded[key] = traded.get(key, ZERO) + (row.decimal("quantity") or ZERO)
         self._totals[id(ctx)] = (ends, traded)
         return ends, traded
 
@@ -282,6 +305,13 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             units = missing if abs(missing) < abs(position) else position
             basis, cost_source, guessed = _opening_basis(record, position)
             total = plain(basis * units / position)
+            cost_per_unit = per_unit(total, units)
+            rest = _rest_of_basis(tracker, commodity, basis, units, position) if not (lot_rows or guessed) else None
+            if rest is not None:  # IBKR's basis for the position minus the lots the ledger holds: IBKR's own figure
+                total, cost_per_unit = rest, per_unit(rest, units)
+            elif units != position:  # a share of the row: units x IBKR's per-unit basis, so the entry balances
+                cost_per_unit = per_unit(basis, position)  # to the last digit (2 x 247.94074…)
+                total = plain(units * cost_per_unit)
             open_id = f"{ctx.account_id}/opening/{record.text('conid') or commodity}/" \
                       f"{label_id or ctx.statement.to_date.strftime('%Y%m%d')}"
             opened_on = record.date("openDateTime") or before
@@ -289,7 +319,7 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             if currency is None:
                 currency, guessed = "USD", True
                 cost_source = f"{cost_source or 'costBasisMoney'}; no currency on the row, USD assumed"
-            lot = Lot(label or open_id, min(opened_on, before), units, total, currency, per_unit(total, units))
+            lot = Lot(label or open_id, min(opened_on, before), units, total, currency, cost_per_unit)
             meta = ctx.meta("opening", open_id, record, conid=record.text("conid"), cost_source=cost_source)
             if guessed:
                 ctx.drift.add("flagged_row", "OpenPositions", record.tag,
@@ -301,6 +331,23 @@ def position_openings(ctx, instruments, tracker: OpenLots) -> list[data.Transact
             tracker.open(commodity, lot)
             missing -= units
     return entries
+
+
+def _rest_of_basis(tracker: OpenLots, commodity: str, basis: Decimal, units: Decimal,
+                   position: Decimal) -> Decimal | None:
+    """The cost of the units held before the statement, when IBKR's SUMMARY row gives only the whole position's.
+
+    E.g. IBKR holds 209 at costBasisMoney 51,819.615 and the ledger holds 207 bought in the statement at 51,323.73:
+    the 2 held before cost 495.885 (IBKR's figure), not 2/209 of the total. None when the ledger's lots are on
+    both sides or the rest has the wrong sign (then the share of the total stands in).
+    """
+    if units == position:
+        return None
+    lots = tracker.lots(commodity)
+    if any(lot.units * position < 0 for lot in lots):
+        return None
+    rest = plain(basis - sum((lot.total_cost for lot in lots), ZERO))
+    return rest if rest * units > 0 else None
 
 
 def _opening_basis(record, position: Decimal) -> tuple[Decimal, str | None, bool]:
@@ -320,3 +367,10 @@ def _opening_basis(record, position: Decimal) -> tuple[Decimal, str | None, bool
     if mark is not None:
         return position * mark * multiplier, "markPrice: no costBasisMoney or costBasisPrice in the statement", True
     return ZERO, "none: no costBasisMoney, costBasisPrice or markPrice in the statement; 0 written", True
+
+
+def closing_posting(account: str, commodity: str, closed: Closed) -> data.Posting:
+    """A closing posting naming its lot; with `ibkr_lot_cost` when IBKR's CLOSED_LOT row gives that part another
+    cost than the ledger holds (kmi: assigned 100 @ 17, IBKR's Lot cost 1686: the put's premium, folded by IBKR)."""
+    meta = {"ibkr_lot_cost": closed.ibkr_cost} if closed.ibkr_cost is not None else None
+    return data.Posting(account, Amount(plain(-closed.units), commodity), closed.lot.cost(), None, None, meta)

@@ -26,8 +26,11 @@ from .context import ImportConfig, MapContext
 from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
-from . import cash, checks, corporate_actions, option_eae, prices, transfers
+from . import cash, checks, combos, corporate_actions, option_eae, prices, transfers
+from . import cancels as cancels_mod
 from . import trades as trades_mod
+from .booker import Booker
+from . import window_lots
 from .lots import position_openings
 from .writer import dedup_key
 
@@ -104,7 +107,7 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
         drift = drifts.setdefault(path, DriftReport())
         for statement in document.statements:
             contexts.append(MapContext(statement, path, namer, drift, config))
-            instruments.collect(statement)
+            instruments.collect(statement, drift, path)
     instruments.assign_names()
 
     out = _Emitter(manual_flex_ids)
@@ -112,7 +115,7 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
     _book_events(contexts, instruments, out, accounted)
     _map_sections(contexts, out)
     result = BuildResult(overridden=sorted(out.overridden), base_currencies=_base_currencies(contexts))
-    result.files = _files(out, instruments, config)
+    result.files = _files(out, instruments, config, _account_bases(contexts))
     _count_rows(contexts, out, accounted, drifts, result)
     return result
 
@@ -128,6 +131,15 @@ def _base_currencies(contexts: list[MapContext]) -> list[str]:
         if base and base not in found:
             found.append(base)
     return found
+
+
+def _account_bases(contexts: list[MapContext]) -> dict[str, str]:
+    """Each IBKR account's own base currency, from its newest statement's AccountInformation."""
+    bases: dict[str, str] = {}
+    for ctx in sorted(contexts, key=lambda c: (c.statement.to_date or datetime.date.min, c.account_id)):
+        if ctx.statement.base_currency:
+            bases[ctx.account_id] = ctx.statement.base_currency
+    return bases
 
 
 def _archive_order(item: tuple[str, FlexDocument]):
@@ -174,7 +186,7 @@ class _Emitter:
 def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emitter,
                  accounted: set[tuple[str, int]]) -> None:
     """Trades, option events, corporate actions and position snapshots of all statements, in time order."""
-    booker = trades_mod.Booker()
+    booker = Booker()
     booker.history.first_statements = {id(ctx) for ctx in _first_statements(contexts).values()}
     events = []  # (when, priority, sequence, kind, payload)
     seen_ids: set[str] = set()
@@ -191,7 +203,9 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
                 continue
             seen_ids.add(row.flex_id)
             fresh.append(row)
-        events.extend((item.when, 1, seq, "eae", item) for item in option_eae.collect(ctx, fresh, seen_ids))
+        combos.mark_combos(ctx, fresh)
+        events.extend((item.when, 1, seq, "eae", item)
+                      for item in option_eae.collect(ctx, fresh, seen_ids, instruments))
         events.extend((_sort_time(row), 1, seq, "trade", row) for row in fresh)
         events.extend((item.when, 0, seq, "ca", item) for item in corporate_actions.collect(ctx, seen_ids))
         # Transfers come after the day's trades, as the generated file lists them (transfers.py).
@@ -205,9 +219,11 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
 
     trade_rows = [e[4] for e in events if e[3] == "trade"]
     cancelled: set[int] = set()
-    for original, cancel in trades_mod.pair_cancels(trade_rows):
+    for original, cancel in cancels_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
-        out.add(cancel.ctx.account_id, trades_mod.cancel_note(original, cancel))
+        out.add(cancel.ctx.account_id, cancels_mod.cancel_note(original, cancel))
+    booker.history.full_lots = window_lots.full_quantities([r for r in trade_rows if id(r) not in cancelled],
+                                                           contexts)
 
     events.sort(key=lambda e: (e[0], e[1], e[2], _line(e)))
     for when, _priority, _seq, kind, item in events:
@@ -245,7 +261,7 @@ def _line(event) -> int:
     return record.line if record is not None else 0
 
 
-def _book_trade(row: trades_mod.TradeRow, instruments: Instruments, booker: trades_mod.Booker) -> list:
+def _book_trade(row: trades_mod.TradeRow, instruments: Instruments, booker: Booker) -> list:
     if trades_mod.is_fx(row.record):
         return [trades_mod.map_fx(row)]
     inst = instruments.get(row.record)
@@ -279,11 +295,12 @@ def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
                 out.add(ctx.account_id, entry)
 
 
-def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dict[str, list]:
+def _files(out: _Emitter, instruments: Instruments, config: ImportConfig, bases: dict | None = None) -> dict[str, list]:
     """Directives per generated file: `generated/<ACCT>/<yyyy>.beancount` and `…/accounts.beancount`."""
     from .names import Accounts
 
     files: dict[str, list] = {}
+    bases = bases or {}
     first_use: dict[str, tuple[datetime.date, str]] = {}  # commodity -> (first date, account)
     for account in sorted(out.by_account):
         entries = out.by_account[account]
@@ -297,8 +314,13 @@ def _files(out: _Emitter, instruments: Instruments, config: ImportConfig) -> dic
                     first_use[currency] = (entry.date, account)
         start = min(entry.date for entry in entries)
         # A configured transfers account outside IBKR's tree is the user's to open (main.beancount).
-        opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None)
-                 for name in Accounts(account, config.transfers_account).all() if ":IBKR:" in name]
+        names = [name for name in Accounts(account, config.transfers_account).all() if ":IBKR:" in name]
+        # accounts only some ledgers use (a future's notional): opened when a posting needs them
+        names += sorted({p.account for e in entries for p in getattr(e, "postings", None) or []
+                         if p.account.startswith(f"Assets:IBKR:{account}:") and p.account not in names})
+        opens = [data.Open(data.new_metadata("<beanflex>", 0), start, name, None, None) for name in names]
+        if bases.get(account):  # the account's own base (AccountInformation): its base figures are in it
+            opens[0].meta["base_currency"] = bases[account]
         files[f"generated/{account}/accounts.beancount"] = opens
     for inst in instruments.by_key.values():
         if inst.name in first_use:

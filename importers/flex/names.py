@@ -6,7 +6,10 @@ IBKR used for the conid, so a later ticker change does not rename it and git dif
 
 from __future__ import annotations
 
+import datetime
 import re
+from decimal import Decimal
+from typing import NamedTuple
 
 from beanflex.contract.accounts import account_component
 
@@ -14,6 +17,36 @@ _COMMODITY_BAD = re.compile(r"[^A-Z0-9'._-]")
 #: An OCC option symbol: root padded to 6, yymmdd, C/P, strike × 1000 in 8 digits.
 _OCC = re.compile(r"^(?P<root>.{1,6}?)\s*(?P<ymd>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
 MAX_COMMODITY_LEN = 24
+
+
+class OccSymbol(NamedTuple):
+    """An OCC/OSI option symbol, parsed: `ORCL  170915P00050000` -> ORCL, 2017-09-15, P, 50."""
+
+    root: str
+    expiry: datetime.date
+    right: str  # "C" or "P"
+    strike: Decimal
+
+    @property
+    def adjusted(self) -> bool:
+        """A root with a numeric suffix (`XYZ1`) is how OCC names a contract adjusted by a split or merger."""
+        return bool(re.fullmatch(r"[A-Z.]+\d", self.root))
+
+
+def parse_occ(symbol: str | None) -> OccSymbol | None:
+    """The OCC fields of an option symbol, or None when it is not one (FOP symbols like `4SFV5 C1265`).
+
+    Strike is thousandths in 8 digits: `00017500` -> 17.5; the year is 20YY (OCC's symbology since 2010).
+    """
+    occ = _OCC.match((symbol or "").strip().upper())
+    if occ is None:
+        return None
+    ymd = occ["ymd"]
+    try:
+        expiry = datetime.date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+    except ValueError:
+        return None
+    return OccSymbol(occ["root"].strip(), expiry, occ["right"], Decimal(int(occ["strike"])) / 1000)
 
 
 class Accounts:

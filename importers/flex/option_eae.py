@@ -9,7 +9,10 @@ delivers are OptionEAE `Sell -100` and Trade `SELL -100 @ 17` (BookTrade). So:
   `flex_src`; nothing is booked twice;
 - when it has none (a query without Trades), the OptionEAE row itself is booked as the trade: the option closes at
   price 0 (an expiry at zero price is valid), the delivered shares or futures at `tradePrice`;
-- `Cash Settlement` rows with quantity 0 are folded into the same instrument's event of that day.
+- `Cash Settlement` rows with quantity 0 are folded into the same instrument's event of that day, which becomes a
+  `cash_settlement` (an index option, VIX: `Exercise -1` + `Cash Settlement 0`: the option closes, nothing is
+  delivered);
+- an assigned or exercised option and the trade it delivered are linked (option_deliveries.py).
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import dataclasses
 
 from .adapter import FlexRecord
 from .context import MapContext
-from .trades import Booker, TradeRow, trade_datetime
+from .option_deliveries import link_deliveries
+from .booker import Booker
+from .trades import TradeRow, trade_datetime
 
 SECTION = "OptionEAE"
-EVENTS = {"assignment": "assignment", "exercise": "exercise", "expiration": "expiry", "cash settlement": "exercise",
-          "buy": None, "sell": None}
-NOTES = {"assignment": "A", "exercise": "Ex", "expiration": "Ep"}
+EVENTS = {"assignment": "assignment", "exercise": "exercise", "expiration": "expiry",
+          "cash settlement": "cash_settlement", "buy": None, "sell": None}
+NOTES = {"assignment": "A", "exercise": "Ex", "expiration": "Ep", "cash settlement": "Ex"}
 
 
 def _key(record: FlexRecord):
@@ -31,7 +36,7 @@ def _key(record: FlexRecord):
             or record.date("dateTime"), record.decimal("quantity"))
 
 
-def collect(ctx: MapContext, rows: list[TradeRow], seen_ids: set[str]) -> list[TradeRow]:
+def collect(ctx: MapContext, rows: list[TradeRow], seen_ids: set[str], instruments=None) -> list[TradeRow]:
     """Merge OptionEAE rows into their BookTrade twins; return the rows that must be booked on their own."""
     own: list[TradeRow] = []
     eae_rows = list(ctx.statement.rows(SECTION))
@@ -48,6 +53,8 @@ def collect(ctx: MapContext, rows: list[TradeRow], seen_ids: set[str]) -> list[T
             target = last_for_conid.get((record.text("conid"), _key(record)[1]))
             if target is not None:
                 target.extra.append(record)
+                if event == "cash_settlement":
+                    target.event = event
             else:
                 ctx.drift.add("unmapped_row", SECTION, record.tag, f"{kind or 'event'} without quantity or event",
                               ctx.raw_path, record.line)
@@ -72,41 +79,12 @@ def collect(ctx: MapContext, rows: list[TradeRow], seen_ids: set[str]) -> list[T
         row = TradeRow(ctx, synthetic, flex_id, when, event=event)
         last_for_conid[(record.text("conid"), _key(record)[1])] = row
         own.append(row)
-    link_deliveries(ctx, rows + own)
+    link_deliveries(ctx, rows + own, instruments)
     return own
 
 
-def link_deliveries(ctx: MapContext, rows: list[TradeRow]) -> None:
-    """Link an assigned or exercised option to the underlying trade of the same day: `^eae-<acct>-<conid>-<date>`.
-
-    The option row names its underlying by `underlyingConid` (or `underlyingSymbol`); the delivery is that
-    instrument's BookTrade (or OptionEAE Buy/Sell) on the same date.
-    """
-    for option in rows:
-        event = option.event or next((name for code, name in (("A", "assignment"), ("Ex", "exercise"))
-                                      if code in _codes(option.record)), None)
-        if event not in ("assignment", "exercise"):
-            continue
-        root = (option.record.text("symbol") or "").split(" ")[0] or None  # OCC root: "SA    250919C…" -> SA
-        underlying = option.record.text("underlyingConid"), option.record.text("underlyingSymbol") or root
-        day = option.when.date()
-        deliveries = [row for row in rows if row is not option and row.when.date() == day
-                      and row.record.text("transactionType") in ("BookTrade", None)
-                      and ((underlying[0] and row.record.text("conid") == underlying[0])
-                           or (not underlying[0] and underlying[1] and row.record.text("symbol") == underlying[1]))]
-        if not deliveries:
-            continue
-        link = f"eae-{ctx.account_id}-{option.record.text('conid') or 'x'}-{day:%Y%m%d}"
-        for row in [option, *deliveries]:
-            row.links = frozenset(row.links | {link})
-
-
-def _codes(record: FlexRecord) -> list[str]:
-    return [code.strip() for code in (record.text("notes") or "").split(";")]
-
-
 def _as_trade(record: FlexRecord, kind: str) -> FlexRecord:
-    """The OptionEAE row in Trade terms, so trades.Booker books it like the BookTrade IBKR did not send."""
+    """The OptionEAE row in Trade terms, so booker.Booker books it like the BookTrade IBKR did not send."""
     attrs = dict(record.attrs)
     attrs.setdefault("dateTime", attrs.get("date", ""))
     attrs["ibCommission"] = attrs.get("commisionsAndTax", "")

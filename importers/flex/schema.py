@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from . import consistency
 from .adapter import EMPTY_MARKERS, FlexRecord, FlexStatement
+from .csv_titles import title_for
 from .drift import DriftReport
 from .errors import SchemaDriftError
 from .schema_known import KNOWN_ATTRIBUTES, KNOWN_SECTIONS, KNOWN_VALUES, STATEMENT_ATTRIBUTES
@@ -137,6 +139,7 @@ def check_statement(statement: FlexStatement, source: str, *,
             raise SchemaDriftError(f"the statement for {statement.account} has no {rule.section} but {rule.reason}",
                                    file=source, section=section, line=statement.line,
                                    hint=f"{rule.fix}, then fetch or export the statement again")
+    consistency.check_statement(statement, source)  # rows that contradict themselves or the calendar
     return report
 
 
@@ -197,5 +200,10 @@ def _missing_attribute(section: str, tag: str, item: Need, rows: list[FlexRecord
     else:
         hint = (f"the Flex Query does not include it: enable {query_section} → {item.label} in the Flex Query "
                 "(Performance & Reports → Flex Queries), then fetch or export the statement again")
+    if source.lower().endswith(".csv"):  # a CSV statement: name IBKR's column title, as the file shows it
+        titles = " or ".join(title_for(section, name) for name in item.names)
+        return SchemaDriftError(f"this {tag} row (and its header) has no column {titles}, which beanflex needs "
+                                f"to map it{more}{other}", file=source, section=section, line=first.line,
+                                attribute=f"{titles} ({wanted})", hint=hint)
     return SchemaDriftError(f"<{tag}> row has no {wanted}, which beanflex needs to map it{more}{other}",
                             file=source, section=section, line=first.line, attribute=wanted, hint=hint)

@@ -160,30 +160,14 @@ def render_index(paths: list[str], base_currencies: list[str] = ()) -> str:
     return HEADER + "\n" + "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_generated(ledger_dir: Path, files: dict[str, list], atomic_write=None,
+def write_generated(ledger_dir: Path, files: dict[str, list],
                     base_currencies: list[str] = ()) -> dict[str, list[str]]:
-    """Write every generated file whose bytes changed, remove stale ones, rewrite the index.
+    """Render every generated file and the index, and switch `generated/` to them as a whole (generation.py).
 
     Returns {"written": [...], "unchanged": [...], "removed": [...]} (paths relative to ledger/).
     """
-    if atomic_write is None:
-        from .fsutil import atomic_write
-    ledger_dir = Path(ledger_dir)
+    from .generation import switch
+
     texts = {path: render(entries) for path, entries in files.items()}
     texts[INDEX] = render_index([p for p in texts if p != INDEX], base_currencies)
-    report: dict[str, list[str]] = {"written": [], "unchanged": [], "removed": []}
-    for path in sorted(texts):
-        target = ledger_dir / path
-        payload = texts[path].encode("utf-8")
-        if target.exists() and target.read_bytes() == payload:
-            report["unchanged"].append(path)
-            continue
-        atomic_write(target, payload)
-        report["written"].append(path)
-    generated = ledger_dir / "generated"
-    for stale in sorted(generated.rglob("*.beancount")) if generated.is_dir() else []:
-        relative = stale.relative_to(ledger_dir).as_posix()
-        if relative not in texts:
-            stale.unlink()
-            report["removed"].append(relative)
-    return report
+    return switch(Path(ledger_dir), {path: text.encode("utf-8") for path, text in texts.items()})
