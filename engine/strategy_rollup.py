@@ -6,8 +6,9 @@ the sum of the contributions whose row is its member, so no contribution is in t
 `explain strategy:ID FIELD` lists exactly the contributions that add up to it. Premium received and paid are the
 gross proceeds of the option trades (they are inside realized and unrealized already, shown apart).
 
-Wheel of DESIGN §8 (ledger as today: the put's premium stays on the put): put realized 198.95, stock realized
-5,200 - 1 - 5,000 = 199.00, total 397.95; premium received 200.00, commissions 1.05 + 1.00 = 2.05.
+Wheel of DESIGN §8, economic with the premium separate: put realized 198.95, stock realized 5,200 - 1 - 5,000 =
+199.00, total 397.95; IBKR-match folds the 198.95 into the stock (put 0, stock 397.95), the group's 397.95 is the
+same. Premium received 200.00, commissions 1.05 + 1.00 = 2.05.
 """
 
 from __future__ import annotations
