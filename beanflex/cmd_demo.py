@@ -53,6 +53,9 @@ def demo(directory: Path, fmt: str) -> None:
 
     ws = build_demo(directory.absolute())
     emit("pnl", reports.pnl_report(load_book(ws), options()), fmt, None)
+    from .invocation import command, quoted_path
+
+    run = f"{command()} --ledger {quoted_path(ws.main_file)}"  # `.venv/bin/beanflex` when beanflex is not on PATH
     click.echo(f"\nDemo ledger: {ws.main_file}\n"
-               f"Browse it:   beanflex --ledger {ws.main_file} serve\n"
-               f"Reconcile:   beanflex --ledger {ws.main_file} report reconcile", err=True)
+               f"Browse it:   {run} serve\n"
+               f"Reconcile:   {run} report reconcile", err=True)

@@ -41,7 +41,7 @@ def import_(ws: Workspace, files: tuple[Path, ...]) -> None:
     from .ingest import import_files
 
     _require_ledger(ws)
-    _echo(ws, import_files(ws, list(files)))
+    _echo(ws, import_files(_with_progress(ws, "import"), list(files)))
 
 
 @click.command("rebuild")
@@ -51,4 +51,13 @@ def rebuild(ws: Workspace) -> None:
     from .ingest import rebuild as run_rebuild
 
     _require_ledger(ws)
-    _echo(ws, run_rebuild(ws))
+    _echo(ws, run_rebuild(_with_progress(ws, "rebuild")))
+
+
+def _with_progress(ws: Workspace, command: str) -> Workspace:
+    """The workspace with a status line on the terminal (none under cron, in a pipe or with -q)."""
+    import dataclasses
+
+    from .progress import for_terminal
+
+    return dataclasses.replace(ws, progress=for_terminal(command, ws.quiet))

@@ -18,6 +18,7 @@ from beanflex.importers.flex.fsutil import atomic_write
 FILES = (
     ("ledger/main.beancount", "main.beancount"),
     ("ledger/manual.beancount", "manual.beancount"),
+    ("ledger/query.beancount", "query.beancount"),
     ("ledger/generated/index.beancount", "index.beancount"),
     ("ledger/.gitignore", "ledger-gitignore"),
     ("labels.yaml", "labels.yaml"),
@@ -60,5 +61,10 @@ def init(ctx: click.Context, directory: Path, title: str) -> None:
     if not quiet:
         for path in written:
             click.echo(f"created {path}")
-        click.echo(f"next: cd {root} && beanflex fetch (with IBKR_FLEX_TOKEN, IBKR_FLEX_QUERY_ID set) or "
-                   "beanflex import STATEMENT.xml", err=True)
+        from .invocation import command
+
+        name = command()
+        if name != "beanflex":  # not on PATH: the hint names the program by a path that works from `root`
+            name = str(Path(name).absolute())
+        click.echo(f"next: cd {root} && {name} fetch (with IBKR_FLEX_TOKEN, IBKR_FLEX_QUERY_ID set) or "
+                   f"{name} import STATEMENT.xml", err=True)

@@ -32,7 +32,7 @@ EVENTS_HEADER = ("# Event notes\n\nOne section per event, `## <flex_id>` (the id
 
 
 @click.command("note")
-@click.argument("words", nargs=-1, required=True, metavar="[SYMBOL|CONID] TEXT")
+@click.argument("words", nargs=-1, required=True, metavar="SYMBOL|CONID TEXT | --event FLEX_ID TEXT")
 @click.option("--event", "flex_id", metavar="FLEX_ID", help="Note on one event (its flex_id) instead of an instrument.")
 @click.option("--conid", help="The instrument's conid, when the ledger doesn't know it yet (implies --force).")
 @click.option("--force", is_flag=True, help="Write even if the ledger has no such instrument or flex_id.")
@@ -41,7 +41,7 @@ def note(ws: Workspace, words: tuple[str, ...], flex_id: str | None, conid: str 
     """Add a timestamped note to notes/<SYMBOL>.md or, with --event, to notes/events.md (TEXT '-' reads stdin)."""
     expected = 1 if flex_id else 2
     if len(words) != expected:
-        raise click.UsageError("give TEXT with --event FLEX_ID" if flex_id else "give SYMBOL (or conid) and TEXT")
+        raise click.UsageError(_arguments_message(flex_id, words))
     text = (sys.stdin.read() if words[-1] == "-" else words[-1]).strip()
     if not text:
         raise click.UsageError("the note text is empty")
@@ -52,6 +52,17 @@ def note(ws: Workspace, words: tuple[str, ...], flex_id: str | None, conid: str 
         path = add_instrument_note(ws, words[0], text, now, force or bool(conid), conid)
     if not ws.quiet:
         click.echo(f"Noted in {path}")
+
+
+def _arguments_message(flex_id: str | None, words: tuple[str, ...]) -> str:
+    """What was given and what to give instead, e.g. for `--event U1/trade/7 AAPL "text"`: the event already names
+    its instrument, so only the text follows."""
+    given = " ".join(repr(w) for w in words)
+    if flex_id:
+        return (f"with --event {flex_id} give only the TEXT (the event already names its instrument), got "
+                f"{len(words)} argument(s): {given}; e.g. beanflex note --event {flex_id} \"Sold half.\"")
+    return (f"give SYMBOL (or conid) and TEXT, got {len(words)} argument(s): {given}; e.g. beanflex note AAPL "
+            "\"Bought on the dip.\" (or --event FLEX_ID TEXT for one event)")
 
 
 def stamp(now: datetime.datetime) -> str:

@@ -89,11 +89,39 @@ def check_usage(mode: str, start, end) -> None:
         raise click.UsageError(f"--from {start} is later than --to {end}: give a range that runs forward")
 
 
-def emit(kind: str, report: dict, fmt: str, output: str | None) -> None:
-    """Render and write: to `-o FILE` (xlsx needs one), else stdout."""
+def table_width(output: str | None = None) -> int:
+    """The width a table must fit: $COLUMNS when set, else the terminal's when stdout is one, else 100 (a pipe, a
+    file, cron mail)."""
+    import os
+    import shutil
+    import sys
+
+    if os.environ.get("COLUMNS", "").isdigit():
+        return max(40, int(os.environ["COLUMNS"]))
+    if output is None and sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((100, 24)).columns)
+    return 100
+
+
+def table_options(func):
+    """`--columns` and `--wide`: which columns `--format table` prints (default: the most useful that fit)."""
+    func = click.option("--wide", is_flag=True, help="Table: every column, however wide.")(func)
+    return click.option("--columns", "columns", metavar="A,B,…",
+                        help="Table: exactly these columns (e.g. symbol,realized,flex_id).")(func)
+
+
+def emit(kind: str, report: dict, fmt: str, output: str | None, columns: str | None = None, wide: bool = False,
+         all_rows: bool = False) -> None:
+    """Render and write: to `-o FILE` (xlsx needs one), else stdout. A table fits table_width() unless `wide`."""
     from beanflex.reports.formats import render
 
-    text = render(kind, report, fmt)
+    names = tuple(c.strip() for c in (columns or "").split(",") if c.strip())
+    options = {"width": None if wide else table_width(output), "columns": names, "wide": wide,
+               "all_rows": all_rows} if fmt == "table" else {}
+    try:
+        text = render(kind, report, fmt, **options)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--columns") from None
     if output:
         path = Path(output)
         if isinstance(text, bytes):
@@ -138,40 +166,43 @@ def report() -> None:
 
 @report.command("pnl")
 @common_options
+@table_options
 @pass_workspace
-def pnl(ws, mode, method, start, end, accounts, labels, fmt, output):
+def pnl(ws, mode, method, start, end, accounts, labels, fmt, output, columns, wide):
     """Realized and unrealized P&L per instrument, commissions, income, in trade and base currency."""
     from beanflex.reports import reports
 
     loaded = load_ledger(ws)
     emit("pnl", reports.pnl_report(loaded.book, _options(mode, method, start, end), accounts, labels,
-                                   loaded.tolerance, loaded.entries), fmt, output)
+                                   loaded.tolerance, loaded.entries), fmt, output, columns, wide)
 
 
 @report.command("positions")
 @common_options
 @click.option("--underlying", metavar="SYMBOL|CONID", help="Only this underlying and the options on it.")
+@table_options
 @pass_workspace
-def positions(ws, mode, method, start, end, accounts, labels, fmt, output, underlying):
+def positions(ws, mode, method, start, end, accounts, labels, fmt, output, underlying, columns, wide):
     """Open positions at --to (default: the ledger's last date) with their lots; options with strike and moneyness."""
     from beanflex.reports import reports
 
     emit("positions", reports.positions_report(load_book(ws), _options(mode, method, start, end), accounts, labels,
-                                               underlying), fmt, output)
+                                               underlying), fmt, output, columns, wide)
 
 
 @report.command("events")
 @common_options
 @click.option("--instrument", "--symbol", "instrument", metavar="SYMBOL|CONID",
               help="Only this instrument (--symbol is the same option).")
+@table_options
 @pass_workspace
-def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrument):
+def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrument, columns, wide):
     """Every event (trades, splits, income, fees) with its raw rows."""
     from beanflex.reports import reports
 
     report_ = reports.events_report(load_book(ws), _options(mode, method, start, end), accounts, labels, instrument,
                                     ws.ledger_dir)
-    emit("events", report_, fmt, output)
+    emit("events", report_, fmt, output, columns, wide)
 
 
 @report.command("reconcile")
@@ -180,8 +211,12 @@ def events(ws, mode, method, start, end, accounts, labels, fmt, output, instrume
               help="Allowed difference in the row's currency [default: the ledger's reconcile plugin tolerance, "
                    "else 0.01].")
 @click.option("--fail-on-diff", is_flag=True, help="Exit 3 when any diff is above the tolerance.")
+@click.option("--all", "all_rows", is_flag=True,
+              help="Table: every comparison (trades, positions, summaries, cash, by day), not only the diffs.")
+@table_options
 @pass_workspace
-def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, tolerance, fail_on_diff):
+def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, tolerance, fail_on_diff, all_rows, columns,
+              wide):
     """Ours vs IBKR: every closing trade, by instrument and day, open positions, performance summaries."""
     from beanflex.reports import reports
 
@@ -193,7 +228,7 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
     loaded = load_ledger(ws)
     tol = loaded.tolerance if tol is None else tol
     report_ = reports.reconcile_report(loaded.book, tol, accounts, start, end, labels)
-    emit("reconcile", report_, fmt, output)
+    emit("reconcile", report_, fmt, output, columns, wide, all_rows)
     if fail_on_diff and report_["status"] == "diff":
         raise DiffFound(f"{len(report_['diffs'])} reconciliation diff(s) above {tol}; see the 'diffs' list")
 
@@ -209,8 +244,9 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 @click.option("--account", "accounts", multiple=True, metavar="ACCT")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", metavar="FILE")
+@table_options
 @pass_workspace
-def explain(ws, key, field, mode, method, start, end, accounts, fmt, output):
+def explain(ws, key, field, mode, method, start, end, accounts, fmt, output, columns, wide):
     """Every event behind one number (FIELD, default total), each with its raw XML row; they add up to it."""
     from beanflex.reports import reports
     from beanflex.reports.ledger import PNL_FIELDS
@@ -227,4 +263,4 @@ def explain(ws, key, field, mode, method, start, end, accounts, fmt, output):
         report_ = reports.explain_report(load_book(ws), key, field, options, ws.ledger_dir, accounts)
     except LookupError as exc:
         raise click.ClickException(str(exc.args[0])) from None
-    emit("explain", report_, fmt, output)
+    emit("explain", report_, fmt, output, columns, wide)

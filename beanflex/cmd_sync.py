@@ -155,7 +155,10 @@ def _plural(count: int, noun: str, *, plural: str | None = None, prefix: str = "
 def sync(ws: Workspace, quiet: bool, strict: bool, wait_seconds: float | None) -> None:
     """Fetch the Flex statement, import it, check the ledger and commit ledger/ to git (what cron runs)."""
     quiet = quiet or ws.quiet
-    ws = dataclasses.replace(ws, quiet=quiet)  # the fetch prints retry progress on a terminal unless quiet
+    from .progress import for_terminal
+
+    # the fetch prints retry progress on a terminal unless quiet; the rebuild its phases (progress.py)
+    ws = dataclasses.replace(ws, quiet=quiet, progress=for_terminal("sync", quiet))
     result = run_sync(ws, wait_seconds=wait_seconds)
     if not quiet:
         for line in result.lines():

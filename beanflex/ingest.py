@@ -28,6 +28,7 @@ from beanflex.importers.flex.errors import FlexError
 from beanflex.importers.flex.fsutil import ledger_lock
 from beanflex.importers.flex.mapper import BuildResult, build_ledger
 
+from .progress import report as report_progress
 from .workspace import Workspace
 
 
@@ -41,15 +42,25 @@ class Summary:
     removed: list[str] = field(default_factory=list)
     build: BuildResult | None = None
     drift: DriftReport = field(default_factory=DriftReport)
+    statements: int = 0  # archived statements the ledger was built from (after this run)
+    new_rows: int = 0  # rows in the statements this run archived
 
     def lines(self) -> list[str]:
+        """E.g. "this run: 1 new statement, 912 rows" then the archive's totals, so a file that was already
+        archived reads "this run: nothing new (1 file already archived)" instead of its rows as if new."""
         out = [f"archived {path}" + ("" if new else " (already archived)") for path, new in self.archived]
+        fresh = sum(1 for _, new in self.archived if new)
+        known = len(self.archived) - fresh
+        if self.archived:
+            run = f"{fresh} new statement file(s), {self.new_rows:,} rows" if fresh else "nothing new"
+            out.append(f"this run: {run}" + (f" ({known} file(s) already archived)" if known else ""))
         out.append(f"generated: {len(self.written)} written, {len(self.unchanged)} unchanged, "
                    f"{len(self.removed)} removed")
         if self.build is not None:
             total = self.build.total()
-            out.append(f"rows: {total.read} read, {total.mapped} mapped ({total.duplicates} already imported), "
-                       f"{total.flagged} flagged '!', {total.unmapped} not mapped (see 'beanflex check')")
+            out.append(f"archive: {self.statements} statement file(s), {total.read:,} rows read, {total.mapped:,} "
+                       f"mapped ({total.duplicates:,} repeated in overlapping statements), {total.flagged} flagged "
+                       f"'!', {total.unmapped} not mapped (see 'beanflex check')")
             if self.build.overridden:
                 out.append(f"hand-edited entries kept instead of generated ones: {len(self.build.overridden)}")
         return out
@@ -67,7 +78,8 @@ def hand_edited_files(ws: Workspace) -> list[Path]:
 
 def _hand_edited(ws: Workspace) -> list[tuple[Path, list]]:
     generated = ws.generated_dir.resolve()
-    todo = [ws.main_file, ws.manual_file]
+    # query.beancount (main.beancount + the pnl_meta plugin for bean-query, written by init) is the user's too
+    todo = [ws.main_file, ws.manual_file, ws.ledger_dir / "query.beancount"]
     done: set[Path] = set()
     found: list[tuple[Path, list]] = []
     while todo:
@@ -136,7 +148,7 @@ def _archive_order(item: archive.ArchivedFile) -> tuple:
 
 
 def load_archive(ledger_dir: Path, drift: DriftReport, parsed: Parsed | None = None,
-                 pending: list[Pending] | tuple = ()) -> list[tuple[str, adapter.FlexDocument]]:
+                 pending: list[Pending] | tuple = (), progress=None) -> list[tuple[str, adapter.FlexDocument]]:
     """Every archived payload (plus `pending` ones, at their future place), parsed and schema-checked.
 
     Raises before anything is written. `parsed` holds payloads `import_files` has just parsed and checked: a file
@@ -149,7 +161,9 @@ def load_archive(ledger_dir: Path, drift: DriftReport, parsed: Parsed | None = N
         items = sorted([*items, *(p.item for p in pending)], key=_archive_order)
     planned = {p.item.relpath for p in pending}
     documents = []
-    for item in items:
+    rows = 0
+    for number, item in enumerate(items, start=1):
+        report_progress(progress, "reading statements", number - 1, len(items), rows, item.relpath)
         payload = None if item.relpath in planned else item.path.read_bytes()
         sha = item.sha256 if payload is None else hashlib.sha256(payload).hexdigest()
         known = parsed.pop(sha, None) if parsed else None  # pop: free it early
@@ -157,12 +171,19 @@ def load_archive(ledger_dir: Path, drift: DriftReport, parsed: Parsed | None = N
             document = _relabelled(known[0], item.relpath)
             drift.extend(_relabelled_drift(known[1], item.relpath))
             documents.append((item.relpath, document))
+            rows += _rows(document)
             continue
         document = adapter.parse(payload, source=item.relpath)
         for statement in document.statements:
             _schema_check(statement, item.relpath, drift)
         documents.append((item.relpath, document))
+        rows += _rows(document)
+    report_progress(progress, "reading statements", len(items), len(items), rows)
     return documents
+
+
+def _rows(document: adapter.FlexDocument) -> int:
+    return sum(len(statement.records) for statement in document.statements)
 
 
 def build_from_archive(ws: Workspace, config: ImportConfig | None = None,
@@ -230,11 +251,16 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
     `pending` payloads are mapped together with the archive and stored only once the whole ledger was built.
     """
     record = runlog.RunRecord(command=command, status="error")
+    progress = ws.progress
     try:
         with paused_gc():
-            documents = load_archive(ws.ledger_dir, summary.drift, parsed, pending)
+            documents = load_archive(ws.ledger_dir, summary.drift, parsed, pending, progress)
+            summary.statements = len(documents)
+            summary.new_rows = sum(_rows(p.document) for p in pending)
+            report_progress(progress, "mapping rows to directives", rows=sum(_rows(d) for _, d in documents))
             result = build_ledger(documents, config, manual_flex_ids(ws))
             del documents
+            report_progress(progress, "writing ledger/generated")
             for p in pending:
                 stored = archive.store(p.payload, ws.ledger_dir, None, source=p.source, document=p.document)
                 if stored.relpath != p.item.relpath:  # flex_src would cite the wrong file: never write that
@@ -247,6 +273,9 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
         record.message = str(exc)[:1000]
         runlog.record_run(ws.ledger_dir, record)
         raise exc from None
+    finally:
+        if progress is not None:
+            progress.finish()
     summary.build = result
     summary.drift.extend(result.drift)
     summary.written, summary.unchanged, summary.removed = report["written"], report["unchanged"], report["removed"]
@@ -282,7 +311,7 @@ def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None =
         parsed: Parsed = {}
         try:
             with paused_gc():
-                payloads = _read_payloads(paths, parsed)
+                payloads = _read_payloads(paths, parsed, ws.progress)
         except Exception as exc:
             runlog.record_run(ws.ledger_dir, runlog.RunRecord(command="import", status="error",
                                                               message=str(exc)[:1000]))
@@ -292,10 +321,11 @@ def import_files(ws: Workspace, paths: list[Path], config: ImportConfig | None =
         return rebuild_locked(ws, config or import_config(ws), summary, "import", parsed, pending)
 
 
-def _read_payloads(paths: list[Path], parsed: Parsed) -> list[tuple[Path, bytes, adapter.FlexDocument]]:
+def _read_payloads(paths: list[Path], parsed: Parsed, progress=None) -> list[tuple[Path, bytes, adapter.FlexDocument]]:
     """Parse and schema-check every file before archiving any (a non-statement stops the import here)."""
     payloads = []
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
+        report_progress(progress, "reading files", number, len(paths), detail=Path(path).name)
         payload = Path(path).read_bytes()
         document = adapter.parse(payload, source=str(path))
         drift = DriftReport()

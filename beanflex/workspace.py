@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_LEDGER = Path("ledger") / "main.beancount"
@@ -20,6 +20,8 @@ class Workspace:
     verbose: bool = False
     quiet: bool = False
     strict: bool = False  # global --strict: a ledger with Beancount errors exits 3 (ledger_load.py)
+    #: progress.Progress on a terminal (import, rebuild, sync set it), else None: ingest reports its phases to it
+    progress: object = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_option(cls, ledger: str | None, verbose: bool = False, quiet: bool = False,

@@ -109,7 +109,7 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
     by_id = {e.flex_id: e for e in inst.events}
     add = result.contributions.append
     for lot in run.lots:
-        desc = f"open lot {lot.units} @ {lot.cost} from {lot.open_date}"
+        desc = f"open lot {lot.units} @ {_shown_price(lot.cost)} from {lot.open_date}"
         common = dict(date=lot.open_date, flex_id=lot.ids[0], description=desc,
                       flex_src=_lot_src(book, inst, lot, by_id))
         add(Contribution("quantity", amount=lot.units, **common))
@@ -215,6 +215,14 @@ def _mark_rate(book: Book, inst: Instrument, mark: Mark | None) -> Decimal | Non
 def _fallback_rate(result: InstrumentPnl) -> Decimal:
     result.flags.append("fx_rate_missing")
     return Decimal(1)
+
+
+def _shown_price(value: Decimal) -> str:
+    """A per-unit cost as a description shows it, at most 6 decimals (half-even): 137.4397692307692307692307692
+    -> 137.439769, 120.10 stays 120.10; the contributions' amounts stay exact."""
+    if value.as_tuple().exponent >= -6:
+        return str(value)
+    return f"{value.quantize(Decimal('0.000001')).normalize():f}"
 
 
 def book_pnl(book: Book, options: Options, accounts=(), labels=()) -> list[InstrumentPnl]:

@@ -41,7 +41,7 @@ class BeanflexPortfolio(fava_pages.Page):
         items = [(row["symbol"], row["base"]["total"],
                   self.url("BeanflexLabels", conid=row["conid"], acct=row["account"]))
                  for row in report["instruments"]]
-        return {"args": args, "pnl": report, "chart": fava_pages.bar_chart(items),
+        return {"args": args, "pnl": report, "chart": fava_pages.bar_chart(items, currency=report["base_currency"]),
                 "flags": fava_reports.instrument_flags(report, recon),
                 "groups": option_reports.underlying_groups(self.book(), report)}
 
@@ -95,7 +95,7 @@ class BeanflexLabels(fava_pages.Page):
                      for g in report["labels"]]
             if report["unlabelled"]["instruments"]:
                 items.append(("unlabelled", report["unlabelled"]["totals"].get("total"), self.url(label="-")))
-            page["chart"] = fava_pages.bar_chart(items)
+            page["chart"] = fava_pages.bar_chart(items, currency=report["base_currency"])
         return page
 
     @extension_endpoint("labels")
@@ -178,3 +178,11 @@ class BeanflexImportHealth(fava_pages.Page):
     def health_json(self):
         """The page's data: runs, drift warnings, unmapped rows, flagged entries."""
         return fava_pages.json_response(self.health())
+
+
+#: The sidebar's order (the README's). Fava adds a module's pages in the sorted order of their names in the module
+#: (inspect.getmembers) and each class once, so these aliases, which sort before "Beanflex…", set the order; a page
+#: not listed here follows, alphabetically. The class names, and so the URLs, stay as they are.
+SIDEBAR = (BeanflexPortfolio, BeanflexLabels, BeanflexReconcile, BeanflexImportHealth, BeanflexUpload)
+for _position, _page in enumerate(SIDEBAR):
+    globals()[f"A{_position:02d}_{_page.__name__}"] = _page

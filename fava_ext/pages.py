@@ -26,7 +26,7 @@ from fava.ext import FavaExtensionBase
 
 from beanflex.contract import flex_src
 from beanflex.reports import ledger as report_ledger
-from beanflex.reports import raw_rows
+from beanflex.reports import money, raw_rows
 from beanflex.reports import request as fava_reports
 
 #: The query parameters a beanflex page keeps when it links to itself or to another beanflex page.
@@ -71,19 +71,11 @@ def entry_hashes(entries) -> dict[str, str]:
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{3,8}$|^[a-z]{3,20}$")
 
 
-def money_text(value: Any) -> str:
-    """A report's decimal string for display: thousands separators and at least two decimals, no digit dropped.
-
-    "3802.5" -> "3,802.50"; "1351.125" -> "1,351.125"; "-150.65" -> "-150.65"; "0" -> "0.00".
-    """
-    try:
-        number = Decimal(str(value))
-    except ArithmeticError:
-        return str(value)
-    if not number.is_finite():
-        return str(value)
-    places = max(2, -number.as_tuple().exponent)
-    return f"{number:,.{places}f}"
+def money_text(value: Any, currency: str | None = None) -> str:
+    """A report's decimal string for display, by the one rule of reports/money.py (half-even to the currency's minor
+    unit, thousands separators): "3802.5" -> "3,802.50"; "1351.125" -> "1,351.12"; "1234.5" JPY -> "1,234". The
+    exact string stays in the cell's tooltip and data-bf-value."""
+    return money.money_text(value, currency)
 
 
 def note_html(text: str) -> Markup:
@@ -236,9 +228,19 @@ class Page(FavaExtensionBase):
         return note_html(text)
 
     @staticmethod
-    def money(value: Any) -> str:
+    def money(value: Any, currency: str | None = None) -> str:
         """money_text for the templates."""
-        return money_text(value)
+        return money_text(value, currency)
+
+    @staticmethod
+    def quantity(value: Any) -> str:
+        """A quantity with its own precision and separators ("5257" -> "5,257")."""
+        return money.quantity_text(value)
+
+    @staticmethod
+    def price(value: Any, currency: str | None = None) -> str:
+        """A price or mark with its own precision ("1.0231", "150.00")."""
+        return money.price_text(value, currency)
 
     @staticmethod
     def refs(value: Any) -> list[str]:
@@ -257,14 +259,38 @@ class Page(FavaExtensionBase):
         return out
 
 
-def bar_chart(items: list[tuple], width: int = 640, label_width: int = 150, row_height: int = 22) -> dict:
+#: Bars a chart shows before the rest is summed into one "others" bar (a real statement has ~70 instruments).
+CHART_TOP = 15
+#: Characters of a bar's name that fit its 150 px label column; longer names are cut with "…" (full in the tooltip).
+CHART_NAME = 22
+
+
+def top_items(items: list[tuple], top: int = CHART_TOP) -> list[tuple]:
+    """The items by size (largest |amount| first; not computable last), the first `top - 1` kept and the rest
+    summed into one ("others (N)", sum, None) item. E.g. 20 instruments, top 15: 14 bars + "others (6)" whose
+    amount is the exact sum of those 6 report amounts (display only: the reports' totals are unchanged)."""
+    def size(item):
+        amount = money.to_decimal(item[1])
+        return (amount is None, -abs(amount) if amount is not None else 0)
+    ranked = sorted(items, key=size)
+    if len(ranked) <= top:
+        return ranked
+    rest = ranked[top - 1:]
+    known = [money.to_decimal(item[1]) for item in rest if money.to_decimal(item[1]) is not None]
+    return ranked[:top - 1] + [(f"others ({len(rest)})", str(sum(known, Decimal(0))) if known else None, None)]
+
+
+def bar_chart(items: list[tuple], width: int = 640, label_width: int = 150, row_height: int = 22,
+              currency: str | None = None, top: int | None = CHART_TOP) -> dict:
     """Geometry of a horizontal bar chart (inline SVG, drawn by the templates) for (name, amount, href[, colour])
-    items; a label's `colour` from labels.yaml colours its bar.
+    items, largest first and at most `top` bars (top_items); a label's `colour` from labels.yaml colours its bar.
 
     Amounts are the report's decimal strings; pixels are the only thing computed here. E.g. items AAPL 497.52
     and SAP 57.70 on a 400 px plot: AAPL's bar is 400 px, SAP's 400 × 57.70 / 497.52 = 46.4 px. Negative
-    amounts grow left of the zero line; None (not computable) draws no bar.
+    amounts grow left of the zero line; None (not computable) draws no bar. Each row's `text` is the amount
+    rounded for display (money.py), its tooltip the exact amount.
     """
+    items = top_items(items, top) if top else items
     amounts = [Decimal(str(item[1])) if item[1] not in (None, "") else None for item in items]
     known = [a for a in amounts if a is not None]
     low, high = min([Decimal(0), *known]), max([Decimal(0), *known])
@@ -277,8 +303,10 @@ def bar_chart(items: list[tuple], width: int = 640, label_width: int = 150, row_
         colour = item[3] if len(item) > 3 and _COLOUR.match(str(item[3] or "")) else None
         size = abs(value) * plot / span if value is not None else Decimal(0)
         x = zero - size if value is not None and value < 0 else zero
+        short = name if len(str(name)) <= CHART_NAME else str(name)[:CHART_NAME - 1] + "…"
         # SVG pixel positions (display geometry, not money): floats rounded to tenths of a pixel
-        rows.append({"name": name, "amount": amount, "href": href, "y": i * row_height,
+        rows.append({"name": name, "short": short, "amount": amount, "text": money_text(amount, currency),
+                     "href": href, "y": i * row_height,
                      "x": round(float(x), 1), "width": round(float(size), 1),
                      "negative": value is not None and value < 0, "missing": value is None, "colour": colour})
     return {"width": width, "height": max(1, len(items)) * row_height + 4, "zero": round(float(zero), 1),

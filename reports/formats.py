@@ -1,8 +1,9 @@
 """Render the report dicts of reports.py as table text, JSON, CSV or an xlsx workbook.
 
 Each report is first laid out as named tables (columns + rows of plain values); every format renders those
-tables, so the same numbers appear in all of them. Rounding happens only in `table` (money to 2 decimals, e.g.
-"1,948.50"); JSON and CSV keep the exact decimal strings, xlsx writes them as real number cells.
+tables, so the same numbers appear in all of them. Rounding happens only in `table` (money.py's rule: half-even
+to the currency's minor unit, e.g. "1,948.50", laid out to fit the terminal by tables.py); JSON and CSV keep the
+exact decimal strings, xlsx writes them as typed number cells (xlsx.py).
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ EVENT_COLUMNS = ("date", "account", "symbol", "conid", "kind", "flex_id", "descr
 #: an open option's contract and moneyness (reports/options.py), after the position's own columns
 OPTION_COLUMNS = ("underlying", "expiry", "days_to_expiry", "strike", "right", "underlying_mark", "moneyness")
 EXPLAIN_COLUMNS = ("date", "flex_id", "description", "amount", "raw")
+ACCOUNT_COLUMNS = ("account", "currency", "interest", "fees", "commissions", "deposits", "withdrawals", "total",
+                   "base_currency", "base_total", "flags")
+DIFF_COLUMNS = ("date", "account", "symbol", "conid", "flex_id", "field", "currency", "ours", "ibkr", "diff",
+                "reason", "raw")
 LOT_COLUMNS = ("account", "symbol", "conid", "open_date", "quantity", "cost", "cost_basis", "base_cost_basis",
                "label", "ids")
 NUMERIC = {"quantity", "average_cost", "cost_basis", "mark", "market_value", "realized", "unrealized",
            "commissions", "dividends", "withholding", "fees", "total", "base_cost_basis", "base_realized",
            "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value", "interest",
            "deposits", "withdrawals", "days", "rolls", "premium_received", "premium_paid"}
-EXACT = {"quantity", "mark", "cost", "average_cost", "days", "rolls"}  # shown unrounded in the table (cost to 4 places)
 
 
 def _flat_pnl(row: dict) -> dict:
@@ -40,6 +44,12 @@ def _flat_pnl(row: dict) -> dict:
     flat["labels"] = ",".join(row.get("labels") or [])
     flat["flags"] = ",".join(row.get("flags") or [])
     return flat
+
+
+def _account_rows(report: dict) -> list[dict]:
+    return [{**{k: v for k, v in a.items() if k not in ("base", "flags")}, "base_currency": a["base"]["currency"],
+             "base_total": a["base"]["total"], "flags": ",".join(a.get("flags") or [])}
+            for a in report.get("accounts") or []]
 
 
 def _raw_text(raw) -> str:
@@ -53,12 +63,9 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
         total = {"account": "TOTAL", "base_currency": report["totals"]["base"]["currency"],
                  **{f"base_{k}": v for k, v in report["totals"]["base"].items() if k != "currency"},
                  "flags": report["totals"].get("note") or ""}  # "... exclude 1 instrument(s) without a mark"
-        # account-level items (interest, fees without an instrument, FX commissions, deposits) after the total:
-        # they belong to no instrument and are not in it
-        accounts = [{**{k: v for k, v in a.items() if k not in ("base", "flags")}, "symbol": "(account)",
-                     "base_currency": a["base"]["currency"], "base_total": a["base"]["total"],
-                     "flags": ",".join(a.get("flags") or [])} for a in report.get("accounts") or []]
-        return [("pnl", PNL_COLUMNS, rows + [total] + accounts)]
+        # account-level items (interest, fees without an instrument, FX commissions, deposits): their own table,
+        # as they belong to no instrument and are not in the total
+        return [("pnl", PNL_COLUMNS, rows + [total]), ("accounts", ACCOUNT_COLUMNS, _account_rows(report))]
     if kind == "positions":
         rows = [_flat_pnl({**p, "base": p["base"]}) for p in report["positions"]]
         lots = [{"account": p["account"], "symbol": p["symbol"], "conid": p["conid"], **lot,
@@ -113,40 +120,12 @@ def decimal_or_none(value) -> Decimal | None:
         return None
 
 
-def _cell_text(column: str, value) -> str:
-    if value is None:
-        return ""
-    number = decimal_or_none(value) if column in NUMERIC else None
-    if number is None:
-        return str(value)
-    if column == "cost" or column == "average_cost":
-        return f"{number:,.4f}"
-    if column in EXACT:
-        return f"{number.normalize():,f}" if number == number.to_integral_value() else f"{number:,f}"
-    text = f"{number:,.2f}"
-    return text[1:] if text == "-0.00" else text
+def render_table(kind: str, report: dict, width: int | None = 100, columns: tuple[str, ...] = (),
+                 wide: bool = False, all_rows: bool = False) -> str:
+    """Text that fits `width` (text.py; ValueError for a `columns` name the report has not)."""
+    from .text import render_text
 
-
-def render_table(kind: str, report: dict) -> str:
-    out = []
-    if kind == "explain" and report.get("strategy"):
-        value = report["value"] if report["value"] is not None else f"unknown ({report.get('note')})"
-        out.append(f"{report['strategy']} ({report['name']}) {report['field']} = {value} {report['currency']}")
-    elif kind == "explain":
-        out.append(f"{report['symbol']} (conid {report['conid']}) {report['field']} = {report['value']} "
-                   f"{report['currency']}")
-    elif kind == "reconcile":
-        out.append(f"status: {report['status']} (tolerance {report['tolerance']}), {len(report['diffs'])} diff(s)")
-    for name, columns, rows in tables(kind, report):
-        columns = [c for c in columns if any(r.get(c) not in (None, "") for r in rows)] or list(columns)
-        cells = [[_cell_text(c, r.get(c)) for c in columns] for r in rows]
-        widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-        out.append(f"\n[{name}]")
-        out.append("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
-        for row, source in zip(cells, rows):
-            out.append("  ".join(v.rjust(w) if c in NUMERIC else v.ljust(w)
-                                 for v, w, c in zip(row, widths, columns)).rstrip())
-    return "\n".join(out).lstrip("\n") + "\n"
+    return render_text(kind, report, width, columns, wide, all_rows)
 
 
 def render_json(report: dict) -> str:
@@ -155,6 +134,8 @@ def render_json(report: dict) -> str:
 
 def render_csv(kind: str, report: dict) -> str:
     _, columns, rows = tables(kind, report)[0]
+    if kind == "pnl":  # one CSV: the account-level items follow the total, marked "(account)"
+        rows = rows + [{**a, "symbol": "(account)"} for a in _account_rows(report)]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -164,22 +145,19 @@ def render_csv(kind: str, report: dict) -> str:
 
 
 def render_xlsx(kind: str, report: dict) -> bytes:
-    """A workbook with one sheet per table; numeric columns are number cells (Decimal), not text."""
-    from openpyxl import Workbook
+    """A workbook with one sheet per table: typed number and date cells, frozen filtered header (xlsx.py)."""
+    from .xlsx import workbook
 
-    book = Workbook()
-    book.remove(book.active)
-    for name, columns, rows in tables(kind, report):
-        sheet = book.create_sheet(name[:31])
-        sheet.append(list(columns))
-        for row in rows:
-            sheet.append([decimal_or_none(row.get(c)) if c in NUMERIC else row.get(c) for c in columns])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    currency = report.get("currency") if kind == "explain" else None
+    sheets = [(name, columns, rows, currency) for name, columns, rows in tables(kind, report)]
+    if kind == "reconcile":  # the diffs first: what needs looking at
+        sheets.insert(0, ("diffs", DIFF_COLUMNS, [{**d, "raw": _raw_text(d["raw"])} for d in report["diffs"]],
+                          None))
+    return workbook(sheets)
 
 
-def render(kind: str, report: dict, fmt: str) -> str | bytes:
+def render(kind: str, report: dict, fmt: str, **table_options) -> str | bytes:
+    """The report in `fmt`; `table_options` (width, columns, wide, all_rows) shape `table` only."""
     if fmt == "json":
         return render_json(report)
     if kind == "labels":  # grouped label -> members -> total: its own layout
@@ -191,4 +169,4 @@ def render(kind: str, report: dict, fmt: str) -> str | bytes:
         return render_csv(kind, report)
     if fmt == "xlsx":
         return render_xlsx(kind, report)
-    return render_table(kind, report)
+    return render_table(kind, report, **table_options)

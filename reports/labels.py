@@ -85,7 +85,10 @@ def _portfolio_text(portfolio: dict | None) -> str:
     """" (461.81 USD, each instrument once)" for the overlap note; empty without a portfolio total."""
     if not portfolio or portfolio.get("total") is None:
         return ""
-    return f" ({portfolio['total']} {portfolio.get('currency') or ''}, each instrument once)".replace(" ,", ",")
+    from .money import money_text
+
+    currency = portfolio.get("currency")
+    return f" ({money_text(portfolio['total'], currency)} {currency or ''}, each instrument once)".replace(" ,", ",")
 
 
 def weighted_totals(rows: list[dict], base_currency: str | None, rates: dict | None = None) -> dict:

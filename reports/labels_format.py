@@ -1,19 +1,21 @@
 """`report labels` as table text, CSV and xlsx: one block per label, its members, then the weighted total.
 
 The labels report is grouped (label -> members -> total), so it has its own layout; JSON is formats.render_json,
-like every other report. Money is rounded in the table only (display), never in CSV, JSON or xlsx.
+like every other report. Money is rounded in the table only (display, money.py's rule), never in CSV, JSON or xlsx
+(typed number cells, xlsx.py).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from decimal import ROUND_HALF_UP, Decimal
+import textwrap
 
 from .labels import flat_rows
+from .money import money_text
 
-CENT = Decimal("0.01")
-TEXT_COLUMNS = ("label", "row", "account", "symbol", "conid", "note")
+#: Where the notes under the table wrap: the width every default table fits.
+NOTE_WIDTH = 100
 
 
 def _flat(report: dict) -> tuple[list[str], list[dict]]:
@@ -33,28 +35,16 @@ def render_csv(report: dict) -> str:
 
 
 def render_xlsx(report: dict) -> bytes:
-    """The csv rows as a worksheet, money as numbers (Decimal); the portfolio row carries the overlap note."""
-    from openpyxl import Workbook
+    """The csv rows as a typed worksheet (xlsx.py: number cells, formats, frozen filtered header); the portfolio
+    row carries the overlap note."""
+    from .xlsx import workbook
 
     columns, rows = _flat(report)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "labels"
-    sheet.append(columns)
-    for row in rows:
-        sheet.append([Decimal(v) if c not in TEXT_COLUMNS and v is not None else v for c, v in row.items()])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook([("labels", tuple(columns), rows, report.get("base_currency"))])
 
 
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    try:
-        return str(Decimal(value).quantize(CENT, ROUND_HALF_UP))  # display only; JSON keeps full precision
-    except ArithmeticError:
-        return str(value)
+def _cell(value, currency: str | None = None) -> str:
+    return "-" if value is None else money_text(value, currency)  # display only; JSON keeps full precision
 
 
 def render_table(report: dict) -> str:
@@ -68,7 +58,7 @@ def render_table(report: dict) -> str:
     for name, description in groups:
         block = [r for r in rows if r["label"] == name]  # the "(portfolio)" row is printed below the groups
         table = [head] + [[r["symbol"] or "total", r["account"] or "", r["weight"] or "",
-                           *(_cell(r[c]) for c in money_cols)] for r in block]
+                           *(_cell(r[c], report["base_currency"]) for c in money_cols)] for r in block]
         widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
         lines.append(f"{name}" + (f": {description}" if description else ""))
         for row in table:
@@ -77,9 +67,8 @@ def render_table(report: dict) -> str:
         lines.append("")
     portfolio = report.get("portfolio_totals") or {}
     if portfolio.get("total") is not None:
-        lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'])} "
+        lines.append(f"Portfolio total (each instrument once): {_cell(portfolio['total'], report['base_currency'])} "
                      f"{portfolio.get('currency') or report['base_currency']}")
-    if portfolio.get("note"):
-        lines.append(portfolio["note"])
-    lines.append(report["overlap"]["note"])
+    for note in (portfolio.get("note"), report["overlap"]["note"]):
+        lines.extend(textwrap.wrap(note or "", NOTE_WIDTH))
     return "\n".join(lines) + "\n"

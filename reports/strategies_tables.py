@@ -11,8 +11,6 @@ GROUP_COLUMNS = ("ref", "name", "kind", "account", "underlying", "status", "open
                  "base_fx", "base_total", "labels", "flags")
 MEMBER_COLUMNS = ("ref", "date", "flex_id", "kind", "symbols", "quantity", "amount", "rule", "link", "raw")
 CHAIN_COLUMNS = ("ref", "date", "rule", "closed", "opened")
-#: Columns formats.py right-aligns and writes as numbers.
-NUMERIC = {"days", "rolls", "premium_received", "premium_paid"}
 
 
 def _base(prefix_row: dict, base: dict) -> dict:
@@ -25,13 +23,13 @@ def strategies_tables(report: dict) -> list[tuple[str, tuple[str, ...], list[dic
     for row, group in zip(groups, report["strategies"]):
         row["labels"] = ",".join(group["labels"])
         row["flags"] = ",".join(group["flags"])
-    groups.append(_base({"ref": "TOTAL", "name": f"{report['totals']['groups']} group(s)"},
+    groups.append(_base({"ref": "TOTAL", "name": f"{report['totals']['groups']} groups"},
                         report["totals"]["base"]))
     if report["ignored"]["events"]:
         groups.append(_base({"ref": "IGNORED", "name": " ".join(report["ignored"]["events"])},
                             report["ignored"]["base"]))
     if report.get("portfolio"):
-        groups.append(_base({"ref": "PORTFOLIO", "name": "report pnl, every instrument"},
+        groups.append(_base({"ref": "PORTFOLIO", "name": "report pnl"},
                             report["portfolio"]["base"]))
     members = [{"ref": g["ref"], **m, "symbols": " ".join(m["symbols"]), "raw": " ".join(m["raw"])}
                for g in report["strategies"] for m in g["members"]]

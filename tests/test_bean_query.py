@@ -16,7 +16,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "bean-query.md"
 
 def doc_queries() -> list[str]:
     """The quoted queries of the doc's bean-query command lines."""
-    return re.findall(r'^bean-query ledger/main\.beancount "(.+)"$', DOC.read_text(), re.M)
+    return re.findall(r'^bean-query -q ledger/query\.beancount "(.+)"$', DOC.read_text(), re.M)
 
 
 def run(text: str, q: str):
@@ -46,3 +46,27 @@ def test_economic_average_mode_in_the_metadata():
 def test_bad_config_is_an_error_not_a_crash():
     entries, errors, _ = loader.load_string('plugin "beanflex.plugins.pnl_meta" "{\'mode\': \'x\'}"\n' + DESIGN_AAPL)
     assert [type(e).__name__ for e in errors] == ["PnlMetaError"] and entries
+
+
+def test_the_docs_command_lines_work_on_a_fresh_init_without_error_noise(tmp_path):
+    """`beanflex init`, import a real statement with reconciliation diffs (eTax: 5), then each command line of the
+    doc as written, from the workspace root: rows on stdout, nothing on stderr."""
+    import shlex
+    import subprocess
+    import sys
+
+    from samples import sample
+
+    bin_dir = Path(sys.executable).parent
+    for args in (["init", str(tmp_path)], ["--ledger", str(tmp_path / "ledger" / "main.beancount"), "import",
+                                            str(sample("opensteuerauszug__eTax_report_anonymised_2025.xml"))]):
+        subprocess.run([str(bin_dir / "beanflex"), *args], check=True, capture_output=True, timeout=300)
+    lines = re.findall(r"^(bean-query -q ledger/query\.beancount .+)$", DOC.read_text(), re.M)
+    assert len(lines) == 2
+    per_instrument, per_trade = (subprocess.run([str(bin_dir / "bean-query"), *shlex.split(line)[1:]],
+                                                cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                                 for line in lines)
+    assert per_instrument.returncode == 0 and per_instrument.stderr == ""
+    assert re.search(r"^MSTR\s+5257\s", per_instrument.stdout, re.M)  # 5,257 MSTR held at the end (pnl report)
+    assert per_trade.returncode == 0 and per_trade.stderr == ""
+    assert len(per_trade.stdout.splitlines()) == 2 + 185  # header, rule, one row per closing trade (185)

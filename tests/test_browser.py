@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
@@ -131,10 +131,13 @@ def cells(page, selector: str) -> list[str]:
 
 
 def same(shown: str, value) -> bool:
-    """A number on the page equals the report's decimal string (the page adds thousands separators and pads to
-    two decimals, never drops a digit: "3802.5" shows as "3,802.50")."""
-    return (shown in ("—", "") and value is None) or (value is not None and
-                                                      Decimal(shown.replace(",", "")) == Decimal(value))
+    """A number on the page equals the report's decimal string as the one display rule shows it (thousands
+    separators, money half-even to the cent of these USD ledgers: "3802.5" shows as "3,802.50", "1351.125" as
+    "1,351.12"; a quantity keeps its digits)."""
+    if shown in ("—", "") or value is None:
+        return shown in ("—", "") and value is None
+    number = Decimal(shown.replace(",", ""))
+    return number == Decimal(value) or number == Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
 
 
 def shot(page, served: Served, name: str) -> None:

@@ -388,11 +388,13 @@ def test_report_args_from_fava_filters():
         fava_reports.report_args({"method": "lifo"})
 
 
-def test_money_text_pads_and_groups_but_never_drops_a_digit():
+def test_money_text_rounds_half_even_to_the_minor_unit_like_every_table():
     from beanflex.fava_ext.pages import money_text
 
+    # 1351.125 -> 1,351.12 (tie: the even 2 stays); 0.000001 -> 0.00; JPY has no minor unit: 1234.5 -> 1,234
     assert [money_text(v) for v in ("3802.5", "1351.125", "-150.65", "0", "0.000001")] == [
-        "3,802.50", "1,351.125", "-150.65", "0.00", "0.000001"]
+        "3,802.50", "1,351.12", "-150.65", "0.00", "0.00"]
+    assert money_text("1234.5", "JPY") == "1,234"
 
 
 def test_bar_chart_geometry():
@@ -400,7 +402,7 @@ def test_bar_chart_geometry():
 
     chart = bar_chart([("AAPL", "497.52", None), ("SAP", "57.70", None), ("OPT", "-150.65", None),
                        ("X", None, None)])
-    aapl, sap, opt, missing = chart["rows"]
+    aapl, opt, sap, missing = chart["rows"]  # largest first: |497.52| > |-150.65| > |57.70|, None last
     # plot 640 - 150 - 90 = 400 px over the span 497.52 + 150.65 = 648.17; zero at 150 + 400 × 150.65 / 648.17
     assert chart["zero"] == round(150 + 400 * 150.65 / 648.17, 1) == 243.0
     assert aapl["width"] == round(400 * 497.52 / 648.17, 1) and aapl["x"] == chart["zero"]
@@ -446,3 +448,35 @@ def test_import_runs_take_query_and_period_from_the_archived_file_name(main_file
     page = client.get(base + "BeanflexImportHealth/").data.decode()
     import_row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*>import<(?:(?!</tr>).)*</tr>", page, re.S).group(0)
     assert ">42<" in import_row and "2024-01-01 … 2024-12-31" in import_row
+
+
+def test_bar_chart_keeps_the_largest_bars_and_sums_the_rest_into_others():
+    from beanflex.fava_ext.pages import bar_chart
+
+    items = [(f"I{n:02d}", str(n), None) for n in range(1, 21)]  # 1 … 20
+    chart = bar_chart(items, top=5, currency="USD")
+    # 4 largest bars (20, 19, 18, 17), then "others (16)" = 1 + 2 + … + 16 = 16 × 17 / 2 = 136
+    assert [(r["name"], r["amount"]) for r in chart["rows"]] == [
+        ("I20", "20"), ("I19", "19"), ("I18", "18"), ("I17", "17"), ("others (16)", "136")]
+    long = bar_chart([("A very long label name that overflows", "1234.567", None)])["rows"][0]
+    assert long["short"] == "A very long label nam…" and long["text"] == "1,234.57"
+
+
+def test_sidebar_lists_the_pages_in_the_readmes_order(main_file):
+    from fava.core import FavaLedger
+
+    # Fava would add them alphabetically (Import health, Labels, Portfolio, Reconciliation); the README's order is
+    # Portfolio, Labels, Reconciliation, Import health, and the class names (the URLs) stay as they were
+    ledger = FavaLedger(str(main_file))
+    titles = [e.report_title for e in ledger.extensions.extension_details if e.name.startswith("Beanflex")]
+    assert titles[:5] == ["Portfolio", "Labels", "Reconciliation", "Import health", "Upload statement"]
+    assert [e.name for e in ledger.extensions.extension_details][:4] == list(PAGES)
+
+
+def test_reconcile_page_honours_favas_time_and_account_filters(client, base):
+    everything = get_json(client, base + "BeanflexReconcile/reconcile")
+    some = get_json(client, base + "BeanflexReconcile/reconcile?time=2024-01-01+-+2024-03-31")
+    nobody = get_json(client, base + "BeanflexReconcile/reconcile?account=Assets:IBKR:U9999999")
+    trades = lambda r: [t["date"] for i in r["by_instrument"] for t in i["trades"]]  # noqa: E731
+    assert trades(everything) and all(d <= "2024-03-31" for d in trades(some))
+    assert len(trades(some)) < len(trades(everything)) and trades(nobody) == []

@@ -87,7 +87,9 @@ def test_unknown_event_and_usage_errors(tmp_path):
     main = make_ledger(tmp_path)
     result = run(main, "--event", "U1/trade/404", "x")
     assert result.exit_code == 1 and "no transaction" in result.output
-    assert run(main, "--event", "U1/trade/1001", "FB", "x").exit_code == 2
+    both = run(main, "--event", "U1/trade/1001", "FB", "x")
+    assert both.exit_code == 2  # the message says what was given and what to give, not "give TEXT"
+    assert "with --event U1/trade/1001 give only the TEXT" in both.output and "'FB' 'x'" in both.output
     assert run(main, "only-text").exit_code == 2
     assert run(main, "FB", "  ").exit_code == 2
 

@@ -85,7 +85,7 @@ def test_sample_imports_and_loads(path, tmp_path):
     main = new_ledger(tmp_path)
     run = CliRunner().invoke(cli, ["--ledger", str(main), "import", str(path)])
     assert run.exit_code == 0, run.output
-    assert "rows:" in run.output
+    assert "archive: 1 statement file(s)" in run.output and "this run: 1 new statement file(s)" in run.output
     entries, errors, _ = loader.load_file(str(main))
     assert errors == [], [e.message for e in errors]
     document = adapter.parse(path.read_bytes(), source=path.name)

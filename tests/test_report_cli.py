@@ -209,7 +209,11 @@ def test_account_level_items_are_reported_per_account_on_the_demo(tmp_path):
     rows = list(csv.DictReader(io.StringIO(run(ledger, "report", "pnl", "--format", "csv").output)))
     assert [(r["account"], r["symbol"], r["interest"], r["fees"], r["deposits"], r["total"]) for r in rows[-1:]] == [
         ("U1234567", "(account)", "3.21", "10.00", "10000.00", "-8.79")]
-    assert "(account)" in run(ledger, "report", "pnl").output
+    # the table prints them as their own table under their own header, not as rows of the instrument table
+    table = run(ledger, "report", "pnl").output
+    accounts = table.split("[accounts]")[1].splitlines()
+    assert accounts[1].split()[:3] == ["account", "currency", "interest"]
+    assert accounts[2].split()[:3] == ["U1234567", "USD", "3.21"] and "(account)" not in table
 
 
 def test_explain_and_report_usage_errors_exit_2(ledger):

@@ -97,7 +97,7 @@ def _ledger_errors(main: Path) -> list:
 def test_lot_sold_in_two_pieces_opens_once_at_full_quantity(tmp_path):
     main = _workspace(tmp_path)
     out = _import(tmp_path, main, YEAR)
-    assert "(0 already imported)" in out  # the second piece no longer makes a duplicate opening
+    assert "(0 repeated in overlapping statements)" in out  # the second piece no longer makes a duplicate opening
     assert _ledger_errors(main) == []  # no booking error, and realized/cost basis reconcile with IBKR
     text = _generated(main)
     assert text.count('event: "opening"') == 1
@@ -150,7 +150,7 @@ def test_generated_history_cut_to_its_last_365_days_loads_without_errors(tmp_pat
     main = _workspace(tmp_path)
     (tmp_path / "w.xml").write_bytes(data)
     out = _run(main, "import", str(tmp_path / "w.xml"))
-    assert "(0 already imported)" in out
+    assert "(0 repeated in overlapping statements)" in out
     errors = [e for e in _ledger_errors(main) if type(e).__name__ != "ReconcileError"]
     assert errors == []
 
