@@ -183,6 +183,7 @@ class BeanflexImportHealth(fava_pages.Page):
 #: The sidebar's order (the README's). Fava adds a module's pages in the sorted order of their names in the module
 #: (inspect.getmembers) and each class once, so these aliases, which sort before "Beanflex…", set the order; a page
 #: not listed here follows, alphabetically. The class names, and so the URLs, stay as they are.
-SIDEBAR = (BeanflexPortfolio, BeanflexLabels, BeanflexReconcile, BeanflexImportHealth, BeanflexUpload)
+SIDEBAR = (BeanflexPortfolio, BeanflexLabels, BeanflexReconcile, BeanflexImportHealth, BeanflexUpload,
+           BeanflexStrategies)
 for _position, _page in enumerate(SIDEBAR):
     globals()[f"A{_position:02d}_{_page.__name__}"] = _page

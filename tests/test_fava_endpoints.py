@@ -469,8 +469,8 @@ def test_sidebar_lists_the_pages_in_the_readmes_order(main_file):
     # Portfolio, Labels, Reconciliation, Import health, and the class names (the URLs) stay as they were
     ledger = FavaLedger(str(main_file))
     titles = [e.report_title for e in ledger.extensions.extension_details if e.name.startswith("Beanflex")]
-    assert titles[:5] == ["Portfolio", "Labels", "Reconciliation", "Import health", "Upload statement"]
-    assert [e.name for e in ledger.extensions.extension_details][:4] == list(PAGES)
+    assert titles[:6] == ["Portfolio", "Labels", "Reconciliation", "Import health", "Upload statement", "Strategies"]
+    assert [e.name for e in ledger.extensions.extension_details][:4] == list(PAGES)[:4]
 
 
 def test_reconcile_page_honours_favas_time_and_account_filters(client, base):
