@@ -21,7 +21,7 @@ from beancount.core import data
 from beancount.parser import parser
 
 from beanflex.contract.gcpause import paused_gc
-from beanflex.importers.flex import adapter, archive, runlog, schema, writer
+from beanflex.importers.flex import adapter, archive, incremental, runlog, schema, writer
 from beanflex.importers.flex.context import ImportConfig
 from beanflex.importers.flex.drift import DriftReport
 from beanflex.importers.flex.errors import FlexError
@@ -137,8 +137,7 @@ class Pending:
     """A payload given to `import` that is not archived yet: where it will be archived, and the user's name for it."""
 
     item: archive.ArchivedFile  # its future place in raw/ (item.path does not exist yet)
-    source: str  # the path the user gave, for messages
-    payload: bytes
+    source: str  # the path the user gave, for messages; its bytes are copied from there, not held (peak memory)
     document: adapter.FlexDocument
 
 
@@ -236,6 +235,12 @@ def _relabelled(document: adapter.FlexDocument, source: str) -> adapter.FlexDocu
     return dataclasses.replace(document, statements=statements, source=source)
 
 
+def _header(document: adapter.FlexDocument) -> adapter.FlexDocument:
+    """The document without its rows: accounts, dates and query name, all that naming its archive file needs."""
+    return dataclasses.replace(document, statements=[dataclasses.replace(s, records=[], sections={})
+                                                     for s in document.statements])
+
+
 def _relabelled_drift(report: DriftReport, source: str) -> DriftReport:
     copy = DriftReport()
     copy.extend(report)
@@ -257,17 +262,23 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
             documents = load_archive(ws.ledger_dir, summary.drift, parsed, pending, progress)
             summary.statements = len(documents)
             summary.new_rows = sum(_rows(p.document) for p in pending)
+            for p in pending:  # archiving needs only its header: its rows go with `documents` after the build
+                p.document = _header(p.document)
             report_progress(progress, "mapping rows to directives", rows=sum(_rows(d) for _, d in documents))
             result = build_ledger(documents, config, manual_flex_ids(ws))
             del documents
             report_progress(progress, "writing ledger/generated")
             for p in pending:
-                stored = archive.store(p.payload, ws.ledger_dir, None, source=p.source, document=p.document)
+                stored = archive.store_file(Path(p.source), p.item.sha256, ws.ledger_dir, source=p.source,
+                                            document=p.document)
                 if stored.relpath != p.item.relpath:  # flex_src would cite the wrong file: never write that
                     raise FlexError(f"archived as {stored.relpath}, mapped as {p.item.relpath}", file=p.source,
                                     hint="a beanflex bug: report it; ledger/generated/ is unchanged")
                 summary.archived.append((stored.relpath, stored.is_new))
-            report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies)
+            new = {p.item.relpath for p in pending} | {relpath for relpath, is_new in summary.archived if is_new}
+            keep = incremental.kept_files(ws.ledger_dir, result.files, new) if command != "rebuild" else set()
+            report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies,
+                                            keep=keep)
     except Exception as exc:
         exc = explained_error(exc, ws.ledger_dir, pending)
         record.message = str(exc)[:1000]
@@ -345,5 +356,5 @@ def _pending(ledger_dir: Path, payloads: list, summary: Summary) -> list[Pending
         if sha in archived:
             summary.archived.append((archived[sha].relpath, False))
         elif sha not in pending:
-            pending[sha] = Pending(archive.planned(document, sha, ledger_dir), str(path), payload, document)
+            pending[sha] = Pending(archive.planned(document, sha, ledger_dir), str(path), document)
     return list(pending.values())

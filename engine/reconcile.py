@@ -24,6 +24,7 @@ from beanflex.contract import flex_src
 from .book import ZERO, Book, Event, IbkrPosition, Instrument, flag_reason
 from .diffs import Diff
 from .reconcile_mtm import REASONS_MTM
+from .reconcile_nav import REASONS_NAV
 
 DEFAULT_TOLERANCE = Decimal("0.01")
 
@@ -56,6 +57,7 @@ REASONS = {
                           "closing row's cost (IBKR's closed-lot basis) differs from the opening rows' cost by the "
                           "diff, or an open lot's opening row gives a cost that is not its net cash",
     **REASONS_MTM,
+    **REASONS_NAV,
 }
 
 

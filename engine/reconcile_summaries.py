@@ -16,6 +16,7 @@ from beanflex.contract.accounts import account_component
 from .book import ZERO, Book
 from .diffs import Diff
 from .reconcile_mtm import mtm_checks
+from .reconcile_nav import nav_checks
 
 
 def summary_checks(book: Book) -> list[Diff]:
@@ -50,4 +51,4 @@ def summary_checks(book: Book) -> list[Diff]:
             checks.append(Diff(entry.date, account, conid, symbol, book.base_currency, "",
                                f"summary.{field_}", ours, Decimal(str(meta[field_])),
                                tuple(flex_src.refs(meta.get("flex_src"))), reason, meta))
-    return checks + mtm_checks(book)
+    return checks + mtm_checks(book) + nav_checks(book)

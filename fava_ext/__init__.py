@@ -23,6 +23,7 @@ from beanflex.reports import options as option_reports
 from beanflex.reports import request as fava_reports
 
 from . import pages as fava_pages
+from . import performance
 from .editing import BeanflexEdit  # noqa: F401 - Fava finds extension classes in this module
 from .upload import BeanflexUpload  # noqa: F401
 from .strategies import BeanflexStrategies  # noqa: F401
@@ -180,10 +181,81 @@ class BeanflexImportHealth(fava_pages.Page):
         return fava_pages.json_response(self.health())
 
 
+class BeanflexPerformance(fava_pages.Page):
+    """Returns (TWR, MWR, Modified Dietz) and the FX split by period and by account, label, strategy or instrument;
+    NAV, cumulative TWR and drawdown charts of one of them, with the flows and daily values behind every figure."""
+
+    report_title = "Performance"
+
+    def strategy_groups(self):
+        """flex_id -> strategy group id (reports/returns_groups.py), once per ledger load; None without them."""
+        from beanflex.reports.returns_groups import strategy_groups
+
+        return self.cached(("strategy_groups",), lambda: strategy_groups(self.book(), self.root_dir,
+                                                                          self.ledger.all_entries))
+
+    def returns(self, by: str, period: str | None = None):
+        from beanflex.reports import returns as returns_mod
+        periods = (period,) if period else ()
+        return self.cached(("returns", by, period), lambda: returns_mod.returns_report(
+            self.ledger.all_entries, self.ledger.options, by, periods, labels_config=self.labels_config(),
+            strategy_groups=self.strategy_groups))
+
+    def detail(self, by: str, key: str, period: str):
+        from beanflex.reports import returns as returns_mod
+        return self.cached(("returns_detail", by, key, period), lambda: returns_mod.detail(
+            self.ledger.all_entries, self.ledger.options, by, key, period, labels_config=self.labels_config(),
+            strategy_groups=self.strategy_groups))
+
+    @fava_pages.shows_errors
+    def page(self) -> dict:
+        from beanflex.reports.returns import ReturnsError
+
+        by = fava_reports.choice(request.args, "by", ("account", "label", "instrument", "strategy"))
+        period = request.args.get("period") or "ITD"
+        try:
+            table = self.returns(by)
+            labels = self.returns("label", period) if by != "label" else None
+            key = request.args.get("key") or (table["rows"][0]["key"] if table["rows"] else None)
+            detail = self.detail(by if key != "portfolio" else "account", key, period) if key else None
+        except ReturnsError as exc:
+            raise fava_reports.ReportError(str(exc)) from None
+        return {"by": by, "period": period, "key": key, "table": table, "labels": labels, "detail": detail,
+                "charts": performance.charts(detail) if detail else None, "raw": self.raw_for_page(),
+                "hashes": self.entry_hashes()}
+
+    @extension_endpoint("returns")
+    def returns_json(self):
+        """`report returns --format json`: `?by=account|label|instrument|strategy[&period=YTD]`."""
+        def build(_args):
+            from beanflex.reports.returns import ReturnsError
+
+            try:
+                return self.returns(fava_reports.choice(request.args, "by", ("account", "label", "instrument",
+                                                                              "strategy")),
+                                    request.args.get("period") or None)
+            except ReturnsError as exc:
+                raise fava_reports.ReportError(str(exc)) from None
+        return self.json(build)
+
+    @extension_endpoint("detail")
+    def detail_json(self):
+        """The flows and daily values behind one row: `?by=account&key=U1&period=YTD`."""
+        def build(_args):
+            from beanflex.reports.returns import ReturnsError
+
+            try:
+                by = fava_reports.choice(request.args, "by", ("account", "label", "instrument", "strategy"))
+                return self.detail(by, request.args.get("key") or "portfolio", request.args.get("period") or "ITD")
+            except ReturnsError as exc:
+                raise fava_reports.ReportError(str(exc)) from None
+        return self.json(build)
+
+
 #: The sidebar's order (the README's). Fava adds a module's pages in the sorted order of their names in the module
 #: (inspect.getmembers) and each class once, so these aliases, which sort before "Beanflex…", set the order; a page
 #: not listed here follows, alphabetically. The class names, and so the URLs, stay as they are.
-SIDEBAR = (BeanflexPortfolio, BeanflexLabels, BeanflexReconcile, BeanflexImportHealth, BeanflexUpload,
-           BeanflexStrategies)
+SIDEBAR = (BeanflexPortfolio, BeanflexLabels, BeanflexReconcile, BeanflexPerformance, BeanflexImportHealth,
+           BeanflexUpload, BeanflexStrategies)
 for _position, _page in enumerate(SIDEBAR):
     globals()[f"A{_position:02d}_{_page.__name__}"] = _page

@@ -209,7 +209,14 @@ class Page(FavaExtensionBase):
             else:
                 query[name] = str(value)
         name = page or self.name  # Fava's url_for fills in the ledger's slug (`<bfile>`) itself
-        base = url_for("extension_report", extension_name=name) + (endpoint or "")  # endpoints sit below the page
+        # One url_for per page and request: a 10k-trade portfolio has ~6,000 links, and url_for each time was
+        # half the page's time (the base depends only on the page name within one request). Fava's url_for also
+        # appends the active filters (`?time=2019`); `query` carries them already, so they are cut here (they
+        # came twice: `…/BeanflexLabels/?time=2019?time=2019&conid=…`).
+        bases = request.environ.setdefault("beanflex.page_urls", {})
+        if name not in bases:
+            bases[name] = url_for("extension_report", extension_name=name).split("?", 1)[0]
+        base = bases[name] + (endpoint or "")  # endpoints sit below the page
         return base + ("?" + urlencode(query) if query else "")
 
     def raw_for_page(self) -> dict | None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine import pnl
 from beanflex.engine.book import ZERO, load_book
 
@@ -39,6 +40,7 @@ def parse_config(config_str: str | None) -> pnl.Options:
     return pnl.Options(mode=value.get("mode", "ibkr"), method=value.get("method", "fifo"))
 
 
+@paused_gc()  # as the other plugins: what it builds has no cycles, and the collector walked the whole ledger
 def pnl_meta(entries, options_map, config_str=None):
     """Beancount plugin entry point: the entries with P&L metadata added (nothing else changes)."""
     try:

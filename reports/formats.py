@@ -13,6 +13,8 @@ import io
 import json
 from decimal import Decimal, InvalidOperation
 
+from .tables import PERCENT_COLUMNS
+
 FORMATS = ("table", "json", "csv", "xlsx")
 
 PNL_COLUMNS = ("account", "symbol", "conid", "currency", "quantity", "average_cost", "cost_basis", "mark",
@@ -36,6 +38,11 @@ NUMERIC = {"quantity", "average_cost", "cost_basis", "mark", "market_value", "re
            "commissions", "dividends", "withholding", "fees", "total", "base_cost_basis", "base_realized",
            "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value", "interest",
            "deposits", "withdrawals", "days", "rolls", "premium_received", "premium_paid"}
+RETURN_COLUMNS = ("kind", "name", "period", "from", "to", "status", "start_value", "end_value", "net_flows", "gain",
+                  "twr", "mwr", "mwr_period", "modified_dietz", "local_return", "fx_return", "fx_holdings", "fx_cash",
+                  "fx_conversions", "fx_total", "notes", "gaps")
+NUMERIC |= PERCENT_COLUMNS | {"start_value", "end_value", "net_flows", "gain", "fx_holdings", "fx_cash", "fx_conversions",
+                      "fx_total"}
 
 
 def _flat_pnl(row: dict) -> dict:
@@ -107,7 +114,17 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
         rows.append({"description": f"= {report['field']} of {report['symbol']} ({report['currency']})",
                      "amount": report["value"]})
         return [("explain", EXPLAIN_COLUMNS, rows)]
+    if kind == "returns":
+        return [("returns", RETURN_COLUMNS, [_flat_return(r) for r in report["rows"]])]
     raise ValueError(f"unknown report kind {kind!r}")
+
+
+def _flat_return(row: dict) -> dict:
+    flat = {k: v for k, v in row.items() if k not in ("fx", "notes", "gaps", "members")}
+    flat.update({f"fx_{k}": v for k, v in (row.get("fx") or {}).items() if k != "notes"})
+    flat["notes"] = "; ".join(row.get("notes") or [])
+    flat["gaps"] = "; ".join(f"{g['kind']} {g['what']} {g['from']}..{g['to']}" for g in row.get("gaps") or [])
+    return flat
 
 
 def decimal_or_none(value) -> Decimal | None:

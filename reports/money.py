@@ -77,3 +77,11 @@ def price_text(value, currency: str | None = None) -> str:
     places = min(PRICE_PLACES, max(minor_unit(currency), -number.normalize().as_tuple().exponent))
     rounded = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
     return f"{abs(rounded) if not rounded else rounded:,.{places}f}"
+
+
+def percent_text(value) -> str:
+    """A return given as a fraction, in percent to 2 places (half-even): "-0.0100" -> "-1.00 %"."""
+    number = to_decimal(value)
+    if number is None:
+        return "" if value is None else str(value)
+    return f"{round_money(number * 100):,.2f} %"

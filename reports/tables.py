@@ -35,9 +35,13 @@ PRIORITY = {
     "members": ("ref", "date", "flex_id", "rule", "kind", "symbols", "quantity", "amount", "link", "raw"),
     "chain": ("ref", "date", "rule", "closed", "opened"),
     "summary": ("kind", "compared", "matched", "diffs"),
+    "returns": ("name", "period", "twr", "mwr", "modified_dietz", "fx_return", "local_return", "fx_total", "gain",
+                "end_value", "status", "kind", "from", "to", "net_flows", "start_value", "mwr_period", "notes"),
 }
 QUANTITY = {"quantity", "closing_trades", "matched", "compared", "diffs", "days", "rolls"}
 PRICE = {"mark", "average_cost", "cost"}
+#: Returns, fractions in the reports ("-0.01"), shown in percent ("-1.00 %").
+PERCENT_COLUMNS = {"twr", "mwr", "mwr_period", "modified_dietz", "local_return", "fx_return"}
 TEXT_NUMBERS = {"conid"}  # digits, but an id: left-aligned, no separators
 #: Text columns cut with "…" when they do not fit whole, down to this many characters.
 SHRINKABLE = {"description": 16, "reason": 14, "raw": 14, "flex_id": 14, "labels": 8, "flags": 8, "ids": 10,
@@ -58,7 +62,8 @@ class TextTable:
 
 MONEY_COLUMNS = {"cost_basis", "market_value", "realized", "unrealized", "commissions", "dividends", "withholding",
                  "fees", "total", "ours", "ibkr", "diff", "amount", "value", "interest", "deposits", "withdrawals",
-                 "fx", "premium_received", "premium_paid"}
+                 "fx", "start_value", "end_value", "net_flows", "gain", "fx_holdings", "fx_cash", "fx_conversions",
+                 "fx_total", "premium_received", "premium_paid"}
 
 
 def is_money(column: str, row: dict) -> bool:
@@ -70,7 +75,7 @@ def is_money(column: str, row: dict) -> bool:
 
 
 def is_number(column: str) -> bool:
-    return column in MONEY_COLUMNS or column in QUANTITY or column in PRICE or (
+    return column in MONEY_COLUMNS or column in QUANTITY or column in PRICE or column in PERCENT_COLUMNS or (
         column.startswith("base_") and column != "base_currency")
 
 
@@ -82,6 +87,8 @@ def cell(column: str, row: dict, currency: str | None = None) -> str:
         return ""
     if column.startswith("base_") and column != "base_currency":
         return money.money_text(value, row.get("base_currency") or currency)
+    if column in PERCENT_COLUMNS:
+        return money.percent_text(value)
     if is_money(column, row):
         return money.money_text(value, row.get("currency") or currency)
     if column in PRICE:

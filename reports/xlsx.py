@@ -14,7 +14,7 @@ import io
 from decimal import Decimal
 
 from . import money
-from .tables import PRICE, QUANTITY, TEXT_NUMBERS, is_money, is_number
+from .tables import PERCENT_COLUMNS, PRICE, QUANTITY, TEXT_NUMBERS, is_money, is_number
 
 DATE_COLUMNS = {"date", "mark_date", "open_date", "as_of", "from", "to"}
 DATE_FORMAT = "yyyy-mm-dd"
@@ -50,6 +50,8 @@ def typed(column: str, row: dict, currency: str | None) -> tuple[object, str | N
     number = money.to_decimal(value) if numeric and column not in TEXT_NUMBERS else None
     if number is None:
         return (value if isinstance(value, (int, str)) else str(value)), None
+    if column in PERCENT_COLUMNS:
+        return number, "0.00%"
     if column.startswith("base_"):
         return number, money_format(row.get("base_currency") or currency)
     if is_money(column, row):

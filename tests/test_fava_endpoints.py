@@ -28,7 +28,7 @@ from beanflex.reports.labels import labels_report
 
 from fava_ledger import RAW_FILE, SALE_LINE, copy_ledger
 
-PAGES = ("BeanflexPortfolio", "BeanflexLabels", "BeanflexReconcile", "BeanflexImportHealth", "BeanflexStrategies")
+PAGES = ("BeanflexPortfolio", "BeanflexLabels", "BeanflexReconcile", "BeanflexPerformance", "BeanflexImportHealth")
 
 
 @pytest.fixture()
@@ -81,7 +81,7 @@ def test_every_page_renders_and_is_in_the_sidebar(client, base):
     titles = {ext["name"]: ext["report_title"] for ext in ledger_data["extensions"]}
     assert titles == {"BeanflexPortfolio": "Portfolio", "BeanflexLabels": "Labels",
                       "BeanflexReconcile": "Reconciliation", "BeanflexImportHealth": "Import health",
-                      "BeanflexUpload": "Upload statement", "BeanflexEdit": None,
+                      "BeanflexPerformance": "Performance", "BeanflexUpload": "Upload statement", "BeanflexEdit": None,
                       "BeanflexStrategies": "Strategies"}  # Edit: endpoints only
 
 
@@ -466,11 +466,12 @@ def test_sidebar_lists_the_pages_in_the_readmes_order(main_file):
     from fava.core import FavaLedger
 
     # Fava would add them alphabetically (Import health, Labels, Portfolio, Reconciliation); the README's order is
-    # Portfolio, Labels, Reconciliation, Import health, and the class names (the URLs) stay as they were
+    # Portfolio, Labels, Reconciliation, Performance, Import health, Upload, and the class names (the URLs) stay
     ledger = FavaLedger(str(main_file))
     titles = [e.report_title for e in ledger.extensions.extension_details if e.name.startswith("Beanflex")]
-    assert titles[:6] == ["Portfolio", "Labels", "Reconciliation", "Import health", "Upload statement", "Strategies"]
-    assert [e.name for e in ledger.extensions.extension_details][:4] == list(PAGES)[:4]
+    assert titles[:6] == ["Portfolio", "Labels", "Reconciliation", "Performance", "Import health", "Upload statement"]
+    assert titles[6] == "Strategies"
+    assert [e.name for e in ledger.extensions.extension_details][:5] == list(PAGES)
 
 
 def test_reconcile_page_honours_favas_time_and_account_filters(client, base):
@@ -480,3 +481,10 @@ def test_reconcile_page_honours_favas_time_and_account_filters(client, base):
     trades = lambda r: [t["date"] for i in r["by_instrument"] for t in i["trades"]]  # noqa: E731
     assert trades(everything) and all(d <= "2024-03-31" for d in trades(some))
     assert len(trades(some)) < len(trades(everything)) and trades(nobody) == []
+
+
+def test_links_keep_fava_filters_once(client, base):
+    """Fava's url_for appends the active filters itself; a link names each one once, before the page's own."""
+    html = client.get(f"{base}BeanflexPortfolio/?time=2024").get_data(as_text=True)
+    links = re.findall(r'href="([^"]*extension/BeanflexLabels/[^"]*)"', html)
+    assert links and all(link.count("?") == 1 and link.count("time=2024") == 1 for link in links), links[:3]

@@ -49,19 +49,25 @@ def test_shape_of_the_statement(statement):
     assert all(t.text("levelOfDetail") == "EXECUTION" for t in trades)
     stock = [t for t in trades if t.text("assetCategory") == "STK"]
     fx = [t for t in trades if t.text("assetCategory") == "CASH"]
-    assert len(stock) + len(fx) == N and fx, "FX conversions are Trade rows too"
+    opt = [t for t in trades if t.text("assetCategory") == "OPT"]
+    assert len(stock) + len(fx) + len(opt) == N and fx and opt, "FX conversions and options are Trade rows too"
     assert {t.text("currency") for t in stock} == {"USD", "EUR", "CHF"}
     assert len({t.text("conid") for t in stock}) > 40  # min(600, 1000 // 20 + 5) = 55 instruments to pick from
     assert {t.text("openCloseIndicator") for t in stock} == {"O", "C"}
     assert any(t.text("notes") == "P" for t in stock), "some orders fill in two parts"
     for name in ("transactionID", "tradeID", "ibExecID"):
-        values = [t.text(name) for t in trades]
+        values = [t.text(name) for t in trades if t.text(name)]  # BookTrades have no ibExecID, as at IBKR
         assert len(set(values)) == len(values), f"{name} must be unique"
-    # ibOrderID is unique per order; only the partial fills of one order share it (same conid, side, day).
+    # ibOrderID is unique per order; only the partial fills of one order share it (same conid, side, day), or the
+    # legs of an option combo order (several option conids, one day). BookTrades carry order id 0.
     orders = defaultdict(set)
     for t in trades:
+        if t.text("transactionType") == "BookTrade":
+            continue
         orders[t.text("ibOrderID")].add((t.text("conid") or t.text("symbol"), t.text("buySell"), t.text("tradeDate")))
-    assert all(len(fills) == 1 for fills in orders.values())
+    assert all(len(fills) == 1 or len({fill[2] for fill in fills}) == 1 for fills in orders.values())
+    combos = [fills for fills in orders.values() if len(fills) > 1]
+    assert combos and all(len({fill[0] for fill in fills}) == len(fills) for fills in combos)
     assert len(orders) < len(trades)
     all_ids = [r.text("transactionID") for r in statement.records
                if r.tag in ("Trade", "CashTransaction", "CorporateAction")]
@@ -88,7 +94,21 @@ def test_shape_of_the_statement(statement):
             assert rates[key] == trade.decimal("fxRateToBase")
 
 
+def _assigned_premiums(statement) -> dict[tuple[str, str], Decimal]:
+    """(underlying conid, dateTime) -> the net premium of the options assigned then (their closing `cost`).
+
+    E.g. a short put sold for netCash 248.70 closes by a BookTrade BUY @ 0 with cost 248.70: IBKR moves 248.70
+    into the stock it delivers (DESIGN §8).
+    """
+    premiums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for t in statement.rows("Trades", "Trade"):
+        if t.text("assetCategory") == "OPT" and t.text("notes") == "A":
+            premiums[(t.text("underlyingConid"), t.text("dateTime"))] += t.decimal("cost")
+    return premiums
+
+
 def test_every_trade_row_is_internally_consistent(statement):
+    premiums = _assigned_premiums(statement)
     with localcontext(EXACT):
         for t in statement.rows("Trades", "Trade"):
             q, price = t.decimal("quantity"), t.decimal("tradePrice")
@@ -102,12 +122,16 @@ def test_every_trade_row_is_internally_consistent(statement):
             assert t.decimal("netCash") == t.decimal("proceeds") + t.decimal("ibCommission") + t.decimal("taxes")
             if t.text("openCloseIndicator") == "O":
                 assert t.decimal("cost") == -t.decimal("netCash") and t.decimal("fifoPnlRealized") == 0
+            elif t.text("notes") == "A" and t.text("assetCategory") == "OPT":
+                assert t.decimal("fifoPnlRealized") == 0, t.line  # IBKR folds it into the stock leg
             else:
-                assert t.decimal("fifoPnlRealized") == t.decimal("netCash") + t.decimal("cost"), t.line
+                folded = premiums.get((t.text("conid"), t.text("dateTime")), 0) if t.text("notes") == "A" else 0
+                assert t.decimal("fifoPnlRealized") == t.decimal("netCash") + t.decimal("cost") + folded, t.line
 
 
 def _replay(statement):
-    """Independent FIFO over Trade and split rows; yields (trade, basis closed, lots taken) per closing trade.
+    """Independent FIFO over Trade and split rows; yields (trade, basis closed, lots taken, premium folded) per
+    closing trade.
 
     A lot gives up basis x taken / remaining shares. E.g. a lot of 16 with basis 1976.5572 sold 10 gives up
     1976.5572 x 10 / 16 = 1235.34825, and keeps 6 shares with 741.20895.
@@ -116,6 +140,7 @@ def _replay(statement):
               if r.text("assetCategory") == "STK"]
     events += [(r.datetime("dateTime"), 1, n, r) for n, r in enumerate(statement.rows("CorporateActions"))]
     lots: dict[str, deque] = defaultdict(deque)  # conid -> [transactionID, shares, basis]
+    premiums = _assigned_premiums(statement)
     closes = []
     for _, kind, _, row in sorted(events, key=lambda e: e[:3]):
         conid = row.text("conid")
@@ -126,8 +151,10 @@ def _replay(statement):
                 lot[1] *= ratio
             continue
         quantity = row.decimal("quantity")
+        # An assigned put's premium lowers the basis of the shares it delivers: 10000 - 248.70 = 9751.30.
+        folded = premiums.get((conid, row.text("dateTime")), 0) if row.text("notes") == "A" else 0
         if quantity > 0:
-            lots[conid].append([row.text("transactionID"), quantity, row.decimal("cost")])
+            lots[conid].append([row.text("transactionID"), quantity, row.decimal("cost") - folded])
             continue
         left, basis, taken = -quantity, Decimal(0), []
         while left:
@@ -141,7 +168,7 @@ def _replay(statement):
             basis += part
             left -= take
             taken.append((lot[0], take, part))
-        closes.append((row, basis, taken))
+        closes.append((row, basis, taken, folded))  # a called-away call's premium adds to its realized
     return closes, lots
 
 
@@ -150,9 +177,9 @@ def test_fifo_recomputation_matches_cost_realized_and_closed_lots(statement):
         closes, _ = _replay(statement)
         assert len(closes) > 100
         groups = _lot_groups(statement)
-        for trade, basis, taken in closes:
+        for trade, basis, taken, folded in closes:
             assert trade.decimal("cost") == -basis, f"line {trade.line}: cost vs FIFO basis"
-            assert trade.decimal("fifoPnlRealized") == trade.decimal("netCash") - basis, trade.line
+            assert trade.decimal("fifoPnlRealized") == trade.decimal("netCash") - basis + folded, trade.line
             lots = groups[trade.line]
             assert [(lot.text("transactionID"), lot.decimal("quantity"), lot.decimal("cost")) for lot in lots] == \
                 taken, f"line {trade.line}: CLOSED_LOT rows vs FIFO"

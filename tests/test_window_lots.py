@@ -126,6 +126,12 @@ def test_statement_order_does_not_matter(tmp_path):
     _import(tmp_path / "b", backward, H2, H1)
     assert _generated(forward) == _generated(backward)
     assert _ledger_errors(forward) == []
+    # each import re-prints only the years its statement touches; the opening (dated 2023) depends on H2's
+    # OpenPositions, so importing H2 after H1 must re-print 2023 too: a full rebuild changes nothing
+    for main in (forward, backward):
+        imported = _generated(main)
+        _run(main, "rebuild")
+        assert _generated(main) == imported
     assert '125 XYZ {10.01 USD, 2023-06-15, "U1/trade/L9"}' in _generated(forward)
 
 

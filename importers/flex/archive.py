@@ -100,6 +100,43 @@ def store(payload: bytes, ledger_dir: Path, query_id: str | None = None, *, sour
     return archived
 
 
+def store_file(path: Path, sha256: str, ledger_dir: Path, *, source: str, document: FlexDocument) -> ArchivedFile:
+    """`store` for a payload still in its file (`beanflex import FILE`), parsed already: copied in chunks.
+
+    The import archives a file once the whole ledger is mapped; reading a 250 MB statement whole on top of that
+    set the import's peak memory. The copy is hashed as it is written: bytes that no longer hash to `sha256` (the
+    file changed since it was parsed) are not archived, and the error says so.
+    """
+    ledger_dir = Path(ledger_dir).absolute()
+    existing = _find_sha(ledger_dir, sha256)
+    if existing is not None:
+        return existing
+    archived = planned(document, sha256, ledger_dir)
+    if archived.path.exists():
+        raise FlexError("an archived file with this name already holds different bytes", file=str(archived.path),
+                        hint="this is a sha256 prefix collision; move that file aside and report it")
+    known = list_archive(ledger_dir)
+    with open(path, "rb") as handle:
+        atomic_write(archived.path, _Hashed(handle, sha256, source))
+    _write_index(ledger_dir, [*known, dc_replace(archived, is_new=False)])
+    return archived
+
+
+class _Hashed:
+    """A reader that hashes what passes through and, at the end, refuses bytes that are not the expected ones."""
+
+    def __init__(self, handle, sha256: str, source: str):
+        self.handle, self.expected, self.source, self.digest = handle, sha256, source, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(size)
+        self.digest.update(chunk)
+        if not chunk and self.digest.hexdigest() != self.expected:
+            raise FlexError("the file changed while it was being imported", file=self.source,
+                            hint="nothing was archived and ledger/generated/ is unchanged; import it again")
+        return chunk
+
+
 def list_archive(ledger_dir: Path) -> list[ArchivedFile]:
     """Every archived payload, sorted by (from_date, to_date, relpath); unindexed files are parsed and included."""
     ledger_dir = Path(ledger_dir).absolute()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -33,12 +34,13 @@ def lock_wait_from_env(env: dict[str, str] | None = None) -> float:
         return DEFAULT_LOCK_WAIT
 
 
-def atomic_write(path: Path | str, data: bytes, *, replace: Callable[[str, str], None] = os.replace) -> None:
+def atomic_write(path: Path | str, data, *, replace: Callable[[str, str], None] = os.replace) -> None:
     """Write `data` to `path` so that a crash leaves either the old file or the complete new one.
 
     Args:
       path: the target; its folder is created when missing.
-      data: the exact bytes to store.
+      data: the exact bytes to store, or a binary reader to copy them from in chunks (an error it raises while
+        read leaves no file).
       replace: the final rename (os.replace); injectable so a test can make it fail like a crash would.
     """
     path = Path(path)
@@ -46,7 +48,10 @@ def atomic_write(path: Path | str, data: bytes, *, replace: Callable[[str, str],
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, (bytes, bytearray)):
+                handle.write(data)
+            else:
+                shutil.copyfileobj(data, handle, 1 << 20)
             handle.flush()
             os.fsync(handle.fileno())
         replace(tmp, str(path))

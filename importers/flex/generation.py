@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Callable
 
 GENERATED = "generated"
 NEW = ".generated.new"
@@ -67,35 +68,44 @@ def _temp_files(ledger_dir: Path):
                 yield Path(folder) / name
 
 
-def switch(ledger_dir: Path, texts: dict[str, bytes]) -> dict[str, list[str]]:
-    """Make `generated/` hold exactly `texts` ({"generated/U1/2024.beancount": bytes}), switching as a whole.
+def switch(ledger_dir: Path, paths, payload_of: Callable[[str], bytes],
+           keep: set[str] | frozenset = frozenset()) -> dict[str, list[str]]:
+    """Make `generated/` hold exactly `paths` ({"generated/U1/2024.beancount", …}), switching as a whole.
 
-    Returns {"written", "unchanged", "removed"} (paths relative to ledger/); nothing is touched when nothing
-    changed. Files under generated/ that are not `.beancount` are kept (hard-linked into the new generation).
+    Each file's bytes come from `payload_of(path)`, one file at a time (the whole generation at once was a fifth of
+    an import's peak memory); a path in `keep` is already as it would be printed (incremental.kept_files) and is
+    not printed again. Returns {"written", "unchanged", "removed"} (paths relative to ledger/); nothing is touched
+    when nothing changed. Files under generated/ that are not `.beancount` are kept (hard-linked into the new
+    generation).
     """
     ledger_dir = Path(ledger_dir)
     recover(ledger_dir)
     generated, new = ledger_dir / GENERATED, ledger_dir / NEW
     report: dict[str, list[str]] = {"written": [], "unchanged": [], "removed": []}
-    for path in sorted(texts):
-        target = ledger_dir / path
-        same = target.is_file() and target.stat().st_size == len(texts[path]) and target.read_bytes() == texts[path]
-        report["unchanged" if same else "written"].append(path)
+    for path in sorted(paths):
+        if path in keep:
+            report["unchanged"].append(path)
+            continue
+        payload, target = payload_of(path), ledger_dir / path
+        if target.is_file() and target.stat().st_size == len(payload) and target.read_bytes() == payload:
+            report["unchanged"].append(path)
+            continue
+        report["written"].append(path)
+        written = new / Path(path).relative_to(GENERATED)
+        written.parent.mkdir(parents=True, exist_ok=True)
+        _write_synced(written, payload)
+    wanted = set(paths)
     old_files = sorted(p for p in generated.rglob("*") if p.is_file()) if generated.is_dir() else []
     for old in old_files:
         relative = old.relative_to(ledger_dir).as_posix()
-        if relative.endswith(".beancount") and relative not in texts:
+        if relative.endswith(".beancount") and relative not in wanted:
             report["removed"].append(relative)
     if not report["written"] and not report["removed"]:
         return report
-    unchanged = set(report["unchanged"])
-    for path, payload in texts.items():
+    for path in report["unchanged"]:
         target = new / Path(path).relative_to(GENERATED)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path in unchanged:
-            _link_or_copy(ledger_dir / path, target)
-        else:
-            _write_synced(target, payload)
+        _link_or_copy(ledger_dir / path, target)
     for old in old_files:  # a file of the user's or a tool's in generated/ (not ours to drop)
         if not old.name.endswith(".beancount"):
             target = new / old.relative_to(generated)

@@ -26,7 +26,7 @@ from .context import ImportConfig, MapContext
 from .drift import DriftReport
 from .instruments import Instruments
 from .names import CommodityNamer
-from . import cash, checks, combos, corporate_actions, option_eae, prices, transfers
+from . import cash, checks, combos, corporate_actions, nav, option_eae, prices, transfers
 from . import cancels as cancels_mod
 from . import trades as trades_mod
 from .booker import Booker
@@ -35,7 +35,7 @@ from .lots import position_openings
 from .writer import dedup_key
 
 #: Section-mapper modules written beside this one, each exposing `map_<x>(statement, ctx)` functions.
-SECTION_MODULES = (cash, prices, checks)
+SECTION_MODULES = (cash, prices, checks, nav)
 #: Rows that are reference data or summaries consumed while mapping, not events of their own.
 CONSUMED_SECTIONS = frozenset({"AccountInformation", "SecuritiesInfo"})
 END_OF_DAY = datetime.time(23, 59, 59)

@@ -25,7 +25,7 @@ from .adapter import EMPTY_MARKERS, FlexRecord, FlexStatement
 from .csv_titles import title_for
 from .drift import DriftReport
 from .errors import SchemaDriftError
-from .schema_known import KNOWN_ATTRIBUTES, KNOWN_SECTIONS, KNOWN_VALUES, STATEMENT_ATTRIBUTES
+from .schema_known import KNOWN_ATTRIBUTES, KNOWN_SECTIONS, KNOWN_VALUES, STATEMENT_ATTRIBUTES, known_values
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def _has_unknown_value(record: FlexRecord) -> bool:
     if checks is None:
         names = dict.fromkeys(name for tag, name in KNOWN_VALUES if tag in ("*", record.tag))
         checks = _VALUE_CHECKS[record.tag] = tuple(
-            (name, KNOWN_VALUES.get((record.tag, name)) or KNOWN_VALUES.get(("*", name))) for name in names)
+            (name, known_values(record.tag, name)) for name in names)
     attrs = record.attrs
     for name, known in checks:
         value = attrs.get(name)
@@ -174,7 +174,7 @@ def _has_unknown_value(record: FlexRecord) -> bool:
 
 def _check_values(record: FlexRecord, report: DriftReport, source: str) -> None:
     for name, value in record.attrs.items():
-        known = KNOWN_VALUES.get((record.tag, name)) or KNOWN_VALUES.get(("*", name))
+        known = known_values(record.tag, name)
         if known is None:
             continue
         value = value.strip()

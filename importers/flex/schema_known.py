@@ -93,6 +93,44 @@ KNOWN_ATTRIBUTES: dict[tuple[str, str], frozenset[str]] = {
         "quantity reportDate securityID securityIDType serialNumber strike symbol transactionID type "
         "underlyingConid underlyingListingExchange underlyingSecurityID underlyingSymbol value weight "
     ),
+    ("EquitySummaryInBase", "EquitySummaryByReportDateInBase"): _names(
+        "accountId acctAlias bondInterestAccrualsComponent bondInterestAccrualsComponentLong "
+        "bondInterestAccrualsComponentShort bonds bondsLong bondsShort brokerCashComponent brokerCashComponentLong "
+        "brokerCashComponentShort brokerFeesAccrualsComponent brokerFeesAccrualsComponentLong "
+        "brokerFeesAccrualsComponentShort brokerInterestAccrualsComponent brokerInterestAccrualsComponentLong "
+        "brokerInterestAccrualsComponentShort cash cashLong cashShort cfdUnrealizedPl cfdUnrealizedPlLong "
+        "cfdUnrealizedPlShort commodities commoditiesLong commoditiesShort crypto cryptoLong cryptoShort currency "
+        "dividendAccruals dividendAccrualsLong dividendAccrualsShort eventContractInterestAccruals "
+        "eventContractInterestAccrualsLong eventContractInterestAccrualsShort fdicInsuredAccountInterestAccruals "
+        "fdicInsuredAccountInterestAccrualsComponent fdicInsuredAccountInterestAccrualsComponentLong "
+        "fdicInsuredAccountInterestAccrualsComponentShort fdicInsuredAccountInterestAccrualsLong "
+        "fdicInsuredAccountInterestAccrualsShort fdicInsuredBankSweepAccount "
+        "fdicInsuredBankSweepAccountCashComponent fdicInsuredBankSweepAccountCashComponentLong "
+        "fdicInsuredBankSweepAccountCashComponentShort fdicInsuredBankSweepAccountLong "
+        "fdicInsuredBankSweepAccountShort forexCfdUnrealizedPl forexCfdUnrealizedPlLong forexCfdUnrealizedPlShort "
+        "funds fundsLong fundsShort incentiveCouponAccruals incentiveCouponAccrualsLong "
+        "incentiveCouponAccrualsShort insuredBankDepositRedemptionCashComponent "
+        "insuredBankDepositRedemptionCashComponentLong insuredBankDepositRedemptionCashComponentShort "
+        "interestAccruals interestAccrualsLong interestAccrualsShort ipoSubscription ipoSubscriptionLong "
+        "ipoSubscriptionShort liteSurchargeAccruals marginFinancingChargeAccruals "
+        "marginFinancingChargeAccrualsLong marginFinancingChargeAccrualsShort model notes notesLong notesShort "
+        "options optionsLong optionsShort physDel physDelLong physDelShort reportDate slbCashCollateral "
+        "slbCashCollateralLong slbCashCollateralShort slbDirectSecuritiesBorrowed slbDirectSecuritiesBorrowedLong "
+        "slbDirectSecuritiesBorrowedShort slbDirectSecuritiesLent slbDirectSecuritiesLentLong "
+        "slbDirectSecuritiesLentShort softDollars softDollarsLong softDollarsShort stock stockLong stockShort "
+        "total totalLong totalShort "
+    ),
+    ("ChangeInNAV", "ChangeInNAV"): _names(
+        "accountId acctAlias advisorFees assetTransfers billPay billableSalesTax brokerFees "
+        "carbonCredits changeInBrokerFeeAccruals changeInDividendAccruals changeInIncentiveCouponAccruals "
+        "changeInInterestAccruals changeInUnrealized clientFees commissionCreditsRedemption commissionReceivables "
+        "commissions commissionsAtPaxos corporateActionProceeds costAdjustments currency debitCardActivity "
+        "depositsWithdrawals dividends donations endingValue excessFundSweep feesReceivables forexCommissions "
+        "fromDate fxTranslation grantActivity interest internalCashTransfers linkingAdjustments model mtm "
+        "mtmAtPaxos netFxTrading other otherFees otherIncome paxosTransfers realized referralFee salesTax "
+        "softDollars startingValue taxReceivables toDate transactionTax transferredPnlAdjustments twr "
+        "withholding871m withholdingTax withholdingTaxCollected "
+    ),
     ("FIFOPerformanceSummaryInBase", "FIFOPerformanceSummaryUnderlying"): _names(
         "accountId assetCategory conid costAdj description expiry model realizedLTLoss realizedLTProfit "
         "realizedSTLoss realizedSTProfit symbol totalCapitalGainsPnl totalFifoPnl totalFxPnl "
@@ -305,6 +343,10 @@ CODES = _names(
     "MLL MSG MSL O P PI Po Pr R RED Re Ri RP RPA SI SL SO SS ST SY T"
 )
 
+#: Attributes that share a name with an enum-like one elsewhere but hold a number here: no value check. In the NAV
+#: rows `notes` is the value of the Notes asset class (structured notes), not trade codes.
+NOT_ENUM: frozenset[tuple[str, str]] = frozenset({("EquitySummaryByReportDateInBase", "notes")})
+
 #: Known values of enum-like attributes, keyed by (element or "*" for any element, attribute).
 KNOWN_VALUES: dict[tuple[str, str], frozenset[str]] = {
     ("*", "assetCategory"): _names("STK OPT FUT FOP CASH BOND BILL WAR CFD FXCFD CMDTY FSFOP FSOPT FUND IOPT CRYPTO"),
@@ -330,3 +372,11 @@ KNOWN_VALUES: dict[tuple[str, str], frozenset[str]] = {
     ("Transfer", "type"): _names("INTERNAL ACATS ATON FOP OTC INTERCOMPANY"),
     ("Transfer", "direction"): _names("IN OUT"),
 }
+
+
+def known_values(tag: str, name: str) -> frozenset[str] | None:
+    """The known values of attribute `name` on element `tag` (its own entry, else the "*" one); None: not an enum
+    attribute there (NOT_ENUM), or not one anywhere."""
+    if (tag, name) in NOT_ENUM:
+        return None
+    return KNOWN_VALUES.get((tag, name)) or KNOWN_VALUES.get(("*", name))

@@ -160,14 +160,19 @@ def render_index(paths: list[str], base_currencies: list[str] = ()) -> str:
     return HEADER + "\n" + "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_generated(ledger_dir: Path, files: dict[str, list],
-                    base_currencies: list[str] = ()) -> dict[str, list[str]]:
-    """Render every generated file and the index, and switch `generated/` to them as a whole (generation.py).
+def write_generated(ledger_dir: Path, files: dict[str, list], base_currencies: list[str] = (),
+                    keep: set[str] | frozenset = frozenset()) -> dict[str, list[str]]:
+    """Print every generated file and the index, and switch `generated/` to them as a whole (generation.py).
 
-    Returns {"written": [...], "unchanged": [...], "removed": [...]} (paths relative to ledger/).
+    `keep`: paths of `files` known to be printed already as they would be now (incremental.kept_files): they are
+    not printed again and count as unchanged. Returns {"written": [...], "unchanged": [...], "removed": [...]}
+    (paths relative to ledger/).
     """
     from .generation import switch
 
-    texts = {path: render(entries) for path, entries in files.items()}
-    texts[INDEX] = render_index([p for p in texts if p != INDEX], base_currencies)
-    return switch(Path(ledger_dir), {path: text.encode("utf-8") for path, text in texts.items()})
+    def payload_of(path: str) -> bytes:  # one file's text at a time
+        if path == INDEX:
+            return render_index([p for p in files if p != INDEX], base_currencies).encode("utf-8")
+        return render(files[path]).encode("utf-8")
+
+    return switch(Path(ledger_dir), {*files, INDEX}, payload_of, set(keep) - {INDEX})

@@ -17,6 +17,8 @@ import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation
 from typing import TYPE_CHECKING
 
+from . import options as flexgen_options
+
 if TYPE_CHECKING:  # statement.py passes its generator in; it imports this module, not the other way round
     from .statement import _Generator, _Instrument
 
@@ -64,6 +66,7 @@ def simulate(g: _Generator) -> None:
     split_days = {(k + 1) * n_days // (n_splits + 1) for k in range(n_splits)}
     pending_dividends: list[tuple[int, _Instrument]] = []
     month = None
+    flexgen_options.setup(g)
     for index, day in enumerate(g.days):
         g._walk_fx()
         g.day_has_rows = new_month = False
@@ -73,6 +76,7 @@ def simulate(g: _Generator) -> None:
             pending_dividends = _schedule_dividends(g, day)
         target = g.n * (index + 1) // n_days
         clock = 34_200 + rng.randint(0, 600)  # 09:30 plus a few minutes
+        emitted += flexgen_options.day(g, index, day, clock, target - emitted)
         step = max(2, 22_000 // max(1, target - emitted))
         while emitted < target:
             clock = min(57_599, clock + rng.randint(1, step))

@@ -3,7 +3,8 @@
 One `FlexQueryResponse` (type AF) holds one `FlexStatement` over several years: several hundred stocks in USD, EUR
 and CHF, buys and FIFO partial closes with their `<Lot levelOfDetail="CLOSED_LOT">` rows, FX conversions, dividends
 with withholding tax, fees, interest, deposits, a few forward splits, open positions with marks, conversion rates and
-a cash report. IBKR's own fields are filled the way IBKR fills them, so a correct importer and lot engine match
+a cash report; from 200 trades on also options (options.py: wheels with assignments, covered calls called away or
+rolled, spreads in combo orders, expiries, adjusted contracts, OptionEAE rows, IBKR's premium folding). IBKR's own fields are filled the way IBKR fills them, so a correct importer and lot engine match
 them to the cent and beyond:
 
 - every stock trade: tradeMoney = quantity x tradePrice, proceeds = -tradeMoney,
@@ -36,6 +37,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, Inexact, 
 from typing import BinaryIO
 
 from . import events as flexgen_events
+from . import options as flexgen_options
 from .events import ROUND as _ROUND
 from .events import num as _num
 
@@ -68,6 +70,9 @@ class GenStats:
     splits: int = 0
     open_positions: int = 0
     days: int = 0
+    option_trades: int = 0
+    option_events: int = 0
+    adjusted_contracts: int = 0
 
 
 @dataclass(eq=False)  # compared by identity: `held.remove(inst)` must not compare lots
@@ -157,7 +162,7 @@ class _Generator:
         self.ids = {"tx": 1_900_000_000, "trade": 400_000_000, "order": 700_000_000, "action": 90_000_000, "exec": 0}
         self.instruments = self._make_instruments(min(600, n_trades // 20 + 5))
         self.held: list[_Instrument] = []
-        self.files = {name: tempfile.TemporaryFile() for name in ("trades", "ca", "cash", "rates")}
+        self.files = {name: tempfile.TemporaryFile() for name in ("trades", "ca", "cash", "rates", "eae")}
         self.acct_attrs = f'accountId="{account}" acctAlias="" model=""'
 
     # ---- identities and market -------------------------------------------------------------------------------
@@ -255,8 +260,10 @@ class _Generator:
                    f'dateClosed="" country="Switzerland" ibEntity="IB-UK" />\n').encode())
         out.write(self._cash_report(first, last).encode())
         out.write(self._open_positions(last).encode())
-        for section, name in (("trades", "Trades"), ("ca", "CorporateActions"), ("cash", "CashTransactions"),
-                              ("rates", "ConversionRates")):
+        for section, name in (("trades", "Trades"), ("eae", "OptionEAE"), ("ca", "CorporateActions"),
+                              ("cash", "CashTransactions"), ("rates", "ConversionRates")):
+            if section == "eae" and not self.files["eae"].tell():
+                continue  # no options (a statement under 200 trades): no section, as before
             out.write(f"\t<{name}>\n".encode())
             self.copy_section(section, out)
             out.write(f"\t</{name}>\n".encode())
@@ -278,7 +285,7 @@ class _Generator:
     def _open_positions(self, last: datetime.date) -> str:
         """SUMMARY rows marked at the last day's price; cost basis = what the lots still hold (exact)."""
         last_index = len(self.days) - 1
-        held = sorted(self.held, key=lambda inst: (inst.currency, inst.symbol))
+        held = sorted(self.held + flexgen_options.held_stock(self), key=lambda inst: (inst.currency, inst.symbol))
         rows = []
         for inst in held:
             mark = self._touch(inst, last_index)
