@@ -64,6 +64,7 @@ for _module, _attr in COMMANDS:
 
 #: `report labels` lives in its own module (the labels report builds on the pnl report).
 cli.commands["report"].add_command(importlib.import_module("beanflex.cmd_report_labels").labels)
+cli.commands["report"].add_command(importlib.import_module("beanflex.cmd_report_strategies").strategies)
 cli.commands["report"].add_command(importlib.import_module("beanflex.cmd_report_returns").returns)
 
 

@@ -1,7 +1,7 @@
 """`beanflex init [DIR]`: lay out a new ledger (DESIGN §2) from the templates in `beanflex/skeleton/`.
 
-Creates DIR/ledger/main.beancount, ledger/manual.beancount, ledger/generated/index.beancount, labels.yaml and
-notes/README.md. It never overwrites: if any of them exists, nothing is written and the message lists them.
+Creates DIR/ledger/main.beancount, ledger/manual.beancount, ledger/generated/index.beancount, labels.yaml,
+strategies.yaml and notes/README.md. It never overwrites: if any of them exists, nothing is written and the message lists them.
 Every other command run from DIR then finds `ledger/main.beancount` by default.
 """
 
@@ -22,6 +22,7 @@ FILES = (
     ("ledger/generated/index.beancount", "index.beancount"),
     ("ledger/.gitignore", "ledger-gitignore"),
     ("labels.yaml", "labels.yaml"),
+    ("strategies.yaml", "strategies.yaml"),
     ("notes/README.md", "notes-README.md"),
 )
 

@@ -234,7 +234,7 @@ def reconcile(ws, mode, method, start, end, accounts, labels, fmt, output, toler
 
 
 @click.command("explain")
-@click.argument("key", metavar="SYMBOL|CONID")
+@click.argument("key", metavar="SYMBOL|CONID|strategy:ID")
 @click.argument("field", default="total")
 @click.option("--mode", type=click.Choice(["ibkr", "economic"]), default="ibkr", show_default=True)
 @click.option("--method", type=click.Choice(["fifo", "average", "lifo"]), default="fifo", show_default=True)
@@ -251,6 +251,10 @@ def explain(ws, key, field, mode, method, start, end, accounts, fmt, output, col
     from beanflex.reports import reports
     from beanflex.reports.ledger import PNL_FIELDS
 
+    if key.startswith("strategy:"):  # a strategy group's number (DESIGN §9), cmd_report_strategies.py
+        from .cmd_report_strategies import explain_strategy
+
+        return explain_strategy(ws, key, field, _options(mode, method, start, end), fmt, output)
     if field not in PNL_FIELDS:
         raise click.BadParameter(f"{field!r} is not a P&L field; one of: {', '.join(PNL_FIELDS)}",
                                  param_hint="FIELD")

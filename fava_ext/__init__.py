@@ -1,4 +1,4 @@
-"""The beanflex pages in Fava: Portfolio, Labels, Reconciliation, Import health (one sidebar entry each).
+"""The beanflex pages in Fava: Portfolio, Labels, Reconciliation, Import health, Strategies (one sidebar entry each).
 
 Enabled by `2000-01-01 custom "fava-extension" "beanflex.fava_ext"` in ledger/main.beancount. Each class is
 thin: it hands its template (`templates/<Class>.html`) the report dicts of this request -- the same functions
@@ -26,6 +26,7 @@ from . import pages as fava_pages
 from . import performance
 from .editing import BeanflexEdit  # noqa: F401 - Fava finds extension classes in this module
 from .upload import BeanflexUpload  # noqa: F401
+from .strategies import BeanflexStrategies  # noqa: F401
 
 
 class BeanflexPortfolio(fava_pages.Page):
@@ -255,6 +256,6 @@ class BeanflexPerformance(fava_pages.Page):
 #: (inspect.getmembers) and each class once, so these aliases, which sort before "Beanflex…", set the order; a page
 #: not listed here follows, alphabetically. The class names, and so the URLs, stay as they are.
 SIDEBAR = (BeanflexPortfolio, BeanflexLabels, BeanflexReconcile, BeanflexPerformance, BeanflexImportHealth,
-           BeanflexUpload)
+           BeanflexUpload, BeanflexStrategies)
 for _position, _page in enumerate(SIDEBAR):
     globals()[f"A{_position:02d}_{_page.__name__}"] = _page

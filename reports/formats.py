@@ -37,7 +37,7 @@ LOT_COLUMNS = ("account", "symbol", "conid", "open_date", "quantity", "cost", "c
 NUMERIC = {"quantity", "average_cost", "cost_basis", "mark", "market_value", "realized", "unrealized",
            "commissions", "dividends", "withholding", "fees", "total", "base_cost_basis", "base_realized",
            "base_unrealized", "base_fx", "base_total", "ours", "ibkr", "diff", "amount", "cost", "value", "interest",
-           "deposits", "withdrawals"}
+           "deposits", "withdrawals", "days", "rolls", "premium_received", "premium_paid"}
 RETURN_COLUMNS = ("kind", "name", "period", "from", "to", "status", "start_value", "end_value", "net_flows", "gain",
                   "twr", "mwr", "mwr_period", "modified_dietz", "local_return", "fx_return", "fx_holdings", "fx_cash",
                   "fx_conversions", "fx_total", "notes", "gaps")
@@ -105,6 +105,10 @@ def tables(kind: str, report: dict) -> list[tuple[str, tuple[str, ...], list[dic
                  by_day)]
     if kind == "events":
         return [("events", EVENT_COLUMNS, [{**e, "raw": _raw_text(e["raw"])} for e in report["events"]])]
+    if kind == "strategies":
+        from .strategies_tables import strategies_tables
+
+        return strategies_tables(report)
     if kind == "explain":
         rows = [{**e, "raw": _raw_text(e["raw"])} for e in report["events"]]
         rows.append({"description": f"= {report['field']} of {report['symbol']} ({report['currency']})",

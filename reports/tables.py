@@ -29,11 +29,16 @@ PRIORITY = {
     "by_day": ("date", "account", "currency", "closing_trades", "matched", "ours", "ibkr", "diff"),
     "events": ("date", "symbol", "kind", "quantity", "amount", "currency", "description", "account"),
     "explain": ("date", "description", "amount", "flex_id", "raw"),
+    "strategies": ("ref", "name", "total", "premium_received", "realized", "unrealized", "status", "base_total",
+                   "premium_paid", "commissions", "dividends", "open_date", "close_date", "days", "rolls", "kind",
+                   "currency", "account", "withholding", "fees", "labels", "flags"),
+    "members": ("ref", "date", "flex_id", "rule", "kind", "symbols", "quantity", "amount", "link", "raw"),
+    "chain": ("ref", "date", "rule", "closed", "opened"),
     "summary": ("kind", "compared", "matched", "diffs"),
     "returns": ("name", "period", "twr", "mwr", "modified_dietz", "fx_return", "local_return", "fx_total", "gain",
                 "end_value", "status", "kind", "from", "to", "net_flows", "start_value", "mwr_period", "notes"),
 }
-QUANTITY = {"quantity", "closing_trades", "matched", "compared", "diffs"}
+QUANTITY = {"quantity", "closing_trades", "matched", "compared", "diffs", "days", "rolls"}
 PRICE = {"mark", "average_cost", "cost"}
 #: Returns, fractions in the reports ("-0.01"), shown in percent ("-1.00 %").
 PERCENT_COLUMNS = {"twr", "mwr", "mwr_period", "modified_dietz", "local_return", "fx_return"}
@@ -58,7 +63,7 @@ class TextTable:
 MONEY_COLUMNS = {"cost_basis", "market_value", "realized", "unrealized", "commissions", "dividends", "withholding",
                  "fees", "total", "ours", "ibkr", "diff", "amount", "value", "interest", "deposits", "withdrawals",
                  "fx", "start_value", "end_value", "net_flows", "gain", "fx_holdings", "fx_cash", "fx_conversions",
-                 "fx_total"}
+                 "fx_total", "premium_received", "premium_paid"}
 
 
 def is_money(column: str, row: dict) -> bool:

@@ -39,6 +39,10 @@ def _counts(report: dict) -> list[dict]:
 
 def header(kind: str, report: dict) -> list[str]:
     """The lines above the tables: explain's number (rounded like the table), reconcile's status."""
+    if kind == "explain" and report.get("strategy"):
+        value = money.money_text(report["value"], report.get("currency")) if report["value"] is not None else (
+            f"unknown ({report.get('note')})")
+        return [f"{report['strategy']} ({report['name']}) {report['field']} = {value} {report['currency']}"]
     if kind == "explain":
         value = money.money_text(report["value"], report.get("currency"))
         return [f"{report['symbol']} (conid {report['conid']}) {report['field']} = {value} {report['currency']}"]

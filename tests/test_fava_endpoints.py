@@ -81,7 +81,8 @@ def test_every_page_renders_and_is_in_the_sidebar(client, base):
     titles = {ext["name"]: ext["report_title"] for ext in ledger_data["extensions"]}
     assert titles == {"BeanflexPortfolio": "Portfolio", "BeanflexLabels": "Labels",
                       "BeanflexReconcile": "Reconciliation", "BeanflexImportHealth": "Import health",
-                      "BeanflexPerformance": "Performance", "BeanflexUpload": "Upload statement", "BeanflexEdit": None}  # Edit: endpoints only
+                      "BeanflexPerformance": "Performance", "BeanflexUpload": "Upload statement", "BeanflexEdit": None,
+                      "BeanflexStrategies": "Strategies"}  # Edit: endpoints only
 
 
 def test_pnl_endpoint_is_the_library_report(client, base, main_file):
@@ -469,6 +470,7 @@ def test_sidebar_lists_the_pages_in_the_readmes_order(main_file):
     ledger = FavaLedger(str(main_file))
     titles = [e.report_title for e in ledger.extensions.extension_details if e.name.startswith("Beanflex")]
     assert titles[:6] == ["Portfolio", "Labels", "Reconciliation", "Performance", "Import health", "Upload statement"]
+    assert titles[6] == "Strategies"
     assert [e.name for e in ledger.extensions.extension_details][:5] == list(PAGES)
 
 

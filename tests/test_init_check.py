@@ -13,7 +13,7 @@ from fake_flex_service import serve_flex
 
 SMALL = (Path(__file__).parent / "fixtures" / "foundation" / "small.xml").read_bytes()
 LAYOUT = ["labels.yaml", "ledger/.gitignore", "ledger/generated/index.beancount", "ledger/main.beancount", "ledger/manual.beancount",
-          "ledger/query.beancount", "notes/README.md"]
+          "ledger/query.beancount", "notes/README.md", "strategies.yaml"]
 
 
 def files(root: Path) -> list[str]:

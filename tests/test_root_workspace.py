@@ -1,5 +1,5 @@
-"""The repository root is a ready workspace: `ledger/`, `labels.yaml` and `notes/` exactly as `beanflex init`
-writes them (so no personal data, and no drift from the skeleton), and `beanflex check` finds it sound."""
+"""The repository root is a ready workspace: `ledger/`, `labels.yaml`, `strategies.yaml` and `notes/` exactly as
+`beanflex init` writes them (so no personal data, and no drift from the skeleton), and `beanflex check` finds it sound."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _files(root: Path) -> dict[str, bytes]:
     found = {}
-    for place in ("ledger", "labels.yaml", "notes"):
+    for place in ("ledger", "labels.yaml", "strategies.yaml", "notes"):
         path = root / place
         for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
             found[str(file.relative_to(root))] = file.read_bytes()
@@ -28,7 +28,7 @@ def test_root_workspace_is_the_init_skeleton(tmp_path):
 
 
 def test_beanflex_check_passes_on_a_copy_of_the_root_workspace(tmp_path):
-    for place in ("ledger", "labels.yaml", "notes"):
+    for place in ("ledger", "labels.yaml", "strategies.yaml", "notes"):
         source = ROOT / place
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, tmp_path / place)
     beanflex = str(Path(sys.executable).parent / "beanflex")  # run from the workspace, with no --ledger
