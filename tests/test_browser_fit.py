@@ -20,7 +20,8 @@ from samples import sample
 from test_browser import BEANFLEX, CHROMIUM, CHROMIUM_ARGS, free_port
 
 PAGES = ("BeanflexPortfolio/", "BeanflexPortfolio/?view=local", "BeanflexPortfolio/?mode=economic",
-         "BeanflexLabels/", "BeanflexReconcile/", "BeanflexImportHealth/")
+         "BeanflexLabels/", "BeanflexReconcile/", "BeanflexImportHealth/", "BeanflexPerformance/",
+         "BeanflexStrategies/")  # the Upload page has a form, no table
 #: The largest copied samples: eTax (912 rows, CHF base, ~70 instruments, the issue's example) and a 733-row one.
 SAMPLES = ("opensteuerauszug__eTax_report_anonymised_2025.xml", "portfolio__testIBFlexStatementFile14.xml")
 
