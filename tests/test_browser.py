@@ -16,12 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -30,21 +25,15 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from fava_ledger import copy_ledger
+from fava_server import BEANFLEX, beanflex_serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-BEANFLEX = Path(sys.executable).with_name("beanflex")
 #: Where the demo ledger's screenshots go: docs/screenshots/ when refreshing them for the README
 #: (`BEANFLEX_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/test_browser.py`), else a temporary folder, so a
 #: plain test run never changes the work tree (the import-health page shows the run's own timestamps).
 SCREENSHOTS_ENV = "BEANFLEX_SCREENSHOTS"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @functools.lru_cache(maxsize=None)
@@ -78,33 +67,8 @@ def build_ledger(kind: str, folder: Path) -> Path:
 def served(request, tmp_path_factory):
     """A real `beanflex serve` process on the ledger, for the module's tests."""
     main_file = build_ledger(request.param, tmp_path_factory.mktemp(request.param))
-    port = free_port()
-    log_path = main_file.parent.parent / "serve.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(BEANFLEX), "--ledger", str(main_file), "serve", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(root + "/", timeout=5) as response:  # follows Fava's redirect
-                    slug = response.url[len(root) + 1:].split("/")[0]
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("beanflex serve did not start: " + log_path.read_text())
-                time.sleep(0.2)
-        yield Served(f"{root}/{slug}/extension", main_file, request.param)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+    with beanflex_serve(main_file, main_file.parent.parent / "serve.log") as base:
+        yield Served(base, main_file, request.param)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,8 @@ import yaml
 from playwright.sync_api import expect, sync_playwright
 
 from fava_ledger import copy_ledger
-from test_browser import BEANFLEX, CHROMIUM, CHROMIUM_ARGS, free_port
+from fava_server import beanflex_serve
+from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 CSV = Path(__file__).parent / "fixtures" / "csv" / "activity.csv"
 LABELS = """\
@@ -47,32 +45,9 @@ def served(tmp_path_factory):
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "start")
-    port = free_port()
-    log = open(root / "serve.log", "w")  # noqa: SIM115 - closed below
     env = {k: v for k, v in os.environ.items() if k != "BEANFLEX_READ_ONLY"}
-    proc = subprocess.Popen([str(BEANFLEX), "--ledger", str(main), "serve", "--port", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/", timeout=5) as response:
-                    slug = response.url[len(base) + 1:].split("/")[0]
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("beanflex serve did not start: " + (root / "serve.log").read_text())
-                time.sleep(0.2)
-        yield f"{base}/{slug}/extension", main
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+    with beanflex_serve(main, root / "serve.log", env=env) as base:
+        yield base, main
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,14 @@ test_browser.py.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import sync_playwright
 
 from samples import sample
-from test_browser import BEANFLEX, CHROMIUM, CHROMIUM_ARGS, free_port
+from fava_server import BEANFLEX, beanflex_serve
+from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PAGES = ("BeanflexPortfolio/", "BeanflexPortfolio/?view=local", "BeanflexPortfolio/?mode=economic",
          "BeanflexLabels/", "BeanflexReconcile/", "BeanflexImportHealth/", "BeanflexPerformance/",
@@ -41,25 +38,8 @@ def served(request, tmp_path_factory):
                                           str(sample(request.param))]):
         done = subprocess.run([str(BEANFLEX), *args], capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stderr
-    port = free_port()
-    proc = subprocess.Popen([str(BEANFLEX), "--ledger", str(folder / "ledger" / "main.beancount"), "serve",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(root + "/", timeout=5) as response:
-                    slug = response.url[len(root) + 1:].split("/")[0]
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "beanflex serve did not start"
-                time.sleep(0.2)
-        yield f"{root}/{slug}/extension/"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+    with beanflex_serve(folder / "ledger" / "main.beancount", folder / "serve.log") as base:
+        yield base + "/"
 
 
 def test_no_table_overflows_a_1400_px_window(served):

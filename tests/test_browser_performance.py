@@ -6,10 +6,6 @@ the four daily statements of tests/fixtures/returns: the figures shown are the o
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +14,8 @@ from click.testing import CliRunner
 from playwright.sync_api import sync_playwright
 
 from beanflex.cli import cli
-from test_browser import BEANFLEX, CHROMIUM, CHROMIUM_ARGS, cli_json, free_port
+from fava_server import beanflex_serve
+from test_browser import CHROMIUM, CHROMIUM_ARGS, cli_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "returns"
 
@@ -34,27 +31,8 @@ def served(tmp_path_factory):
     (root / "labels.yaml").write_text("labels:\n  Europe:\n    members: [SAPX]\n")
     result = CliRunner().invoke(cli, ["--ledger", str(main), "import", *sorted(map(str, FIXTURES.glob("*.xml")))])
     assert result.exit_code == 0, result.output
-    port = free_port()
-    log = open(root / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(BEANFLEX), "--ledger", str(main), "serve", "--port", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/", timeout=5) as response:
-                    slug = response.url[len(base) + 1:].split("/")[0]
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("beanflex serve did not start: " + (root / "serve.log").read_text())
-                time.sleep(0.2)
-        yield f"{base}/{slug}/extension", main
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-        log.close()
+    with beanflex_serve(main, root / "serve.log") as base:
+        yield base, main
 
 
 def test_performance_page(served):

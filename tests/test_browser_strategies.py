@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import time
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from test_browser import BEANFLEX, SCREENSHOTS_ENV, Served, browser, cells, cli_json, free_port, page, same  # noqa: F401
+from fava_server import beanflex_serve
+from test_browser import SCREENSHOTS_ENV, Served, browser, cells, cli_json, page, same  # noqa: F401
 from test_strategies import workspace
 
 
@@ -25,31 +23,8 @@ from test_strategies import workspace
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("strategies-page")
     main_file = workspace(root, "wheel.xml", "rolls.xml")
-    port = free_port()
-    log_path = root / "serve.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(BEANFLEX), "--ledger", str(main_file), "serve", "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/", timeout=5) as response:
-                        slug = response.url[len(base) + 1:].split("/")[0]
-                        break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail("beanflex serve did not start: " + log_path.read_text())
-                    time.sleep(0.2)
-            yield Served(f"{base}/{slug}/extension", main_file, "strategies")
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+    with beanflex_serve(main_file, root / "serve.log") as base:
+        yield Served(base, main_file, "strategies")
 
 
 def test_strategies_page_lists_the_groups_with_the_cli_numbers(page, served):
