@@ -163,6 +163,35 @@ def opening_cash(statement: FlexStatement, ctx: MapContext) -> list[data.Transac
     return entries
 
 
+#: The text attributes a performance summary row keeps, as (attribute, meta key): what instrument it is about.
+INSTRUMENT_TEXT = (("conid", "conid"), ("symbol", "symbol"), ("assetCategory", "asset_category"),
+                   ("description", "description"), ("currency", "currency"))
+
+
+def summary_meta(statement: FlexStatement, ctx: MapContext, record, text_fields) -> dict:
+    """The meta of an `ibkr-summary` record: row tag, account, the `text_fields` the row has, the statement's
+    period (statement_from/to: the period an MTM, MTD/YTD or NAV figure covers), every numeric attribute under
+    its snake_case name (`totalRealizedPnl` -> `total_realized_pnl`), and flex_src."""
+    meta = data.new_metadata(ctx.raw_path, record.line)
+    meta["row"] = record.tag
+    meta["account"] = ctx.account_id
+    for name, key in text_fields:
+        if record.text(name) is not None:
+            meta[key] = record.text(name)
+    if statement.from_date is not None:
+        meta["statement_from"] = statement.from_date
+    if statement.to_date is not None:
+        meta["statement_to"] = statement.to_date
+    for name in record.attrs:
+        if _NOT_FIGURES.search(name) or snake_case(name) in meta:
+            continue
+        value = _number(record, name)
+        if value is not None:
+            meta[snake_case(name)] = value
+    meta["flex_src"] = ctx.src(record)
+    return meta
+
+
 def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom]:
     """Performance summary rows (FIFO, MTM, MTD/YTD) as `custom "ibkr-summary" "<section>"` on the report date.
 
@@ -177,24 +206,7 @@ def map_summaries(statement: FlexStatement, ctx: MapContext) -> list[data.Custom
         day = record.date("reportDate") or statement.to_date
         if day is None:
             continue
-        meta = data.new_metadata(ctx.raw_path, record.line)
-        meta["row"] = record.tag
-        meta["account"] = ctx.account_id
-        for name, key in (("conid", "conid"), ("symbol", "symbol"), ("assetCategory", "asset_category"),
-                          ("description", "description"), ("currency", "currency")):
-            if record.text(name) is not None:
-                meta[key] = record.text(name)
-        if statement.from_date is not None:  # the period an MTM or MTD/YTD figure covers
-            meta["statement_from"] = statement.from_date
-        if statement.to_date is not None:
-            meta["statement_to"] = statement.to_date
-        for name in record.attrs:
-            if _NOT_FIGURES.search(name) or snake_case(name) in meta:
-                continue
-            value = _number(record, name)
-            if value is not None:
-                meta[snake_case(name)] = value
-        meta["flex_src"] = ctx.src(record)
+        meta = summary_meta(statement, ctx, record, INSTRUMENT_TEXT)
         entries.append(data.Custom(meta, day, "ibkr-summary", [ValueType(record.section, str),
                                                                 ValueType(summary_key(record, ctx), str)]))
     return entries

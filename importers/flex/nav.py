@@ -19,7 +19,7 @@ from beancount.core import data
 from beancount.parser.grammar import ValueType
 
 from .adapter import FlexStatement
-from .checks import _NOT_FIGURES, _number, snake_case
+from .checks import summary_meta
 from .context import MapContext
 
 
@@ -53,21 +53,6 @@ def map_change_in_nav(statement: FlexStatement, ctx: MapContext) -> list[data.Cu
 
 
 def _record(statement: FlexStatement, ctx: MapContext, record, day, section: str, key: str) -> data.Custom:
-    meta = data.new_metadata(ctx.raw_path, record.line)
-    meta["row"] = record.tag
-    meta["account"] = ctx.account_id
-    if record.text("currency") is not None:
-        meta["currency"] = record.text("currency")
-    if statement.from_date is not None:
-        meta["statement_from"] = statement.from_date
-    if statement.to_date is not None:
-        meta["statement_to"] = statement.to_date
-    for name in record.attrs:
-        if _NOT_FIGURES.search(name) or snake_case(name) in meta:
-            continue
-        value = _number(record, name)
-        if value is not None:
-            meta[snake_case(name)] = value
-    meta["flex_src"] = ctx.src(record)
+    meta = summary_meta(statement, ctx, record, (("currency", "currency"),))
     account = record.text("accountId") or ctx.account_id
     return data.Custom(meta, day, "ibkr-summary", [ValueType(section, str), ValueType(f"{account}/{key}", str)])
