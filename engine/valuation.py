@@ -154,6 +154,19 @@ class Holdings:
         return units, cash
 
 
+def price_gaps(account: str, symbol: str, point, day: datetime.date) -> list["Gap"]:
+    """Why a holding's value on `day` is not a fresh market price: none at all, its opening cost, or a price
+    older than STALE_DAYS (e.g. a mark from 10 days before); [] when the price is fine."""
+    if point is None:
+        return [Gap("no_price", account, symbol, f"no price for {symbol} on or before this day")]
+    if point.source == "cost":
+        return [Gap("cost_price", account, symbol, f"{symbol} valued at its opening cost")]
+    if (day - point.date).days > STALE_DAYS:
+        return [Gap("stale_price", account, symbol, f"{symbol} valued at a price older than {STALE_DAYS} days "
+                                                    f"(the latest known)")]
+    return []
+
+
 def value_days(prices: Prices, holdings: Holdings, start: datetime.date, end: datetime.date,
                detail: bool = False) -> list[DayValue]:
     """The value at the end of every day from `start` to `end` (inclusive). `detail` keeps each day's lines
@@ -209,13 +222,7 @@ def _value_day(prices: Prices, units: dict, cash: dict, day: datetime.date, curr
         if currency not in rates:
             rates[currency] = prices.rate(currency, day) if currency else None
         rate = rates[currency]
-        if point is None:
-            gaps.append(Gap("no_price", account, symbol, f"no price for {symbol} on or before this day"))
-        elif point.source == "cost":
-            gaps.append(Gap("cost_price", account, symbol, f"{symbol} valued at its opening cost"))
-        elif (day - point.date).days > STALE_DAYS:
-            gaps.append(Gap("stale_price", account, symbol, f"{symbol} valued at a price older than {STALE_DAYS} "
-                                                            f"days (the latest known)"))
+        gaps.extend(price_gaps(account, symbol, point, day))
         if rate is None and point is not None:
             gaps.append(Gap("no_rate", account, currency or symbol, f"no {currency} rate on or before this day"))
         base = quantity * point.unit_price * rate if point is not None and rate is not None else None

@@ -15,7 +15,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from .book import ZERO
-from .valuation import ONE_DAY, STALE_DAYS, DayValue, Gap, PricePoint, Prices
+from .valuation import ONE_DAY, STALE_DAYS, DayValue, Gap, PricePoint, Prices, price_gaps
 
 _STALE = datetime.timedelta(days=STALE_DAYS + 1)
 
@@ -103,14 +103,7 @@ class Walker:
         if not quantity:
             return
         point = self.current.get(symbol)
-        gaps = []
-        if point is None:
-            gaps.append(Gap("no_price", account, symbol, f"no price for {symbol} on or before this day"))
-        elif point.source == "cost":
-            gaps.append(Gap("cost_price", account, symbol, f"{symbol} valued at its opening cost"))
-        elif (day - point.date).days > STALE_DAYS:
-            gaps.append(Gap("stale_price", account, symbol, f"{symbol} valued at a price older than {STALE_DAYS} "
-                                                            f"days (the latest known)"))
+        gaps = price_gaps(account, symbol, point, day)
         value = quantity * point.unit_price if point is not None else None
         self.value_of[key] = value
         if value is not None:
