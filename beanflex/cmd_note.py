@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from beanflex.importers.flex.fsutil import atomic_write
-from beanflex.contract.notes_format import EVENT_SECTION, EVENTS_FILE, split_front_matter
+from beanflex.contract.notes_format import EVENT_SECTION, EVENTS_FILE, event_section, split_front_matter
 from beanflex.contract.textfile import NotUtf8Error, read_utf8
 
 from .workspace import Workspace
@@ -156,10 +156,10 @@ def _read(path: Path) -> str:
 def insert_event_entry(markdown: str, flex_id: str, entry: str) -> str:
     """Put `entry` at the end of the `## flex_id` section (before the next `## `), or append a new section."""
     lines = markdown.rstrip("\n").split("\n")
-    start = next((i for i, line in enumerate(lines) if line.strip() == f"## {flex_id}"), None)
-    if start is None:
+    found = event_section(lines, flex_id)
+    if found is None:
         return "\n".join(lines) + f"\n\n## {flex_id}\n\n{entry}"
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
+    end = found[1]
     body = lines[:end]
     while body and not body[-1].strip():
         body.pop()

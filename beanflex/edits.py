@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from beanflex.contract.notes_format import EVENT_SECTION, EVENTS_FILE, split_front_matter
+from beanflex.contract.notes_format import EVENT_SECTION, EVENTS_FILE, event_section, split_front_matter
 from beanflex.importers.flex.fsutil import atomic_write, ledger_lock
 from beanflex.reports.label_edits import still_member
 
@@ -129,10 +129,10 @@ def write_event_note(ws: Workspace, flex_id: str, text: str) -> Edited:
 def replace_section(markdown: str, flex_id: str, text: str) -> str:
     """`markdown` with the body of `## flex_id` replaced by `text` (appended as a new section when absent)."""
     lines = markdown.rstrip("\n").split("\n")
-    start = next((i for i, line in enumerate(lines) if line.strip() == f"## {flex_id}"), None)
-    if start is None:
+    found = event_section(lines, flex_id)
+    if found is None:
         return "\n".join(lines) + f"\n\n## {flex_id}\n\n{text}\n"
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
+    start, end = found
     rest = lines[end:]
     return "\n".join(lines[:start + 1]) + f"\n\n{text}\n" + ("\n" + "\n".join(rest) + "\n" if rest else "")
 

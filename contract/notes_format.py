@@ -114,3 +114,13 @@ def read_event_notes(path: Path) -> list[EventNote]:
 
 def note_error(path: Path, lineno: int, message: str) -> NotesError:
     return NotesError({"filename": str(path), "lineno": lineno}, message, None)
+
+
+def event_section(lines: list[str], flex_id: str) -> tuple[int, int] | None:
+    """Where `## <flex_id>` sits in notes/events.md's lines: (heading index, index of the next `## ` heading or
+    the end), e.g. ["## U1/trade/1", "text", "## U1/trade/2"] and "U1/trade/1" -> (0, 2); None when absent."""
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"## {flex_id}"), None)
+    if start is None:
+        return None
+    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
+    return start, end
