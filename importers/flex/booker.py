@@ -17,7 +17,8 @@ from beancount.core import data
 
 from .adapter import FlexRecord
 from .context import MapContext
-from .lots import ZERO, Closed, History, Lot, OpenLots, closes_history, closing_posting, opening_entry, per_unit
+from .lots import (ZERO, Closed, History, Lot, OpenLots, closes_history, closing_posting, opening_entry, per_unit,
+                   plain)
 from .trades import (EVENT_CODES, PNL_PLACES, Money, TradeRow, daily_variation, futures_notional, narration, notes,
                      posting, trade_meta)
 
@@ -182,3 +183,22 @@ class Booker:
             meta["net_cash"], meta["trade_money"] = paid, money.net_cash
         return data.Transaction(meta, row.when.date(), "*", None, narration(record, money, commodity),
                                 data.EMPTY_SET, row.links or data.EMPTY_SET, postings)
+
+
+def move_lots(accounts, tracker: OpenLots, old: str, new: str, ratio: Decimal) -> list[data.Posting]:
+    """Every open lot of `old` moved to `new` at `ratio` new units per old unit, same label, date and total cost
+    (a split into another conid, an adjusted option contract): the postings that close and reopen them, plus a
+    balancing corporate-actions leg when a total cost does not divide evenly by the new units. E.g. a 1-for-25
+    reverse split of 12,000 at 3,256.20 -> 480 at 3,256.20 / 480 each."""
+    postings, residual = [], ZERO
+    for lot in list(tracker.lots(old)):
+        postings.append(posting(accounts.positions, -lot.units, old, lot.cost()))
+        units = plain(lot.units * ratio)
+        moved = Lot(lot.label, lot.date, units, lot.total_cost, lot.currency, per_unit(lot.total_cost, units))
+        postings.append(posting(accounts.positions, units, new, moved.cost()))
+        residual += units * moved.cost_per_unit - lot.units * lot.cost_per_unit
+        tracker.take(old, lot, lot.units)
+        tracker.open(new, moved)
+    if residual:
+        postings.append(posting(accounts.corporate_actions, -residual, tracker.lots(new)[0].currency))
+    return postings

@@ -30,7 +30,7 @@ from .adapter import FlexRecord
 from .context import MapContext
 from .lots import ZERO, Lot, per_unit, plain
 from . import ca_settle
-from .booker import Booker
+from .booker import Booker, move_lots
 from .trades import posting
 
 SECTION = "CorporateActions"
@@ -138,17 +138,7 @@ def _split(item: ActionItem, instruments, booker: Booker) -> data.Transaction | 
     ratio = split_ratio(item.rows, held)
     if not held or ratio is None or ratio <= 0:
         return None
-    postings, residual = [], ZERO
-    for lot in list(tracker.lots(old_inst.name)):
-        postings.append(posting(ctx.accounts.positions, -lot.units, old_inst.name, lot.cost()))
-        units = plain(lot.units * ratio)
-        new_lot = Lot(lot.label, lot.date, units, lot.total_cost, lot.currency, per_unit(lot.total_cost, units))
-        postings.append(posting(ctx.accounts.positions, units, new_inst.name, new_lot.cost()))
-        residual += units * new_lot.cost_per_unit - lot.units * lot.cost_per_unit
-        tracker.take(old_inst.name, lot, lot.units)
-        tracker.open(new_inst.name, new_lot)
-    if residual:  # cost ÷ ratio did not divide evenly: keep the transaction exactly balanced
-        postings.append(posting(ctx.accounts.corporate_actions, -residual, tracker.lots(new_inst.name)[0].currency))
+    postings = move_lots(ctx.accounts, tracker, old_inst.name, new_inst.name, ratio)
     meta = action_meta(item, "split")
     meta["ratio"] = plain(ratio)
     narration = f"Split {plain(ratio)} for 1: {old_inst.name}" + (f" -> {new_inst.name}" if new_inst is not old_inst

@@ -17,8 +17,8 @@ from __future__ import annotations
 from beancount.core import data
 
 from .instruments import OPTION_CATEGORIES
-from .lots import ZERO, Lot, per_unit, plain
-from .trades import posting
+from .lots import ZERO, plain
+from .booker import move_lots
 
 EVENT = "option_adjustment"
 
@@ -50,17 +50,7 @@ def book(item, instruments, booker) -> list | None:
         return None  # several new contracts per old one: no single place to carry a lot to
     new, new_quantity = new_legs[0]
     ratio = abs(new_quantity) / abs(old_quantity)
-    postings, residual = [], ZERO
-    for lot in list(tracker.lots(old.name)):
-        postings.append(posting(ctx.accounts.positions, -lot.units, old.name, lot.cost()))
-        units = plain(lot.units * ratio)
-        moved = Lot(lot.label, lot.date, units, lot.total_cost, lot.currency, per_unit(lot.total_cost, units))
-        postings.append(posting(ctx.accounts.positions, units, new.name, moved.cost()))
-        residual += units * moved.cost_per_unit - lot.units * lot.cost_per_unit
-        tracker.take(old.name, lot, lot.units)
-        tracker.open(new.name, moved)
-    if residual:  # a total cost that does not divide by the new units: keep the transaction balanced
-        postings.append(posting(ctx.accounts.corporate_actions, -residual, tracker.lots(new.name)[0].currency))
+    postings = move_lots(ctx.accounts, tracker, old.name, new.name, ratio)
     first = item.record
     meta = ctx.meta(EVENT, item.flex_id, *item.rows, conid=first.text("conid"), ca_type=first.text("type"),
                     action_id=first.text("actionID"), description=first.text("description"))
