@@ -21,7 +21,7 @@ from beanflex.contract.accounts import account_component, split_account
 from beanflex.contract.gcpause import paused_gc
 
 from .book_facts import _latest, _realized_of, carry_moves, flag_reason, infer_base_currency  # noqa: F401
-from .marks import Mark, dec, price_mark
+from .marks import Mark, dec, price_mark, winners_by_date
 
 ZERO = Decimal(0)
 
@@ -127,6 +127,7 @@ class Book:
     prices: list[data.Price] = field(default_factory=list)  # every price directive, in ledger order
     position_marks: list[Mark] = field(default_factory=list)  # IBKR's OpenPositions marks
     _marks: dict[str, list[Mark]] | None = field(default=None, repr=False)
+    _mark_indexes: dict[str, tuple] = field(default_factory=dict, repr=False)  # mark(): per symbol, built on use
     rates: dict[str, list[tuple[datetime.date, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     summaries: list[data.Custom] = field(default_factory=list)
     cash_reports: list[data.Custom] = field(default_factory=list)  # `custom "ibkr-cash"`: IBKR's CashReport
@@ -173,14 +174,22 @@ class Book:
         return self._marks
 
     def mark(self, symbol: str, date: datetime.date | None) -> Mark | None:
-        """The latest mark on or before `date` (None: no end); on the same date IBKR's position mark wins."""
-        best = None
-        for mark in self.marks.get(symbol, []):
-            if date is not None and mark.date > date:
-                continue
-            if best is None or (mark.date, mark.source == "ibkr-position") > (best.date, best.source == "ibkr-position"):
-                best = mark
-        return best
+        """The latest mark on or before `date` (None: no end); on the same date IBKR's position mark wins, and of
+        two marks alike the first in ledger order. A bisect in the symbol's marks sorted once, so a report asking
+        for every day of a daily-priced instrument does not scan its marks for each day."""
+        dates, best = self._mark_index(symbol)
+        i = len(dates) if date is None else bisect.bisect_right(dates, date)
+        return best[i - 1] if i else None
+
+    def mark_dates(self, symbol: str) -> list[datetime.date]:
+        """The days on which the symbol has a mark (a price directive or IBKR's position mark), sorted."""
+        return self._mark_index(symbol)[0]
+
+    def _mark_index(self, symbol: str) -> tuple[list[datetime.date], list[Mark]]:
+        index = self._mark_indexes.get(symbol)
+        if index is None:
+            index = self._mark_indexes[symbol] = winners_by_date(self.marks.get(symbol, []))
+        return index
 
 
 @paused_gc()

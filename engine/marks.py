@@ -44,3 +44,15 @@ def price_mark(entry: data.Price) -> Mark:
     quoted = dec(meta.get("mark_price")) or dec(meta.get("close_price"))  # IBKR's quote when a factor was applied
     return Mark(entry.date, quoted or entry.amount.number, str(meta.get("source") or "price"),
                 str(meta.get("flex_src") or ""), per_unit=entry.amount.number, symbol=entry.currency)
+
+
+def winners_by_date(marks: list[Mark]) -> tuple[list[datetime.date], list[Mark]]:
+    """(sorted mark dates, the mark that wins on each): IBKR's position mark over a price directive on the same
+    date, else the first in ledger order; Book.mark bisects it."""
+    winners: dict[datetime.date, Mark] = {}
+    for mark in marks:
+        held = winners.get(mark.date)
+        if held is None or (mark.source == "ibkr-position" and held.source != "ibkr-position"):
+            winners[mark.date] = mark
+    dates = sorted(winners)
+    return dates, [winners[d] for d in dates]

@@ -73,13 +73,22 @@ class InstrumentPnl:
     contributions: list[Contribution] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     base_currency: str = ""  # the account's own base: the currency of every base.* field
+    _sums: tuple = field(default=(-1, {}), repr=False, compare=False)  # (contributions counted, sums per field)
 
     def value(self, name: str) -> Decimal | None:
         """A field's value: the exact sum of its contributions; None for the NEEDS_MARK fields of open lots without
-        a mark (DESIGN §4: a number that can't be computed is flagged `no_mark`, never counted as 0)."""
+        a mark (DESIGN §4: a number that can't be computed is flagged `no_mark`, never counted as 0). Every field
+        is summed in one pass over the contributions, in their order, and kept until one is added: a report row
+        asks for fifteen fields."""
         if name in NEEDS_MARK and self.unknown_unrealized:
             return None
-        return sum((c.amount for c in self.contributions if c.field == name), ZERO)
+        counted, sums = self._sums
+        if counted != len(self.contributions):
+            sums = {}
+            for c in self.contributions:
+                sums[c.field] = sums.get(c.field, ZERO) + c.amount
+            self._sums = (len(self.contributions), sums)
+        return sums.get(name, ZERO)
 
     @property
     def unknown_unrealized(self) -> bool:
@@ -102,24 +111,28 @@ class InstrumentPnl:
 def instrument_pnl(book: Book, inst: Instrument, options: Options) -> InstrumentPnl:
     """Run the lots and collect every contribution of one instrument."""
     run = carry.run(book, view_events(book, inst, options), options.lot_method, options.end)
-    mark = book.mark(inst.symbol, options.end) if run.lots else None
+    return pnl_at_end(book, inst, options, run.lots, run.closings)
+
+
+def pnl_at_end(book: Book, inst: Instrument, options: Options, lots: list[lots_mod.Lot],
+               closings: list[lots_mod.Closing], memo: dict | None = None) -> InstrumentPnl:
+    """The P&L of one instrument as of `options.end`, from the lots open at its end and the closings of a lot run
+    that went at least that far (those after the end are left out here). pnl_daily.py calls it for many ends of
+    one run, so a day's row is this very function's, not a second version of it; its `memo` keeps each closing's
+    contributions (they do not depend on the end) from one end to the next."""
+    mark = book.mark(inst.symbol, options.end) if lots else None
     mark_rate = _mark_rate(book, inst, mark)
-    result = InstrumentPnl(inst, mark, mark_rate, run.lots, [c for c in run.closings if _inside(c.event, options)],
+    result = InstrumentPnl(inst, mark, mark_rate, lots, [c for c in closings if _inside(c.event, options)],
                            base_currency=book.base_of(inst.account))
-    _add_open_lots(book, inst, result, run.lots)
+    _add_open_lots(book, inst, result, lots)
     add = result.contributions.append
     for closing in result.closings:
-        event = closing.event
-        common = dict(date=event.date, flex_id=event.flex_id, description=event.description, flex_src=event.flex_src)
-        premium = closing.premium
-        for name, amount in (("realized", closing.realized - premium), ("total", closing.realized - premium)):
-            add(Contribution(name, amount=amount, **common))
-            if premium:
-                for fold, part in _premium_parts(closing):
-                    add(_premium_contribution(name, part, (fold,), event.date))
-        for name, amount in (("base.realized", closing.base_realized), ("base.total", closing.base_realized),
-                             ("base.fx", closing.base_fx)):
-            add(Contribution(name, amount=amount, **common))
+        found = memo.get(id(closing)) if memo is not None else None
+        if found is None:
+            found = _closing_contributions(closing)
+            if memo is not None:
+                memo[id(closing)] = found
+        result.contributions.extend(found)
         if closing.unmatched:
             result.flags.append("missing_history")
     flagged = flag_reason(inst.events, options.end)  # it shapes the lots, even before --from
@@ -137,7 +150,7 @@ def instrument_pnl(book: Book, inst: Instrument, options: Options) -> Instrument
             add(Contribution(name, amount=event.amount, **common))
             add(Contribution("total", amount=sign * event.amount, **common))
             add(Contribution("base.total", amount=sign * event.amount * rate, **common))
-    if run.lots and mark is None:
+    if lots and mark is None:
         result.flags.append("no_mark")
     if not book.base_declared:
         result.flags.append("base_currency_assumed")  # declare option "operating_currency" in main.beancount
@@ -170,6 +183,23 @@ def _add_open_lots(book: Book, inst: Instrument, result: InstrumentPnl, lots: li
                                  ("base.unrealized", base_unrealized), ("base.total", base_unrealized),
                                  ("base.fx", base_unrealized - unrealized * mark_rate)):
                 add(Contribution(name, amount=amount, **mark_common))
+
+def _closing_contributions(closing: lots_mod.Closing) -> list[Contribution]:
+    """A closing's realized (a folded premium shown as its own event) and its base realized and FX."""
+    event = closing.event
+    common = dict(date=event.date, flex_id=event.flex_id, description=event.description, flex_src=event.flex_src)
+    premium = closing.premium
+    out = []
+    for name, amount in (("realized", closing.realized - premium), ("total", closing.realized - premium)):
+        out.append(Contribution(name, amount=amount, **common))
+        if premium:
+            for fold, part in _premium_parts(closing):
+                out.append(_premium_contribution(name, part, (fold,), event.date))
+    for name, amount in (("base.realized", closing.base_realized), ("base.total", closing.base_realized),
+                         ("base.fx", closing.base_fx)):
+        out.append(Contribution(name, amount=amount, **common))
+    return out
+
 
 def _premium_parts(closing: lots_mod.Closing) -> list[tuple]:
     """(Fold, amount) of every folded premium inside a closing's realized: off its proceeds (-fold amount), or in
