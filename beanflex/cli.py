@@ -27,6 +27,7 @@ COMMANDS = (
     ("beanflex.cmd_check", "check"),
     ("beanflex.cmd_report", "report"),
     ("beanflex.cmd_report", "explain"),
+    ("beanflex.cmd_snapshot", "snapshot"),
     ("beanflex.cmd_note", "note"),
     ("beanflex.cmd_serve", "serve"),
     ("beanflex.cmd_demo", "demo"),

@@ -5,7 +5,9 @@ L's group (membership does not change). Attach it from cli.py (`report.add_comma
 imports cmd_report, so cmd_report must not import it back at load time.
 
 The ledger is loaded as for every report (reports/ledger.py), labels.yaml is the file the ledger's labels plugin
-line names (else `<repo>/labels.yaml`), and reports/labels.py groups the pnl rows. Problems in labels.yaml are
+line names (else `<repo>/labels.yaml`), and reports/labels.py groups the pnl rows. A past day (`--to DAY`, the
+default view) is read from the daily P&L snapshot instead when it is fresh (`beanflex snapshot`, cmd_snapshot.py):
+the same report without loading the ledger. Problems in labels.yaml are
 printed as warnings (file:line: message) and the valid labels are still reported; `beanflex check` shows them as
 errors.
 """
@@ -32,14 +34,23 @@ def build_report(ws: Workspace, mode: str, method: str, start, end, only=(), acc
     from beanflex.reports import reports
     from beanflex.reports.labels import labels_report
 
-    loaded = load_ledger(ws)
-    config, errors, path = loaded.labels(ws.labels_file)
+    from .cmd_snapshot import answer
+
+    options = _options(mode, method, start, end)
+    found = answer(ws, options, tuple(accounts))
+    if found is not None:  # a past day from the daily snapshot: no ledger load, the same report
+        pnl, config, errors, path, instruments = (found.pnl, found.config, found.errors, found.labels_path,
+                                                  found.instruments)
+    else:
+        loaded = load_ledger(ws)
+        config, errors, path = loaded.labels(ws.labels_file)
+        pnl = reports.pnl_report(loaded.book, options, accounts=tuple(accounts), tolerance=loaded.tolerance,
+                                 entries=loaded.entries)
+        instruments = loaded.instruments
     unknown = [name for name in only if config.get(name) is None]
     if unknown:
         raise click.UsageError(f"no label {', '.join(unknown)} in {path}")
-    pnl = reports.pnl_report(loaded.book, _options(mode, method, start, end), accounts=tuple(accounts),
-                             tolerance=loaded.tolerance, entries=loaded.entries)
-    report = labels_report(pnl, config, instruments=loaded.instruments, only=only, warnings=errors)
+    report = labels_report(pnl, config, instruments=instruments, only=only, warnings=errors)
     for error in errors:  # labels.yaml's own problems, then members that match nothing
         click.echo(f"warning: {error.source['filename']}:{error.source['lineno']}: {error.message}", err=True)
     return report

@@ -42,6 +42,18 @@ def totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str, book: Book | N
     CHF`: 200 USD of unrealized count 180 CHF). A base without a stated rate is left out, flagged
     `fx_rate_missing` in `excluded`."""
     reporting = (options.currency if options and options.currency else None) or base_currency
+    day = _as_of_date(book, options) if book is not None else None
+
+    def rate_of(ccy: str) -> Decimal | None:
+        return book.rate(ccy, day, reporting) if book and day else None
+
+    return totals_at(rows, base_currency, reporting, day, rate_of)
+
+
+def totals_at(rows: list, base_currency: str, reporting: str, day: datetime.date | None, rate_of) -> dict:
+    """totals() with the as-of day and the rate of each other base (`rate_of(ccy)`, None: not stated) given, so
+    the daily P&L snapshot (pnl_snapshot.py) totals its stored rows by the same rule. A row needs `value(field)`,
+    `base_currency`, `unknown_unrealized` and `instrument.account/conid/symbol`."""
     groups: dict[str, list] = defaultdict(list)
     for r in rows:
         groups[r.base_currency or base_currency].append(r)
@@ -49,10 +61,9 @@ def totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str, book: Book | N
                  "fields": [k for k in BASE_KEYS if r.value(f"base.{k}") is None], "flag": "no_mark"}
                 for r in rows if r.unknown_unrealized]
     by_currency = {ccy: _sums(group) for ccy, group in sorted(groups.items())}
-    day = _as_of_date(book, options) if book is not None else None
     rates, total = {}, {k: ZERO for k in BASE_KEYS}
     for ccy, sums in by_currency.items():
-        rate = Decimal(1) if ccy == reporting else (book.rate(ccy, day, reporting) if book and day else None)
+        rate = Decimal(1) if ccy == reporting else rate_of(ccy)
         if rate is None:
             excluded += [{"account": r.instrument.account, "conid": r.instrument.conid, "symbol": r.instrument.symbol,
                           "fields": list(BASE_KEYS), "flag": "fx_rate_missing"} for r in groups[ccy]]
@@ -70,7 +81,7 @@ def totals(rows: list[pnl_mod.InstrumentPnl], base_currency: str, book: Book | N
     return out
 
 
-def _sums(rows: list[pnl_mod.InstrumentPnl]) -> dict:
+def _sums(rows: list) -> dict:
     return {k: sum((r.value(f"base.{k}") for r in rows if r.value(f"base.{k}") is not None), ZERO)
             for k in BASE_KEYS}
 
