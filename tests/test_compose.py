@@ -214,8 +214,8 @@ def test_cron_wrapper_reads_env_file_as_data_logs_and_stays_quiet_on_success(tmp
                           text=True)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
     calls = (tmp_path / "calls.txt").read_text().splitlines()
-    assert calls == ["sync --quiet",
-                     "QUERY=123456 TOKEN_FILE=/run/tok LEDGER=/srv/ledger/main.beancount"]
+    settings = "QUERY=123456 TOKEN_FILE=/run/tok LEDGER=/srv/ledger/main.beancount"
+    assert calls == ["sync --quiet", settings, "-q snapshot", settings]  # after a good sync: the P&L snapshot
     assert not marker.exists(), "the env file was executed, not read as data"
     log = (tmp_path / "logs" / "sync.log").read_text()
     assert re.search(r"Z sync start \(pid \d+\)\n.*Z \| sync: committed abc123\n.*Z sync end: exit 0\n$", log)
@@ -232,6 +232,7 @@ def test_cron_wrapper_prints_the_failure_masks_the_token_and_keeps_the_exit_code
     assert proc.stderr == "Error: SendRequest refused: IBKR Fail 1015 (t=***)\n"
     log = (tmp_path / "logs" / "sync.log").read_text()
     assert TOKEN not in log and "(t=***)" in log and "sync end: exit 1" in log
+    assert "snapshot" not in (tmp_path / "calls.txt").read_text()  # a failed sync leaves the snapshot alone
 
 
 def test_cron_wrapper_without_beanflex_says_how_to_fix(tmp_path):
@@ -267,7 +268,7 @@ def test_scheduler_first_start_inits_the_ledger_and_git_then_syncs_and_sleeps(tm
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
     calls = (tmp_path / "calls.txt").read_text().splitlines()[::2]
-    assert calls == [f"init {data}", "sync"]
+    assert calls == [f"init {data}", "sync", "-q snapshot"]  # the scheduler runs beanflex-cron: snapshot after sync
     assert (data / ".git").is_dir()
     assert lines[0] == f"beanflex-scheduler: no ledger in {data} yet: running 'beanflex init {data}'"
     assert re.fullmatch(r"beanflex-scheduler: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ sync exit 0", lines[-2])

@@ -434,6 +434,7 @@ def test_the_cron_wrapper_around_the_real_sync_mails_one_line_only_on_failure(re
         ok = subprocess.run([str(ROOT / "scripts" / "beanflex-cron")], env=env, capture_output=True, text=True)
         assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
         assert len(_commits(repo)) == 1
+        assert (repo / "ledger" / "cache" / "pnl-snapshot.sqlite").is_file()  # refreshed after the good night
         token_file.write_text(BAD_TOKEN)
         bad = subprocess.run([str(ROOT / "scripts" / "beanflex-cron")], env=env, capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stdout == ""
