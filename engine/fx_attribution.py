@@ -15,6 +15,7 @@ Total = holdings + cash + conversions. Weights scale a label member's holdings p
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -89,24 +90,51 @@ def holdings_fx(book: Book, members: dict[tuple[str, str], Decimal], start: date
         split.holdings += (realized + fx_after - fx_before) * weight
 
 
-def cash_fx(book: Book, accounts: set[str], start: datetime.date, end: datetime.date, split: FxSplit) -> None:
-    """Translation of other-currency cash, and the conversions' result against the day's rate."""
-    start_bal: dict[str, Decimal] = {}
+class CashIndex:
+    """The cash postings of some accounts in date order, with each currency's running balance, so each period's
+    cash_fx reads its balances at two points and walks only its own postings (a report of ten periods walked the
+    whole ledger's cash ten times). Sums run in ledger order, as a walk from the first posting would add them."""
+
+    def __init__(self, book: Book, accounts: set[str]) -> None:
+        self.book, self.accounts = book, accounts
+        rows = [(entry, posting) for entry, posting in book.cash_postings
+                if split_account(posting.account)[0] in accounts]
+        rows.sort(key=lambda row: row[0].date)  # stable: the ledger's order within a day stays
+        self.rows = rows
+        self.dates = [entry.date for entry, _ in rows]
+        self.running: dict[str, tuple[list[int], list[Decimal]]] = {}  # currency -> (row index, balance after it)
+        for i, (_, posting) in enumerate(rows):
+            currency = posting.units.currency
+            if currency == book.base_currency:
+                continue
+            at, balances = self.running.setdefault(currency, ([], []))
+            at.append(i)
+            balances.append((balances[-1] if balances else ZERO) + posting.units.number)
+
+    def balances(self, stop: int) -> dict[str, Decimal]:
+        """Each currency's balance over the rows before index `stop` (only currencies with a row there)."""
+        found = {}
+        for currency, (at, balances) in self.running.items():
+            k = bisect.bisect_left(at, stop)
+            if k:
+                found[currency] = balances[k - 1]
+        return found
+
+
+def cash_fx(book: Book, accounts: set[str], start: datetime.date, end: datetime.date, split: FxSplit,
+            index: CashIndex | None = None) -> None:
+    """Translation of other-currency cash, and the conversions' result against the day's rate. `index` (a
+    CashIndex of the same accounts) serves several periods."""
+    index = index if index is not None and index.accounts == accounts else CashIndex(book, accounts)
+    first, stop = bisect.bisect_left(index.dates, start), bisect.bisect_right(index.dates, end)
+    start_bal, balance = index.balances(first), index.balances(stop)
     changes: dict[str, Decimal] = {}  # sum of change x its day's rate
-    balance: dict[str, Decimal] = {}
     conversions = {}
-    for entry, posting in book.cash_postings:
-        account = split_account(posting.account)[0]
+    for entry, posting in index.rows[first:stop]:
         currency = posting.units.currency
-        if account not in accounts or entry.date > end:
-            continue
-        if (entry.meta or {}).get("event") == "fx" and entry.date >= start:
+        if (entry.meta or {}).get("event") == "fx":
             conversions[id(entry)] = entry
         if currency == book.base_currency:
-            continue
-        balance[currency] = balance.get(currency, ZERO) + posting.units.number
-        if entry.date < start:
-            start_bal[currency] = start_bal.get(currency, ZERO) + posting.units.number
             continue
         rate = book.rate(currency, entry.date)
         if rate is None or changes.get(currency, ZERO) is None:

@@ -40,7 +40,7 @@ class Series:
 
     first: datetime.date | None = None
     values: list[DayValue] = field(default_factory=list)
-    gaps: dict = field(default_factory=dict)  # gap_runs(values)
+    gaps: dict = field(default_factory=dict)  # gap_runs of the values (which carry no gaps themselves)
 
     def days(self, start: datetime.date, end: datetime.date) -> list[DayValue] | None:
         if self.first is None or start < self.first or (end - self.first).days >= len(self.values):
@@ -53,8 +53,9 @@ def entity_series(prices: Prices, entity: Entity, end: datetime.date) -> Series:
     inception = entity.inception()
     if inception is None or inception > end:
         return Series()
-    values = value_days(prices, entity.holdings, inception - ONE_DAY, end)
-    return Series(inception - ONE_DAY, values, gap_runs(values))
+    runs: dict = {}
+    values = value_days(prices, entity.holdings, inception - ONE_DAY, end, runs=runs)
+    return Series(inception - ONE_DAY, values, runs)
 
 
 @dataclass
@@ -225,15 +226,16 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
             result.status = "partial"
         start = inception
     result.start = start
-    days = (series or Series()).days(start - ONE_DAY, end) or value_days(prices, entity.holdings, start - ONE_DAY,
-                                                                           end)
-    later = _from_known_values(prices, entity, result, days, keep_days, series)
+    days = (series or Series()).days(start - ONE_DAY, end)
+    runs = series.gaps if days else None
+    days = days or value_days(prices, entity.holdings, start - ONE_DAY, end)
+    later = _from_known_values(prices, entity, result, days, keep_days, series, runs)
     if later is not None:
         return later
     before, days = days[0], days[1:]
     flows = [f for f in entity.flows if start <= f.date <= end]
     result.flows, result.start_value, result.end_value = flows, before.value, days[-1].value
-    result.gaps = summarise_gaps([before] + days, series.gaps if series is not None and series.values else None)
+    result.gaps = summarise_gaps([before] + days, runs)
     result.days = days if keep_days else []
     _add_flows(result, flows)
     daily, result.undefined_days = daily_returns(days, flows, before.value)
@@ -244,9 +246,10 @@ def period_result(prices: Prices, entity: Entity, period: str, start: datetime.d
 
 
 def _from_known_values(prices, entity, result: PeriodResult, days: list[DayValue], keep_days: bool,
-                       series) -> PeriodResult | None:
+                       series, runs: dict | None) -> PeriodResult | None:
     """When the first days have no value (a missing price or rate) but later ones do: the period measured from
-    the day after the first known value (so its start value is known), saying so; None otherwise."""
+    the day after the first known value (so its start value is known), saying so; None otherwise. `runs` are
+    the gap runs of the series the days come from (None: the days carry their gaps)."""
     unknown = [d.date for d in days if d.value is None]
     start, end = result.start, result.end
     if not unknown or not start < unknown[-1] + 2 * ONE_DAY <= end:
@@ -255,10 +258,17 @@ def _from_known_values(prices, entity, result: PeriodResult, days: list[DayValue
     later.notes[:0] = result.notes + [f"starts at {later.start}: before it a price or rate is missing (last on "
                                       f"{unknown[-1]}, see gaps), not {start}"]
     later.status = "partial" if later.status == "ok" else later.status
-    before_gaps = [g for g in summarise_gaps(days) if g["kind"] in ("no_price", "no_rate", "cost_price")
+    before_gaps = [g for g in _in_order(summarise_gaps(days, runs)) if g["kind"] in ("no_price", "no_rate",
+                                                                                     "cost_price")
                    and g["from"] < later.start.isoformat()]
     later.gaps = before_gaps + [g for g in later.gaps if g not in before_gaps]
     return later
+
+
+def _in_order(gaps: list[dict]) -> list[dict]:
+    """Gaps in the order gap_runs of just these days gives: by first day inside them, then kind, account, what
+    (a longer series' runs list them by their first day in the whole series)."""
+    return sorted(gaps, key=lambda g: (g["from"], g["kind"], g["account"], g["what"]))
 
 
 def _add_flows(result: PeriodResult, flows: list[Flow]) -> None:

@@ -53,9 +53,21 @@ class GroupPnl:
     unknown_unrealized: bool = False  # an open lot of the group has no mark
     flags: set[str] = field(default_factory=set)
     as_of: datetime.date | None = None
+    # the pieces by field and the members by date, kept while pieces and members stay as they were: a report
+    # asks each group for ~20 fields and its members several times, and rescanning them each time cost more
+    # than the rest of the report
+    _by_field: tuple = field(default=(-1, {}), repr=False, compare=False)
+    _sorted: tuple = field(default=(None, -1, []), repr=False, compare=False)
 
     def events(self, name: str) -> list[Piece]:
-        return [p for p in self.pieces if p.contribution.field == name]
+        count, index = self._by_field
+        if count != len(self.pieces):
+            index = {}
+            for piece in self.pieces:
+                index.setdefault(piece.contribution.field, []).append(piece)
+            index["currencies"] = sorted({p.currency for p in self.pieces if p.currency})
+            self._by_field = (len(self.pieces), index)
+        return list(index.get(name, ()))
 
     def value(self, name: str) -> Decimal | None:
         """Exact sum of the field's contributions; None for the mark-dependent fields of a group with an unmarked
@@ -68,7 +80,8 @@ class GroupPnl:
 
     @property
     def currencies(self) -> list[str]:
-        return sorted({p.currency for p in self.pieces if p.currency})
+        self.events("")  # brings the index up to date
+        return list(self._by_field[1]["currencies"])
 
     @property
     def open_positions(self) -> dict[tuple[str, str], Decimal]:
@@ -84,8 +97,12 @@ class GroupPnl:
 
     def members(self) -> list[Member]:
         """Members up to the end date, by date (income sorts by pay date here, not by ex-date)."""
-        return sorted((m for m in self.group.members if self.as_of is None or m.date <= self.as_of),
-                      key=lambda m: (m.date, m.when, m.flex_id))
+        members, count, found = self._sorted
+        if members is not self.group.members or count != len(members):
+            found = sorted((m for m in self.group.members if self.as_of is None or m.date <= self.as_of),
+                           key=lambda m: (m.date, m.when, m.flex_id))
+            self._sorted = (self.group.members, len(self.group.members), found)
+        return list(found)
 
     @property
     def open_date(self) -> datetime.date | None:
@@ -143,16 +160,16 @@ def rollup(book: Book, groups: dict[str, Group], ignored: list[Member], options:
         sums = portfolio[book.base_of(inst.account)]
         for name in BASE_FIELDS:
             sums[name] += result.value(name) or ZERO  # unknown (no mark) is left out, as report pnl does
-        touched = set()
+        touched: dict[int, GroupPnl] = {}
         for contribution in result.contributions + _premiums(inst, options):
             if contribution.field not in _FROM_PNL and not contribution.field.startswith("premium"):
                 continue
             row = owner.get(contribution.flex_id, rest)
             row.pieces.append(Piece(contribution, inst.account, inst.conid, inst.symbol, inst.currency))
-            touched.add(id(row))
+            touched[id(row)] = row
             if contribution.field == "quantity" and result.unknown_unrealized:
                 row.unknown_unrealized = True
-        for row in [r for r in rows + [rest] if id(r) in touched]:
+        for row in touched.values():  # not a scan of every group per instrument: that grew as N squared
             row.flags.update(result.flags)
     for row in rows + [rest]:
         if not row.unknown_unrealized:

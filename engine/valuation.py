@@ -168,11 +168,12 @@ def price_gaps(account: str, symbol: str, point, day: datetime.date) -> list["Ga
 
 
 def value_days(prices: Prices, holdings: Holdings, start: datetime.date, end: datetime.date,
-               detail: bool = False) -> list[DayValue]:
+               detail: bool = False, runs: dict | None = None) -> list[DayValue]:
     """The value at the end of every day from `start` to `end` (inclusive). `detail` keeps each day's lines
     (the drill-down of one day) and values every holding each day; without it valuation_walk.py gives the same
     values incrementally (only what changed that day), so years of daily values of hundreds of holdings take
-    seconds. Days whose gaps are the same share one tuple (returns.gap_runs counts runs)."""
+    seconds. Days whose gaps are the same share one tuple (returns.gap_runs counts runs); with `runs` (a dict,
+    not with `detail`) the days carry no gaps and the walk fills `runs` with gap_runs's answer instead."""
     units, cash = holdings.balances(start - ONE_DAY)
     units = {k: v for k, v in units.items() if v}
     cash = {k: v for k, v in cash.items() if v}
@@ -188,7 +189,7 @@ def value_days(prices: Prices, holdings: Holdings, start: datetime.date, end: da
     if not detail:
         from .valuation_walk import walk_days  # it builds on this module's types
 
-        return walk_days(prices, units, cash, current, start, end, changes, new_prices)
+        return walk_days(prices, units, cash, current, start, end, changes, new_prices, runs)
     days: list[DayValue] = []
     previous: tuple[Gap, ...] = ()
     day = start

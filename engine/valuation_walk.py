@@ -6,6 +6,11 @@ sum over currencies of local x that day's rate. A holding is recomputed only on 
 brings a new price for it, or makes its price stale (STALE_DAYS old). E.g. 5 AAPL at 150 and 10 SAP at 90 EUR:
 USD 750, EUR 900; at 1.10 USD/EUR the day is worth 750 + 990 = 1,740; a new SAP price of 92 changes EUR to 920
 and nothing else: 750 + 1,012 = 1,762.
+
+With `runs` the walk records each gap's runs of days (returns.gap_runs's form) instead of giving every day its
+sorted tuple of gaps: a gap opens on the day a holding or a rate starts to lack and closes the day before it
+stops, so 700 holdings with a stale price each over 1,800 days cost their 700 x a few changes, not 1.3 million
+gap entries.
 """
 
 from __future__ import annotations
@@ -23,8 +28,14 @@ _STALE = datetime.timedelta(days=STALE_DAYS + 1)
 class Walker:
     """The state between two days: units, cash, latest prices, each holding's local value and gaps."""
 
-    def __init__(self, prices: Prices, units: dict, cash: dict, current: dict[str, PricePoint]) -> None:
+    def __init__(self, prices: Prices, units: dict, cash: dict, current: dict[str, PricePoint],
+                 runs: bool = False) -> None:
         self.prices, self.units, self.current = prices, units, current
+        self.runs = runs  # True: record gap runs (Runs) instead of a gaps tuple per day
+        self.count: dict[Gap, int] = {}  # runs: each holding gap -> how many holdings have it
+        self.moved: set[Gap] = set()  # runs: gaps whose count left or reached 0 since the last day
+        self.open_runs = Runs()
+        self.last_rate_set: set[Gap] = set()
         self.local: dict[str, Decimal] = defaultdict(Decimal)  # currency -> units x price of the holdings in it
         self.cash: dict[str, Decimal] = defaultdict(Decimal)  # currency -> cash, all accounts
         self.cash_accounts: dict[str, set] = defaultdict(set)  # currency -> accounts holding some
@@ -94,8 +105,22 @@ class Walker:
             self.no_price -= 1
         old_gaps = self.gaps_of.pop(key, ())
         self._update(key, currency, day)
-        if self.gaps_of.get(key, ()) != old_gaps:
+        new_gaps = self.gaps_of.get(key, ())
+        if new_gaps != old_gaps:
             self.gaps_changed = True
+            if self.runs:
+                self._count(old_gaps, -1)
+                self._count(new_gaps, 1)
+
+    def _count(self, gaps: tuple[Gap, ...], step: int) -> None:
+        for gap in gaps:
+            count = self.count.get(gap, 0) + step
+            if count:
+                self.count[gap] = count
+            else:
+                del self.count[gap]
+            if count in (0, 1):
+                self.moved.add(gap)
 
     def _update(self, key: tuple, currency: str, day: datetime.date) -> None:
         account, symbol = key
@@ -131,17 +156,56 @@ class Walker:
                 total = None
             elif total is not None:
                 total += (self.local.get(currency, ZERO) + self.cash.get(currency, ZERO)) * rate
+        if self.runs:
+            self._mark_runs(day, set(rate_gaps))
+            return DayValue(day, total, [], ())
         if self.gaps_changed or rate_gaps or self.last_rate_gaps:
             found = {g for gaps in self.gaps_of.values() for g in gaps} | set(rate_gaps)
             self.last_gaps = tuple(sorted(found, key=lambda g: (g.kind, g.account, g.what)))
             self.gaps_changed, self.last_rate_gaps = False, bool(rate_gaps)
         return DayValue(day, total, [], self.last_gaps)
 
+    def _mark_runs(self, day: datetime.date, rate_set: set[Gap]) -> None:
+        """Open a run for each gap that starts today, close the run of each that stopped yesterday."""
+        for gap in self.moved | rate_set | self.last_rate_set:
+            if gap in self.count or gap in rate_set:
+                self.open_runs.start(gap, day)
+            else:
+                self.open_runs.stop(gap, day - ONE_DAY)
+        self.moved.clear()
+        self.last_rate_set = rate_set
+
+
+class Runs:
+    """Gap runs as they open and close; `result` gives {(kind, account, what): [[first, last, detail], ...]}
+    in gap_runs's order: by first day, then kind, account, what (a day's gaps are sorted that way)."""
+
+    def __init__(self) -> None:
+        self.opened: dict[Gap, datetime.date] = {}
+        self.closed: list[tuple[datetime.date, datetime.date, Gap]] = []
+
+    def start(self, gap: Gap, day: datetime.date) -> None:
+        self.opened.setdefault(gap, day)
+
+    def stop(self, gap: Gap, last: datetime.date) -> None:
+        first = self.opened.pop(gap, None)
+        if first is not None:
+            self.closed.append((first, last, gap))
+
+    def result(self, end: datetime.date) -> dict[tuple, list]:
+        for gap in list(self.opened):
+            self.stop(gap, end)
+        found: dict[tuple, list] = {}
+        for first, last, gap in sorted(self.closed, key=lambda r: (r[0], r[2].kind, r[2].account, r[2].what)):
+            found.setdefault((gap.kind, gap.account, gap.what), []).append([first, last, gap.detail])
+        return found
+
 
 def walk_days(prices: Prices, units: dict, cash: dict, current: dict, start: datetime.date, end: datetime.date,
-              changes: dict, new_prices: dict) -> list[DayValue]:
-    """DayValues for start..end; `changes` and `new_prices` by day as valuation.value_days gathers them."""
-    walker = Walker(prices, dict(units), cash, dict(current))
+              changes: dict, new_prices: dict, runs: dict | None = None) -> list[DayValue]:
+    """DayValues for start..end; `changes` and `new_prices` by day as valuation.value_days gathers them. With
+    `runs` (a dict, filled here) the days carry no gaps and `runs` gets their runs instead."""
+    walker = Walker(prices, dict(units), cash, dict(current), runs is not None)
     for key in list(units):
         walker._holding(key, start)  # noqa: SLF001 - the first day values everything held
     days, previous, day = [], (), start
@@ -152,4 +216,6 @@ def walk_days(prices: Prices, units: dict, cash: dict, current: dict, start: dat
         previous = value.gaps
         days.append(value)
         day += ONE_DAY
+    if runs is not None:
+        runs.update(walker.open_runs.result(end))
     return days

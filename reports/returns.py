@@ -16,6 +16,7 @@ from pathlib import Path
 
 from beanflex.engine import fx_attribution, periods as periods_mod
 from beanflex.contract import flex_src as flex_src_format
+from beanflex.contract.gcpause import paused_gc
 from beanflex.engine.book import Book, load_book
 from beanflex.engine.flows import Entity, account_entity, instruments_entity
 from beanflex.engine.returns import PeriodResult, entity_series, period_result
@@ -93,6 +94,7 @@ def period_list(names, start, end, as_of: datetime.date, inception) -> list[tupl
         raise ReturnsError(str(exc)) from None
 
 
+@paused_gc()  # as the other report builders: what it builds has no cycles, and a collection rescans the ledger
 def returns_report(entries, options_map, by: str = "account", period_names=(), start=None, end=None,
                    accounts=(), labels_config=None, strategy_groups=None, only=()) -> dict:
     """`report returns --format json`: {"as_of", "base_currency", "by", "periods", "rows": [...], "notes"}."""
@@ -109,17 +111,40 @@ def returns_report(entries, options_map, by: str = "account", period_names=(), s
     plist = period_list(period_names, start, end, as_of, min(firsts) if firsts else None)
     report["periods"] = [{"period": p, "from": s.isoformat() if s else None, "to": t.isoformat()}
                          for p, s, t in plist]
+    measured = []
     for entity in found:
         series = entity_series(prices, entity, as_of)
-        results = [period_result(prices, entity, name, first, last, series=series) for name, first, last in plist]
-        dates = [d for r in results if r.start for d in (r.start - ONE_DAY, r.end)]
-        runs = fx_attribution.lot_runs(book, _fx_members(book, entity), dates) if entity.kind != "strategy" else {}
-        report["rows"].extend(result_row(book, entity, result, runs) for result in results)
+        measured.append((entity, [period_result(prices, entity, name, first, last, series=series)
+                                  for name, first, last in plist]))
+    runs, cash = _shared_fx(book, measured)
+    for entity, results in measured:
+        members = _members(entity)
+        report["rows"].extend(result_row(book, entity, result, runs, cash, members) for result in results)
     return report
 
 
-def result_row(book: Book, entity: Entity, result: PeriodResult, runs: dict | None = None) -> dict:
-    fx = _fx(book, entity, result, runs)
+def _shared_fx(book: Book, measured: list) -> tuple[dict, dict]:
+    """One lot run per instrument for every entity and period (its snapshots at each period's day before and
+    end), and one CashIndex per set of accounts: a label's instruments are also the portfolio's."""
+    dates = {d for entity, results in measured if entity.kind != "strategy"
+             for r in results if r.start for d in (r.start - ONE_DAY, r.end)}
+    keys = {key for entity, _ in measured if entity.kind != "strategy" for key in _fx_members(book, entity)}
+    cash = {}
+    for entity, _ in measured:
+        if entity.kind in ("account", "portfolio"):
+            accounts = frozenset(_entity_accounts(book, entity))
+            cash.setdefault(accounts, fx_attribution.CashIndex(book, set(accounts)))
+    return fx_attribution.lot_runs(book, sorted(keys), dates), cash
+
+
+def _members(entity: Entity) -> list[dict]:
+    return [{**m, "weight": str(m["weight"])} for m in entity.members]
+
+
+def result_row(book: Book, entity: Entity, result: PeriodResult, runs: dict | None = None, cash: dict | None = None,
+               members: list[dict] | None = None) -> dict:
+    """One row; `runs`, `cash` (_shared_fx) and `members` (_members) are shared by the rows of a report."""
+    fx = _fx(book, entity, result, runs, cash)
     fx_total = fx.total if fx is not None else None
     fx_return = local = None
     if fx_total is not None and result.md is not None and result.md_capital:
@@ -138,7 +163,7 @@ def result_row(book: Book, entity: Entity, result: PeriodResult, runs: dict | No
                                        "cash": money(fx.cash), "conversions": money(fx.conversions),
                                        "total": money(fx_total), "notes": fx.notes},
         "flows": len(result.flows), "gaps": result.gaps,
-        "members": [{**m, "weight": str(m["weight"])} for m in entity.members],
+        "members": _members(entity) if members is None else members,
     }
 
 
@@ -155,17 +180,19 @@ def _entity_accounts(book: Book, entity: Entity) -> set[str]:
     return set(entity.accounts)
 
 
-def _fx(book: Book, entity: Entity, result: PeriodResult, runs: dict | None = None):
+def _fx(book: Book, entity: Entity, result: PeriodResult, runs: dict | None = None, cash: dict | None = None):
     """The FX split of the row; None where it is not defined (a strategy group, a period without data)."""
     if result.start is None or result.status == "no_data" or entity.kind == "strategy":
         return None
     split = fx_attribution.FxSplit()
     fx_attribution.holdings_fx(book, _fx_members(book, entity), result.start, result.end, split, runs)
     if entity.kind in ("account", "portfolio"):
-        fx_attribution.cash_fx(book, _entity_accounts(book, entity), result.start, result.end, split)
+        accounts = _entity_accounts(book, entity)
+        fx_attribution.cash_fx(book, accounts, result.start, result.end, split, (cash or {}).get(frozenset(accounts)))
     return split
 
 
+@paused_gc()
 def detail(entries, options_map, by: str, key: str, period: str = "ITD", start=None, end=None,
            labels_config=None, strategy_groups=None) -> dict:
     """The flows and daily values behind one row: every flow with its raw rows, the value of every day with the

@@ -141,6 +141,26 @@ def test_period_starts_where_values_become_known():
     assert r.twr == D("-0.1") and r.md == D("-0.1")
 
 
+@pytest.mark.parametrize("text", [
+    DESIGN_10.replace('  trade_price: 100\n', '', 1),  # no price until 01-31: measured from 02-01
+    DESIGN_10.replace('  trade_price: 100\n', '').replace("2024-01-31 price AAPL 110 USD\n", ""),  # never priced
+    DESIGN_10.replace("2024-01-31 price AAPL 110 USD\n", ""),  # the 01-02 trade price goes stale
+])
+def test_series_gives_the_same_result_as_a_walk_per_period(text):
+    # report returns walks each entity's days once (entity_series, with gap runs instead of gaps per day) and
+    # slices every period from it: each period's result must be the one a walk of just its days gives
+    *_, book = load(text)
+    prices = valuation.Prices(book)
+    entity = flows.account_entity(book, prices, ["U1"])
+    series = returns.entity_series(prices, entity, END)
+    for start in (None, datetime.date(2024, 1, 15), datetime.date(2024, 2, 1)):
+        alone = returns.period_result(prices, entity, "p", start, END)
+        shared = returns.period_result(prices, entity, "p", start, END, series=series)
+        assert (shared.status, shared.start, shared.notes, shared.gaps, shared.twr, shared.md, shared.mwr) == \
+            (alone.status, alone.start, alone.notes, alone.gaps, alone.twr, alone.md, alone.mwr)
+        assert shared.gaps or start == datetime.date(2024, 2, 1)  # each text has a gap before February
+
+
 def test_negative_capital_has_no_twr():
     # shares bought with money the ledger never saw come in: the account is worth less than nothing
     # 1,000 deposited, 10,000 spent (cash -9,000); a mark of 5 on 01-30 makes it 500 - 9,000 = -8,500, so 01-31

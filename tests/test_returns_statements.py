@@ -175,7 +175,7 @@ def test_pnl_by_label_on_a_past_date(ledger):
 def test_incremental_values_equal_the_full_walk(ledger):
     # valuation_walk.py recomputes only what changed each day; valuation's full walk values everything each day:
     # both must give the same values and gaps on every day
-    from beanflex.engine import flows, valuation
+    from beanflex.engine import flows, returns, valuation
     from beanflex.engine.book import load_book
 
     entries, options_map, _config, _groups = returns_mod.load_inputs(ledger)
@@ -190,6 +190,11 @@ def test_incremental_values_equal_the_full_walk(ledger):
         assert [(d.value, set(d.gaps)) for d in fast] == [(d.value, set(d.gaps)) for d in full]
         if fast[-1].value:  # held at the end (not ZETA): day 4's marks are 9 days old by then, stale and said so
             assert {g.kind for g in fast[-1].gaps} == {"stale_price"}
+        # the walk recording gap runs (report returns uses it) gives gap_runs of the full walk, in its order
+        runs: dict = {}
+        walked = valuation.value_days(prices, entity.holdings, start, end, runs=runs)
+        assert [d.value for d in walked] == [d.value for d in full] and not any(d.gaps for d in walked)
+        assert list(runs.items()) == list(returns.gap_runs(full).items())
 
 
 def test_strategy_groups_come_from_engine_strategies(ledger, monkeypatch):
