@@ -6,7 +6,7 @@ everything again):
 
 - order: every new statement starts after the last day mapped, and none of its events sorts before the last
   event booked (an overlapping statement, a late correction);
-- instruments: no instrument of the archive changes (first date, symbol, any attribute), and every new name
+- instruments: no instrument of the archive changes (first date, symbol, an attribute read), every new name
   is free and unsuffixed, so no name of the archive moves;
 - cancels: the new statements hold no cancel, and no archived cancel could pair with a new trade;
 - lots from before the archive (window_lots.py): their full quantities stay what they were;
@@ -126,8 +126,15 @@ def _collect(state: MapState, ordered: list, config: ImportConfig) -> tuple[list
     return contexts, drifts, taken
 
 
+#: The merged attributes of an Instrument that the mapping reads (instruments.py multiplier, occ, commodity_meta;
+#: ca_settle.py isin; option_actions.py conid). Others, e.g. an OpenPositions row's markPrice that a new day adds
+#: to an instrument of the archive, change nothing mapped. Reading another one means adding it here.
+READ_ATTRS = ("symbol", "multiplier", "conid", "isin", "description", "underlyingConid", "underlyingSymbol", "expiry",
+              "putCall", "subCategory", "strike")
+
+
 def _identity(inst) -> tuple:
-    return inst.first_date, inst.symbol, inst.asset_category, dict(inst.attrs)
+    return inst.first_date, inst.symbol, inst.asset_category, tuple(inst.attrs.get(name) for name in READ_ATTRS)
 
 
 def _check_names(before: tuple[set, set], namer) -> None:
