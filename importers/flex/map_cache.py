@@ -56,7 +56,7 @@ def code_version() -> str:
     """A hash of the mapping code: any change to a module of importers/flex/ or contract/ retires old caches."""
     import beancount
 
-    from beanflex import contract
+    import beanflex.contract as contract
 
     digest = hashlib.sha256(f"{platform.python_version()} {beancount.__version__}".encode())
     for folder in (Path(__file__).resolve().parent, Path(contract.__file__).resolve().parent):
