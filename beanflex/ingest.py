@@ -28,6 +28,7 @@ from beanflex.importers.flex.errors import FlexError
 from beanflex.importers.flex.fsutil import ledger_lock
 from beanflex.importers.flex.mapper import BuildResult, build_ledger
 
+from . import cached_mapping
 from .progress import report as report_progress
 from .workspace import Workspace
 
@@ -44,6 +45,7 @@ class Summary:
     drift: DriftReport = field(default_factory=DriftReport)
     statements: int = 0  # archived statements the ledger was built from (after this run)
     new_rows: int = 0  # rows in the statements this run archived
+    mapping: str = ""  # one line: mapped on top of the mapping cache, or all again and why (cached_mapping.py)
 
     def lines(self) -> list[str]:
         """E.g. "this run: 1 new statement, 912 rows" then the archive's totals, so a file that was already
@@ -147,17 +149,19 @@ def _archive_order(item: archive.ArchivedFile) -> tuple:
 
 
 def load_archive(ledger_dir: Path, drift: DriftReport, parsed: Parsed | None = None,
-                 pending: list[Pending] | tuple = (), progress=None) -> list[tuple[str, adapter.FlexDocument]]:
+                 pending: list[Pending] | tuple = (), progress=None, only: set[str] | None = None,
+                 drift_by_file: dict[str, DriftReport] | None = None) -> list[tuple[str, adapter.FlexDocument]]:
     """Every archived payload (plus `pending` ones, at their future place), parsed and schema-checked.
 
     Raises before anything is written. `parsed` holds payloads `import_files` has just parsed and checked: a file
     whose bytes hash to one of them is not parsed and checked again (on a 10k-trade statement that was 2.2 s of a
     7 s import); its rows and drift are re-labelled with the archived relpath, so messages and `flex_src` read
-    exactly as if it had been parsed here.
+    exactly as if it had been parsed here. `only` (relpaths) reads just those files (the others are in the
+    mapping cache); `drift_by_file` receives each file's own schema drift.
     """
-    items = archive.list_archive(ledger_dir)
-    if pending:
-        items = sorted([*items, *(p.item for p in pending)], key=_archive_order)
+    items = archive_items(ledger_dir, pending)
+    if only is not None:
+        items = [item for item in items if item.relpath in only]
     planned = {p.item.relpath for p in pending}
     documents = []
     rows = 0
@@ -166,19 +170,29 @@ def load_archive(ledger_dir: Path, drift: DriftReport, parsed: Parsed | None = N
         payload = None if item.relpath in planned else item.path.read_bytes()
         sha = item.sha256 if payload is None else hashlib.sha256(payload).hexdigest()
         known = parsed.pop(sha, None) if parsed else None  # pop: free it early
+        file_drift = DriftReport()
         if known is not None:
             document = _relabelled(known[0], item.relpath)
-            drift.extend(_relabelled_drift(known[1], item.relpath))
-            documents.append((item.relpath, document))
-            rows += _rows(document)
-            continue
-        document = adapter.parse(payload, source=item.relpath)
-        for statement in document.statements:
-            _schema_check(statement, item.relpath, drift)
+            file_drift.extend(_relabelled_drift(known[1], item.relpath))
+        else:
+            document = adapter.parse(payload, source=item.relpath)
+            for statement in document.statements:
+                _schema_check(statement, item.relpath, file_drift)
+        drift.extend(file_drift)
+        if drift_by_file is not None:
+            drift_by_file[item.relpath] = file_drift
         documents.append((item.relpath, document))
         rows += _rows(document)
     report_progress(progress, "reading statements", len(items), len(items), rows)
     return documents
+
+
+def archive_items(ledger_dir: Path, pending: list[Pending] | tuple = ()) -> list[archive.ArchivedFile]:
+    """The archived files plus `pending` ones, in archive order."""
+    items = archive.list_archive(ledger_dir)
+    if pending:
+        items = sorted([*items, *(p.item for p in pending)], key=_archive_order)
+    return items
 
 
 def _rows(document: adapter.FlexDocument) -> int:
@@ -259,14 +273,13 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
     progress = ws.progress
     try:
         with paused_gc():
-            documents = load_archive(ws.ledger_dir, summary.drift, parsed, pending, progress)
-            summary.statements = len(documents)
             summary.new_rows = sum(_rows(p.document) for p in pending)
-            for p in pending:  # archiving needs only its header: its rows go with `documents` after the build
+            for p in pending:  # archiving needs only its header: its rows are in `parsed`, mapped below
                 p.document = _header(p.document)
-            report_progress(progress, "mapping rows to directives", rows=sum(_rows(d) for _, d in documents))
-            result = build_ledger(documents, config, manual_flex_ids(ws))
-            del documents
+            mapped = cached_mapping.map_archive(ws, config, summary.drift, parsed, pending, progress,
+                                                use_cache=command != "rebuild")
+            summary.statements, summary.mapping, result = mapped.statements, mapped.note, mapped.result
+            report_progress(progress, mapped.note)
             report_progress(progress, "writing ledger/generated")
             for p in pending:
                 stored = archive.store_file(Path(p.source), p.item.sha256, ws.ledger_dir, source=p.source,
@@ -279,6 +292,7 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
             keep = incremental.kept_files(ws.ledger_dir, result.files, new) if command != "rebuild" else set()
             report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies,
                                             keep=keep)
+            cached_mapping.save_cache(ws.ledger_dir, mapped)
     except Exception as exc:
         exc = explained_error(exc, ws.ledger_dir, pending)
         record.message = str(exc)[:1000]
@@ -295,7 +309,7 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
     record.accounts = tuple(sorted({p.split("/")[1] for p in result.files}))
     record.rows = total.as_dict()
     record.warnings = runlog.capped(summary.drift.lines())
-    record.message = f"{len(summary.written)} written, {len(summary.removed)} removed"
+    record.message = f"{len(summary.written)} written, {len(summary.removed)} removed; {summary.mapping}"
     new = {relpath for relpath, is_new in summary.archived if is_new}
     record.archived = [runlog.archived_line(a.relpath, a.from_date, a.to_date, a.query_id, a.sha256)
                        + (" new" if a.relpath in new else "") for a in archive.list_archive(ws.ledger_dir)]

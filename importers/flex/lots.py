@@ -166,6 +166,12 @@ class History:
         #: label -> (units, total cost) of lots opened before the archive (window_lots.full_quantities).
         self.full_lots: dict[str, tuple[Decimal, Decimal]] = {}
 
+    def forget_statements(self, first_statements: set[int]) -> None:
+        """Start over for new statements (map_resume.py): the answers kept per id() of an earlier statement would
+        be wrong for a new object that gets the same id."""
+        self.first_statements = first_statements
+        self._pre, self._used, self._totals = {}, {}, {}
+
     def full_lot(self, label: str | None, units: Decimal, cost: Decimal) -> tuple[Decimal, Decimal]:
         """The whole pre-archive lot a first closing piece opens: (units, cost) at IBKR's full quantity.
 

@@ -31,13 +31,13 @@ from . import cancels as cancels_mod
 from . import trades as trades_mod
 from .booker import Booker
 from . import window_lots
+from .map_state import MapState, StatementStub
+from .row_counts import count_rows
 from .lots import position_openings
 from .writer import dedup_key
 
 #: Section-mapper modules written beside this one, each exposing `map_<x>(statement, ctx)` functions.
 SECTION_MODULES = (cash, prices, checks, nav)
-#: Rows that are reference data or summaries consumed while mapping, not events of their own.
-CONSUMED_SECTIONS = frozenset({"AccountInformation", "SecuritiesInfo"})
 END_OF_DAY = datetime.time(23, 59, 59)
 #: Sections deliberately not turned into directives, and why (their rows are reported as unmapped, with this).
 NOT_MAPPED = {
@@ -76,7 +76,7 @@ class BuildResult:
     drift: DriftReport = field(default_factory=DriftReport)
     overridden: list[str] = field(default_factory=list)  # flex_ids left out because a hand-edited file has them
     base_currencies: list[str] = field(default_factory=list)  # AccountInformation.currency, newest statement first
-
+    state: MapState | None = None  # build_ledger(keep_state=True): where a later statement's mapping resumes
 
     def total(self) -> FileCounts:
         total = FileCounts()
@@ -96,14 +96,18 @@ def section_mappers() -> list:
 
 
 def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig | None = None,
-                 manual_flex_ids: set[str] | frozenset = frozenset()) -> BuildResult:
-    """Map every archived statement (`(path relative to ledger/, parsed document)`) into generated files."""
+                 manual_flex_ids: set[str] | frozenset = frozenset(), keep_state: bool = False) -> BuildResult:
+    """Map every archived statement (`(path relative to ledger/, parsed document)`) into generated files.
+
+    With `keep_state`, `result.state` is what map_resume.py needs to map a later statement on top of this one.
+    """
     config = config or ImportConfig()
     namer = CommodityNamer()
     instruments = Instruments(namer)
     contexts: list[MapContext] = []
     drifts: dict[str, DriftReport] = {}
-    for path, document in sorted(archived, key=_archive_order):
+    ordered = sorted(archived, key=_archive_order)
+    for path, document in ordered:
         drift = drifts.setdefault(path, DriftReport())
         for statement in document.statements:
             contexts.append(MapContext(statement, path, namer, drift, config))
@@ -112,11 +116,25 @@ def build_ledger(archived: list[tuple[str, FlexDocument]], config: ImportConfig 
 
     out = _Emitter(manual_flex_ids)
     accounted: set[tuple[str, int]] = set()  # rows known to repeat a mapped row
-    _book_events(contexts, instruments, out, accounted)
+    trace = _book_events(contexts, instruments, out, accounted)
+    booked = {account: len(entries) for account, entries in out.by_account.items()}
+    seen_booked = set(out.seen) if keep_state else set()
     _map_sections(contexts, out)
     result = BuildResult(overridden=sorted(out.overridden), base_currencies=_base_currencies(contexts))
     result.files = _files(out, instruments, config, _account_bases(contexts))
-    _count_rows(contexts, out, accounted, drifts, result)
+    for path in drifts:
+        result.counts[path] = FileCounts()
+    count_rows(contexts, out, NOT_MAPPED, accounted, drifts, result)
+    if keep_state:
+        result.state = MapState(
+            last_order=_archive_order(ordered[-1]) if ordered else (), last_event=trace["last_event"],
+            statements=[StatementStub.of(ctx) for ctx in contexts], instruments=instruments,
+            booker=trace["booker"], seen_ids=trace["seen_ids"], trade_ids=trace["trade_ids"],
+            window=trace["window"], cancel_refs=trace["cancels"],
+            booked={a: e[:booked.get(a, 0)] for a, e in out.by_account.items()},
+            sections={a: e[booked.get(a, 0):] for a, e in out.by_account.items()},
+            seen_booked=seen_booked, seen_sections=out.seen - seen_booked, overridden=set(out.overridden),
+            counts=dict(result.counts), drifts=drifts)
     return result
 
 
@@ -184,8 +202,11 @@ class _Emitter:
 
 
 def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emitter,
-                 accounted: set[tuple[str, int]]) -> None:
-    """Trades, option events, corporate actions and position snapshots of all statements, in time order."""
+                 accounted: set[tuple[str, int]]) -> dict:
+    """Trades, option events, corporate actions and position snapshots of all statements, in time order.
+
+    Returns what a later statement's mapping needs of it (map_state.MapState): booker, ids, window lots, ...
+    """
     booker = Booker()
     booker.history.first_statements = {id(ctx) for ctx in _first_statements(contexts).values()}
     events = []  # (when, priority, sequence, kind, payload)
@@ -198,9 +219,20 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
     for original, cancel in cancels_mod.pair_cancels(trade_rows):
         cancelled.update((id(original), id(cancel)))
         out.add(cancel.ctx.account_id, cancels_mod.cancel_note(original, cancel))
-    booker.history.full_lots = window_lots.full_quantities([r for r in trade_rows if id(r) not in cancelled],
-                                                           contexts)
+    booked_rows = [r for r in trade_rows if id(r) not in cancelled]
+    window = window_lots.WindowLots()
+    trade_ids = {row.flex_id for row in booked_rows}
+    window_lots.add_pieces(window, booked_rows, trade_ids)
+    window_lots.add_positions(window, contexts, trade_ids)
+    booker.history.full_lots = window.full()
+    book_sorted(events, cancelled, instruments, booker, out)
+    cancels = [(r.record.text("origTransactionID"), r.when) for r in trade_rows if r.is_cancel]
+    return {"booker": booker, "seen_ids": seen_ids, "trade_ids": trade_ids, "window": window, "cancels": cancels, "last_event": max((e[:2] for e in events), default=())}
 
+
+def book_sorted(events: list[tuple], cancelled: set[int], instruments: Instruments, booker: Booker,
+                out: _Emitter) -> None:
+    """Book `events` ((when, priority, sequence, kind, payload)) in time order, cancelled trade rows left out."""
     events.sort(key=lambda e: (e[0], e[1], e[2], _line(e)))
     for when, _priority, _seq, kind, item in events:
         if kind == "trade":
@@ -220,7 +252,6 @@ def _book_events(contexts: list[MapContext], instruments: Instruments, out: _Emi
         else:
             for entry in position_openings(item, instruments, booker.account_lots(item)):
                 out.add(item.account_id, entry)
-
 
 
 def _statement_events(seq: int, ctx: MapContext, instruments: Instruments, out: _Emitter,
@@ -290,8 +321,8 @@ def _first_statements(contexts: list[MapContext]) -> dict[str, MapContext]:
     return first
 
 
-def _map_sections(contexts: list[MapContext], out: _Emitter) -> None:
-    first_statement = _first_statements(contexts)
+def _map_sections(contexts: list[MapContext], out: _Emitter, first_statement: dict | None = None) -> None:
+    first_statement = first_statement if first_statement is not None else _first_statements(contexts)
     mappers = section_mappers()
     for ctx in contexts:
         for mapper in mappers:
@@ -335,50 +366,3 @@ def _files(out: _Emitter, instruments: Instruments, config: ImportConfig, bases:
             files[f"generated/{account}/accounts.beancount"].append(
                 instruments.commodity_directive(inst, min(day, inst.first_date)))
     return files
-
-
-def _count_rows(contexts: list[MapContext], out: _Emitter, accounted: set[tuple[str, int]],
-                drifts: dict[str, DriftReport], result: BuildResult) -> None:
-    """Account for every row of every file (see the module docstring, step 5)."""
-    for path, drift in drifts.items():
-        result.counts[path] = FileCounts()
-    reported = {(i.file, i.section, i.tag) for d in drifts.values() for i in d.items if i.kind == "unmapped_row"}
-    for ctx in contexts:
-        counts = result.counts[ctx.raw_path]
-        by_section: dict[str, list[FlexRecord]] = {}
-        for record in ctx.statement.records:
-            by_section.setdefault(record.section, []).append(record)
-        for section, records in by_section.items():
-            named = [r for r in records if (ctx.raw_path, r.line) in out.lines]
-            for record in records:
-                key = (ctx.raw_path, record.line)
-                counts.read += 1
-                if key in out.duplicate_lines:
-                    counts.duplicates += 1
-                flag = out.lines.get(key)
-                if flag == "!":
-                    counts.flagged += 1
-                elif flag is not None or key in accounted or key in out.duplicate_lines \
-                        or section in CONSUMED_SECTIONS \
-                        or _repeats_named_row(record, named):
-                    counts.mapped += 1
-                else:
-                    counts.unmapped += 1
-                    if (ctx.raw_path, section, record.tag) not in reported:
-                        ctx.drift.add("unmapped_row", section, record.tag,
-                                      NOT_MAPPED.get(section, "not yet mapped"), ctx.raw_path, record.line)
-    for drift in drifts.values():
-        result.drift.extend(drift)
-
-
-def _repeats_named_row(record: FlexRecord, named: list[FlexRecord]) -> bool:
-    """A SUMMARY twin (CashTransactions, OpenPositions) of rows that are mapped is a repeat, not a loss."""
-    level = (record.text("levelOfDetail") or "").upper()
-    if record.section == "CashReport" and (record.text("currency") == "BASE_SUMMARY" or level == "BASECURRENCY"):
-        return True  # the base-currency total of the per-currency rows the cash checks use
-    if level not in ("SUMMARY", "LOT") or not named:
-        return False
-    if record.section == "CashTransactions":
-        return level == "SUMMARY"
-    key = record.text("conid") or record.text("symbol")
-    return any((r.text("conid") or r.text("symbol")) == key for r in named)

@@ -41,14 +41,36 @@ def _sign(value: Decimal) -> int:
     return -1 if value < 0 else 1
 
 
+@dataclass
+class WindowLots:
+    """The pieces behind `full_quantities`, kept so a later statement can add to them (map_resume.py).
+
+    `unsold` holds OpenPositions LOT rows of lots from before the archive that no trade has sold yet: once a
+    later statement sells one, its rows count like those of any other lot (in the order the statements came).
+    """
+
+    lots: dict[str, _Lot] = field(default_factory=dict)
+    unsold: dict[str, list[tuple[datetime.date, Decimal, Decimal]]] = field(default_factory=dict)
+
+    def full(self) -> dict[str, tuple[Decimal, Decimal]]:
+        return {label: lot.full() for label, lot in self.lots.items()}
+
+
 def full_quantities(rows, contexts) -> dict[str, tuple[Decimal, Decimal]]:
     """Lot label (`<acct>/trade/<opening transactionID>`) -> (units, total cost) for lots opened before the archive.
 
     `rows` are the booked trade rows of all statements, each once (overlapping statements repeat them);
     `contexts` are all statements. Only lots whose opening trade is in no statement are listed.
     """
+    window = WindowLots()
     known = {row.flex_id for row in rows}
-    lots: dict[str, _Lot] = {}
+    add_pieces(window, rows, known)
+    add_positions(window, contexts, known)
+    return window.full()
+
+
+def add_pieces(window: WindowLots, rows, known: set[str]) -> None:
+    """Each piece a sale in `rows` closes of a lot whose opening trade is not in `known`."""
     for row in rows:
         quantity = row.record.decimal("quantity") or ZERO
         lot_sign = -_sign(quantity)  # a sale (quantity < 0) closes a long lot
@@ -59,17 +81,25 @@ def full_quantities(rows, contexts) -> dict[str, tuple[Decimal, Decimal]]:
                 continue
             units = abs(lot_row.decimal("quantity") or ZERO) * lot_sign
             cost = abs(lot_row.decimal("cost") or ZERO) * lot_sign
-            lots.setdefault(label, _Lot()).pieces.append((row.when.date(), units, cost))
+            lot = window.lots.get(label)
+            if lot is None:
+                lot = window.lots[label] = _Lot(still_open=window.unsold.pop(label, []))
+            lot.pieces.append((row.when.date(), units, cost))
+
+
+def add_positions(window: WindowLots, contexts, known: set[str]) -> None:
+    """What each statement's OpenPositions still lists of those lots at its end."""
     for ctx in contexts:
         end = ctx.statement.to_date
         for record in ctx.statement.rows("OpenPositions", "OpenPosition"):
             opening_id = record.text("originatingTransactionID")
             label = f"{ctx.account_id}/trade/{opening_id}"
-            if end is None or label not in lots or (record.text("levelOfDetail") or "").upper() != "LOT":
+            if end is None or not opening_id or label in known \
+                    or (record.text("levelOfDetail") or "").upper() != "LOT":
                 continue
             units, basis = record.decimal("position"), record.decimal("costBasisMoney")
             if units is None or basis is None:  # no cost of IBKR's to add: the pieces alone make the lot
                 continue
             cost = abs(basis) * _sign(units)
-            lots[label].still_open.append((end, units, cost))
-    return {label: lot.full() for label, lot in lots.items()}
+            lot = window.lots.get(label)
+            (lot.still_open if lot is not None else window.unsold.setdefault(label, [])).append((end, units, cost))
