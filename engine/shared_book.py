@@ -103,9 +103,9 @@ def _carry(stash: _Stash, read: list) -> bool:
         elif a.meta is not b.meta:
             commodities[b.currency] = b.meta
     book = stash.book
-    if metas:
-        for inst in book.instruments.values():
-            for event in inst.events:
+    if metas:  # the events of the book and their folded copies (premium.folded_events), which the runs hold
+        for events in [inst.events for inst in book.instruments.values()] + list(book.views.values()):
+            for event in events:
                 new = metas.get(id(event.meta))
                 if new is not None:
                     event.meta = new

@@ -71,8 +71,9 @@ def pnl_meta(entries, options_map, config_str=None):
 
 def _commodity_meta(rows: list[pnl.InstrumentPnl]) -> dict:
     meta = {}
+    per_row = [r.values(COMMODITY_FIELDS) for r in rows]
     for name in COMMODITY_FIELDS:
-        values = [r.value(name) for r in rows]
+        values = [v[name] for v in per_row]
         if all(v is not None for v in values):
             meta["pnl_" + name.replace(".", "_")] = sum(values, ZERO)
     quantity, basis = meta.get("pnl_quantity"), meta.get("pnl_cost_basis")
