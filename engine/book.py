@@ -135,6 +135,8 @@ class Book:
     symbol_by_conid: dict[str, str] = field(default_factory=dict)
     folds: dict = field(default_factory=dict, repr=False)  # premium.py's folds per view, worked out on first use
     carry_runs: dict = field(default_factory=dict, repr=False)  # carry.py's cache of giving instruments' runs
+    views: dict = field(default_factory=dict, repr=False)  # premium.folded_events per instrument and view
+    runs: dict = field(default_factory=dict, repr=False)  # carry.run per events list, method and end
     account_base: dict[str, str] = field(default_factory=dict)  # IBKR account -> its own base (Cash `open` meta)
     pairs: dict[tuple[str, str], list] = field(default_factory=lambda: defaultdict(list))  # (ccy, quote) rates
 

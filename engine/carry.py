@@ -51,6 +51,18 @@ def carry_in(book: Book, method: str, end: datetime.date | None = None) -> lots_
 
 
 def run(book: Book, events, method: str, end: datetime.date | None = None, checkpoints=()) -> lots_mod.LotRun:
-    """lots.run for one instrument of the book, with lots carried in from the instruments that gave them."""
-    return lots_mod.run(events, method, end, checkpoints, carry_in=carry_in(book, method, end))
+    """lots.run for one instrument of the book, with lots carried in from the instruments that gave them.
+
+    Cached on the book per events list (held, so its id stays its own), method and end: the reconcile plugin and
+    pnl_meta (or a report) on one load run the same instrument's lots once. A cached run with the snapshots of
+    other `checkpoints` serves any request whose checkpoints are among them (a caller reads only its own dates);
+    the runs are read, never changed, by their callers (reconcile, pnl)."""
+    wanted = frozenset(checkpoints)
+    key = (id(events), method, end)
+    cached = book.runs.get(key)
+    if cached is not None and cached[0] is events and wanted <= cached[1]:
+        return cached[2]
+    found = lots_mod.run(events, method, end, wanted, carry_in=carry_in(book, method, end))
+    book.runs[key] = (events, wanted, found)
+    return found
 

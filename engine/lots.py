@@ -13,6 +13,7 @@ basis 2202, closes 15/20 of it: 1651.50, realized 297.00.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable
@@ -71,6 +72,9 @@ class Closing:
 
     realized = proceeds - sum(closed basis); long: 1948.50 - 1601.50 = 347.00; short covered: buy 5 @ 140,
     comm 1, against a -5 lot of basis -650: -701 - (-650) = -51.
+
+    The figures below are worked out once per closing (cached: the fields are frozen), not per read: a report
+    or pnl_meta reads each several times (base_realized reads basis and base_ratio, base_fx reads both again).
     """
 
     event: Event
@@ -84,30 +88,30 @@ class Closing:
     base_folded: Decimal = ZERO  # the same in base currency
     carried: Decimal = ZERO  # part of proceeds that is basis carried into new lots (a split, a merger's shares)
 
-    @property
+    @functools.cached_property
     def basis(self) -> Decimal:
         return sum((lot.basis for lot in self.closed), ZERO)
 
-    @property
+    @functools.cached_property
     def realized(self) -> Decimal:
         """Proceeds minus basis: 5,200 - 1 - 4,801.05 = 397.95 (DESIGN §8, a premium folded into the lot); a
         folded premium on the closing event comes off the proceeds (option closed at 0, basis -198.95: 0 -
         (-198.95) - (-198.95) = 0)."""
         return self.proceeds - self.folded - self.basis
 
-    @property
+    @functools.cached_property
     def premium(self) -> Decimal:
         """The folded premiums inside this realized figure: off the proceeds, and inside the closed lots' basis."""
         return -self.folded - sum((lot.premium for lot in self.closed), ZERO)
 
-    @property
+    @functools.cached_property
     def base_ratio(self) -> Decimal:
         """Base per trade currency of the closed basis (the opening rates): 501 at 1.20 -> 1.20."""
         basis = self.basis
         base = sum((lot.base_basis for lot in self.closed), ZERO)
         return base / basis if basis else self.close_rate
 
-    @property
+    @functools.cached_property
     def base_realized(self) -> Decimal:
         """Proceeds at the closing rate minus cost at the opening rates: 599 x 1.10 - 501 x 1.20 = 57.70. Basis
         carried into new lots keeps its opening rates, so a split realizes 0 in base as well as in its currency."""
@@ -115,7 +119,7 @@ class Closing:
         return ((self.proceeds - self.carried) * self.close_rate + self.carried * self.base_ratio - self.base_folded
                 - base_basis)
 
-    @property
+    @functools.cached_property
     def base_fx(self) -> Decimal:
         """The part of base realized that comes from rate changes: 57.70 - 98 x 1.10 = -50.10."""
         return self.base_realized - self.realized * self.close_rate

@@ -90,6 +90,17 @@ class InstrumentPnl:
             self._sums = (len(self.contributions), sums)
         return sums.get(name, ZERO)
 
+    def values(self, names) -> dict[str, Decimal | None]:
+        """`value(name)` for each of `names` in one pass over the contributions (the same sums, added in the same
+        order from 0, so the same Decimals): pnl_meta reads 14 fields of every instrument."""
+        totals = dict.fromkeys(names, ZERO)
+        for c in self.contributions:
+            if c.field in totals:
+                totals[c.field] += c.amount
+        if self.unknown_unrealized:
+            totals.update((name, None) for name in names if name in NEEDS_MARK)
+        return totals
+
     @property
     def unknown_unrealized(self) -> bool:
         return bool(self.lots) and self.mark is None

@@ -52,16 +52,23 @@ def is_option(inst: Instrument) -> bool:
 
 
 def folded_events(book: Book, inst: Instrument, method: str, from_lot_rows: bool) -> list[Event]:
-    """`inst`'s events with the premiums this view folds (cached on the book per view)."""
+    """`inst`'s events with the premiums this view folds (cached on the book per view and instrument: the
+    reconcile plugin, pnl_meta and a report on one load get the same list, so carry.run can reuse its lots)."""
     key = (method, from_lot_rows)
+    view = (inst.account, inst.conid, method, from_lot_rows)
+    if view in book.views:
+        return book.views[view]
     cache = book.folds
     if key not in cache:
         cache[key] = _all_folds(book, method, from_lot_rows)
     folds = cache[key]
     if not any(id(event) in folds for event in inst.events):
-        return inst.events
-    return [replace(event, folded=tuple(folds[id(event)])) if id(event) in folds else event
-            for event in inst.events]
+        events = inst.events
+    else:
+        events = [replace(event, folded=tuple(folds[id(event)])) if id(event) in folds else event
+                  for event in inst.events]
+    book.views[view] = events
+    return events
 
 
 def _all_folds(book: Book, method: str, from_lot_rows: bool) -> dict[int, list[Fold]]:

@@ -12,7 +12,7 @@ import collections
 from decimal import Decimal
 
 from beanflex.engine import reconcile_cash
-from beanflex.engine.book import load_book
+from beanflex.engine.shared_book import shared_book
 from beanflex.contract.gcpause import paused_gc
 from beanflex.engine.reconcile import mismatch_message, parse_config, reconcile_book
 
@@ -24,7 +24,7 @@ ReconcileError = collections.namedtuple("ReconcileError", "source message entry"
 def plugin_errors(entries, options_map, tolerance: Decimal) -> list:
     """One ReconcileError per trade, position, performance summary or ending-cash diff above the tolerance,
     located at the entry behind it; a cash error names the kinds of money that differ (reconcile_cash.py)."""
-    found = reconcile_book(load_book(entries, options_map), tolerance)
+    found = reconcile_book(shared_book(entries, options_map), tolerance)
     errors = []
     differing = found.diffs  # trades, positions, summaries, ending cash
     by_meta = {id(getattr(e, "meta", None)): e for e in entries} if differing else {}

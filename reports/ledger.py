@@ -13,7 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from beanflex.engine import pnl as pnl_mod
-from beanflex.engine.book import Book, load_book
+from beanflex.engine.book import Book
+from beanflex.engine.shared_book import shared_book
 from beanflex.engine.labels import configured_path, instruments_from_entries
 from beanflex.engine.labels_config import load_labels
 from beanflex.engine.reconcile import configured_tolerance
@@ -37,7 +38,7 @@ class LoadedLedger:
 
     @functools.cached_property
     def book(self) -> Book:
-        return load_book(self.entries, self.options_map)
+        return shared_book(self.entries, self.options_map)  # the plugins' book when the entries allow
 
     @property
     def tolerance(self) -> Decimal:
@@ -57,7 +58,7 @@ class LoadedLedger:
 
 def book(entries, options_map) -> Book:
     """Entries already loaded (by Fava) read into the book the reports take."""
-    return load_book(entries, options_map)
+    return shared_book(entries, options_map)
 
 
 def load(main_file: Path) -> LoadedLedger:

@@ -17,7 +17,8 @@ from pathlib import Path
 from beanflex.engine import fx_attribution, periods as periods_mod
 from beanflex.contract import flex_src as flex_src_format
 from beanflex.contract.gcpause import paused_gc
-from beanflex.engine.book import Book, load_book
+from beanflex.engine.book import Book
+from beanflex.engine.shared_book import shared_book  # the load's own book when its plugins built one
 from beanflex.engine.flows import Entity, account_entity, instruments_entity
 from beanflex.engine.returns import PeriodResult, entity_series, period_result
 from beanflex.engine.valuation import ONE_DAY, Prices, value_days
@@ -98,7 +99,7 @@ def period_list(names, start, end, as_of: datetime.date, inception) -> list[tupl
 def returns_report(entries, options_map, by: str = "account", period_names=(), start=None, end=None,
                    accounts=(), labels_config=None, strategy_groups=None, only=()) -> dict:
     """`report returns --format json`: {"as_of", "base_currency", "by", "periods", "rows": [...], "notes"}."""
-    book = load_book(entries, options_map)
+    book = shared_book(entries, options_map)
     prices = Prices(book)
     found, notes = entities(book, prices, by, entries, accounts, labels_config, strategy_groups, only)
     as_of = as_of_date(book, end)
@@ -197,7 +198,7 @@ def detail(entries, options_map, by: str, key: str, period: str = "ITD", start=N
            labels_config=None, strategy_groups=None) -> dict:
     """The flows and daily values behind one row: every flow with its raw rows, the value of every day with the
     cumulative TWR, and the last day's holdings line by line (units, price, its date and source, rate)."""
-    book = load_book(entries, options_map)
+    book = shared_book(entries, options_map)
     prices = Prices(book)
     found, _ = entities(book, prices, by, entries, (), labels_config, strategy_groups)
     entity = next((e for e in found if e.key == key), None)
@@ -244,6 +245,6 @@ def load_inputs(main_file: Path, labels_file: Path | None = None) -> tuple:
     path = configured_path(options_map) or labels_file
     config = load_labels(path)[0] if path is not None and Path(path).exists() else None
     def groups():  # asked only by --by strategy: a broken strategies.yaml does not stop the other reports
-        return strategy_groups(load_book(entries, options_map), Path(main_file).parent.parent, entries)
+        return strategy_groups(shared_book(entries, options_map), Path(main_file).parent.parent, entries)
 
     return entries, options_map, config, groups
