@@ -176,9 +176,8 @@ class Book:
         return self._marks
 
     def mark(self, symbol: str, date: datetime.date | None) -> Mark | None:
-        """The latest mark on or before `date` (None: no end); on the same date IBKR's position mark wins, and of
-        two marks alike the first in ledger order. A bisect in the symbol's marks sorted once, so a report asking
-        for every day of a daily-priced instrument does not scan its marks for each day."""
+        """The latest mark on or before `date` (None: no end), marks.winners_by_date's on its date; a bisect, so a
+        report asking for every day of a daily-priced instrument does not scan its marks for each day."""
         dates, best = self._mark_index(symbol)
         i = len(dates) if date is None else bisect.bisect_right(dates, date)
         return best[i - 1] if i else None
@@ -188,10 +187,9 @@ class Book:
         return self._mark_index(symbol)[0]
 
     def _mark_index(self, symbol: str) -> tuple[list[datetime.date], list[Mark]]:
-        index = self._mark_indexes.get(symbol)
-        if index is None:
-            index = self._mark_indexes[symbol] = winners_by_date(self.marks.get(symbol, []))
-        return index
+        if symbol not in self._mark_indexes:
+            self._mark_indexes[symbol] = winners_by_date(self.marks.get(symbol, []))
+        return self._mark_indexes[symbol]
 
 
 @paused_gc()
