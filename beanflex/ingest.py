@@ -292,7 +292,8 @@ def rebuild_locked(ws: Workspace, config: ImportConfig, summary: Summary, comman
             keep = incremental.kept_files(ws.ledger_dir, result.files, new) if command != "rebuild" else set()
             report = writer.write_generated(ws.ledger_dir, result.files, base_currencies=result.base_currencies,
                                             keep=keep)
-            cached_mapping.save_cache(ws.ledger_dir, mapped)
+            if command != "import":  # the nightly path keeps it; an import's memory would grow by half to write it
+                cached_mapping.save_cache(ws.ledger_dir, mapped)
     except Exception as exc:
         exc = explained_error(exc, ws.ledger_dir, pending)
         record.message = str(exc)[:1000]

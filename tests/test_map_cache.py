@@ -99,3 +99,16 @@ def test_a_damaged_cache_is_ignored(repo, parts):
     assert cache.read_bytes().startswith(map_cache.FORMAT + b" ")  # written again, whole
     synced = _generated(repo)
     assert _rebuilt(repo) == synced
+
+
+def test_import_reads_but_does_not_write_the_cache_and_the_next_sync_writes_it(repo, parts, tmp_path):
+    history = tmp_path / "history.xml"
+    history.write_bytes(parts["history"])
+    env = _git_env(repo.parent)
+    env["BEANFLEX_LEDGER"] = str(repo / "ledger" / "main.beancount")
+    proc = subprocess.run([BEANFLEX, "import", str(history)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert not (repo / "ledger" / map_cache.NAME).exists()  # pickling the state would add half the import's memory
+    assert _synced(repo, parts["day1"]).startswith("mapped all 2 statement file(s) (no mapping cache yet)")
+    assert (repo / "ledger" / map_cache.NAME).is_file()
+    assert _synced(repo, parts["day2"]) == "mapped 1 new statement file(s) on top of the mapping cache (2 cached)"
