@@ -12,8 +12,11 @@ first event on. A `--from`, another mode or method, or `--currency` is computed 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import sqlite3
 from decimal import Decimal
+from pathlib import Path
 from typing import Iterator
 
 from beanflex.contract.gcpause import paused_gc
@@ -114,8 +117,6 @@ def write_snapshot(path, loaded, labels_file, ledger_errors: list[str] = ()) -> 
     """Write the snapshot of a loaded ledger (reports/ledger.LoadedLedger) to `path`: its rows, the files the load
     read, labels.yaml's members, the ledger's instruments as labels match them and what the load said about the
     ledger's errors (the lines a report prints on stderr). (rows stored, distinct days)."""
-    import dataclasses
-
     from beanflex.engine.labels_config import assign
 
     book = loaded.book
@@ -157,11 +158,12 @@ class Answer:
 def answer(path, options: Options, accounts=()) -> tuple[Answer | None, str | None]:
     """(the Answer for `options.end`, None) from a fresh snapshot at `path`; (None, why not) when it is missing,
     stale or does not cover these options (why is None when nothing needs saying: no snapshot, another view)."""
-    from pathlib import Path
-
     if not covers(options) or not Path(path).exists():
         return None, None
-    store = snapshot_store.Snapshot(Path(path))
+    try:
+        store = snapshot_store.Snapshot(Path(path))
+    except (sqlite3.Error, KeyError) as exc:  # damaged or not ours: never trusted, rebuilt by `beanflex snapshot`
+        return None, f"{path} is unreadable: {exc}"
     try:
         stale = store.stale_reason()
         if stale:

@@ -80,10 +80,10 @@ def write(path: Path, *, files: dict[str, str], base_currency: str, view: str, r
                            ((label, conid, symbol, str(weight)) for label, conid, symbol, weight in members))
             db.executemany("INSERT INTO base_rates VALUES (?, ?, ?)",
                            ((ccy, day.isoformat(), str(rate)) for ccy, day, rate in rates))
+            built = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             meta = {"format": FORMAT, "files": json.dumps(files, sort_keys=True), "base_currency": base_currency,
                     "catalogue": json.dumps(catalogue), "labels_path": labels_path,
-                    "ledger_errors": json.dumps(list(ledger_errors)), "built": datetime.datetime.now(datetime.timezone.utc)
-                    .isoformat(timespec="seconds")}
+                    "ledger_errors": json.dumps(list(ledger_errors)), "built": built}
             db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
             db.commit()
         finally:

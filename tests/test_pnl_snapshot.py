@@ -242,3 +242,11 @@ def test_the_ledgers_errors_are_said_from_the_snapshot_too_and_strict_still_exit
     strict = CliRunner().invoke(cli, ["--ledger", str(workspace), "--strict", "report", "labels", "--to",
                                       "2024-04-15"])
     assert strict.exit_code == 3
+
+
+def test_a_damaged_snapshot_is_never_trusted(workspace):
+    fresh, _ = labels_json(workspace, "2024-04-15")
+    run(workspace, "snapshot")
+    (workspace.parent / "cache" / "pnl-snapshot.sqlite").write_bytes(b"not a database, half written")
+    report, err = labels_json(workspace, "2024-04-15")
+    assert report == fresh and "unreadable" in err
