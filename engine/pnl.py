@@ -274,10 +274,15 @@ def _shown_price(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.000001')).normalize():f}"
 
 
+def in_report_order(book: Book) -> list[tuple[tuple[str, str], Instrument]]:
+    """((account, conid), instrument) by account, then symbol: the order of every P&L report's rows."""
+    return sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol))
+
+
 def book_pnl(book: Book, options: Options, accounts=(), labels=()) -> list[InstrumentPnl]:
     """P&L of every instrument with a position at the end or activity in the range, by (account, symbol)."""
     rows = []
-    for (account, _conid), inst in sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol)):
+    for (account, _conid), inst in in_report_order(book):
         if accounts and account not in accounts:
             continue
         if labels and not set(labels) & set(inst.labels):

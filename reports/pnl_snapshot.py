@@ -21,13 +21,12 @@ from typing import Iterator
 
 from beanflex.contract.gcpause import paused_gc
 from beanflex.engine import pnl_daily
-from beanflex.engine import reconcile as reconcile_mod
 from beanflex.engine.book import Book
-from beanflex.engine.pnl import Options
+from beanflex.engine.pnl import Options, in_report_order
 
 from . import snapshot_store
 from . import totals as totals_mod
-from .reports import instrument_row
+from .reports import first_diff_days, instrument_row
 
 #: The one view the snapshot keeps: `report labels` / `report pnl` without options.
 VIEW = Options(mode="ibkr", method="fifo")
@@ -45,9 +44,8 @@ def daily_rows(book: Book, tolerance: Decimal) -> Iterator[tuple[int, datetime.d
     """(ordinal, day, row) for each instrument and each day its row changes; ordinal is the instrument's place in
     `report pnl` (by account, then symbol), so a day's rows come back in the report's order. A row None: from
     that day the instrument has no row (snapshot_store ends the one before)."""
-    first_diff = _first_diff_days(book, tolerance)
-    ordered = sorted(book.instruments.items(), key=lambda kv: (kv[0][0], kv[1].symbol))
-    for ordinal, (key, inst) in enumerate(ordered):
+    first_diff = first_diff_days(book, tolerance)
+    for ordinal, (key, inst) in enumerate(in_report_order(book)):
         diff_day = first_diff.get(key)
         previous = None
         for day, pnl in pnl_daily.instrument_days(book, inst, VIEW, (diff_day,) if diff_day else ()):
@@ -57,17 +55,6 @@ def daily_rows(book: Book, tolerance: Decimal) -> Iterator[tuple[int, datetime.d
             if row != previous:
                 yield ordinal, day, row
             previous = row
-
-
-def _first_diff_days(book: Book, tolerance: Decimal) -> dict[tuple[str, str], datetime.date]:
-    """The first day each instrument has a trade or position diff beyond `tolerance` (reports._reconcile_flagged
-    flags a row from that day on)."""
-    found = reconcile_mod.reconcile_book(book, tolerance)
-    first: dict[tuple[str, str], datetime.date] = {}
-    for d in found.beyond(found.trades + found.positions):
-        if d.conid and ((d.account, d.conid) not in first or d.date < first[(d.account, d.conid)]):
-            first[(d.account, d.conid)] = d.date
-    return first
 
 
 def other_base_rates(book: Book) -> Iterator[tuple[str, datetime.date, Decimal]]:

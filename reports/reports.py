@@ -124,9 +124,19 @@ def account_row(items: pnl_mod.AccountItems, base_currency: str) -> dict:
 
 def _reconcile_flagged(book: Book, options: pnl_mod.Options, accounts, tolerance: Decimal) -> set[tuple[str, str]]:
     """(account, conid) of the instruments with a trade or position diff above `tolerance` on or before the end."""
+    return {key for key, day in first_diff_days(book, tolerance, accounts).items()
+            if options.end is None or day <= options.end}
+
+
+def first_diff_days(book: Book, tolerance: Decimal, accounts=()) -> dict[tuple[str, str], datetime.date]:
+    """The first day each instrument has a trade or position diff beyond `tolerance`: a pnl row is flagged
+    `reconcile_diff` from that day on (the daily P&L snapshot stores the flag from that day too)."""
     found = reconcile_mod.reconcile_book(book, tolerance, accounts)
-    return {(d.account, d.conid) for d in found.beyond(found.trades + found.positions)
-            if d.conid and (options.end is None or d.date <= options.end)}
+    first: dict[tuple[str, str], datetime.date] = {}
+    for d in found.beyond(found.trades + found.positions):
+        if d.conid and ((d.account, d.conid) not in first or d.date < first[(d.account, d.conid)]):
+            first[(d.account, d.conid)] = d.date
+    return first
 
 
 @paused_gc()
