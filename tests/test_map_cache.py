@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from fake_flex_service import serve_flex
-from test_sync import BEANFLEX, _git, _git_env, _sync
+from test_sync import BEANFLEX, _git, _git_env, _sync, repo  # noqa: F401  (repo: the fixture)
 
 from beanflex.importers.flex import map_cache
 
@@ -32,15 +32,6 @@ def parts() -> dict[str, bytes]:
     history, day2 = daily.split_last_day(history)
     history, day1 = daily.split_last_day(history)
     return {"history": history, "day1": day1, "day2": day2, "day3": day3, "full": full}
-
-
-@pytest.fixture
-def repo(tmp_path) -> Path:
-    home = tmp_path / "money"
-    home.mkdir()
-    subprocess.run([BEANFLEX, "init", str(home)], check=True, capture_output=True, env=_git_env(tmp_path))
-    _git(home, "init", "-q")
-    return home
 
 
 def _synced(repo: Path, statement: bytes) -> str:

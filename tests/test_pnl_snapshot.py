@@ -24,6 +24,7 @@ from beanflex.engine.book import load_book
 from beanflex.engine.pnl import Options
 from beanflex.reports import pnl_snapshot, reports, snapshot_store
 from samples import public_samples
+from test_labels import LABELS_YAML, LEDGER as LABELS_LEDGER
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ONE_DAY = datetime.timedelta(days=1)
@@ -102,53 +103,13 @@ def test_other_base_accounts_convert_at_the_days_rate(tmp_path):
 
 # --- the CLI: `beanflex snapshot`, `report labels --to DAY` ----------------------------------------------
 
-LABELS = """\
-labels:
-  Software:
-    members: [AAPL]
-  Dividend:
-    members:
-      - KO
-      - {member: AAPL, weight: 0.25}
-"""
-
-LEDGER = """\
-option "operating_currency" "USD"
-plugin "beanflex.plugins.labels" "../labels.yaml"
-
-2024-01-01 open Assets:IBKR:U1:Positions
-2024-01-01 open Assets:IBKR:U1:Cash
-2024-01-01 open Income:IBKR:U1:Dividends
-
-2024-01-01 commodity AAPL
-  conid: "265598"
-  asset_category: "STK"
-2024-01-01 commodity KO
-  conid: "8894"
-  asset_category: "STK"
-
-2024-01-02 * "BUY 10 AAPL @ 100"
-  flex_id: "U1/trade/1001"
-  conid: "265598"
-  Assets:IBKR:U1:Positions   10 AAPL {100.1 USD, 2024-01-02, "U1/trade/1001"}
-  Assets:IBKR:U1:Cash     -1001 USD
-
-2024-01-10 * "BUY 20 KO @ 60"
-  flex_id: "U1/trade/1002"
-  conid: "8894"
-  Assets:IBKR:U1:Positions   20 KO {60.05 USD, 2024-01-10, "U1/trade/1002"}
-  Assets:IBKR:U1:Cash     -1201 USD
-
+# tests/test_labels.py's hand-made ledger (Software: AAPL and SAP; Dividend: KO + 0.25 x AAPL), with marks:
+# AAPL 110 and KO 62 on 01-31, AAPL 120 on 02-29. SAP holds nothing; the AAPL call is bought after 04-15.
+LABELS = LABELS_YAML
+LEDGER = LABELS_LEDGER + """
 2024-01-31 price AAPL 110 USD
 2024-01-31 price KO 62 USD
 2024-02-29 price AAPL 120 USD
-
-2024-04-01 * "KO CASH DIVIDEND"
-  flex_id: "U1/cash/2002"
-  conid: "8894"
-  event: "dividend"
-  Assets:IBKR:U1:Cash          9.7 USD
-  Income:IBKR:U1:Dividends    -9.7 USD
 """
 
 
@@ -225,9 +186,7 @@ def test_a_past_days_pnl_by_label_is_one_sql_query(workspace):
     db.close()
 
 
-def test_the_snapshot_stays_out_of_git(tmp_path):
-    from beanflex import cmd_init  # noqa: F401  (the skeleton's ledger/.gitignore)
-
+def test_the_snapshot_stays_out_of_git():
     ignore = (Path(__file__).parent.parent / "beanflex" / "skeleton" / "ledger-gitignore").read_text()
     assert "cache/" in ignore.splitlines()
 
